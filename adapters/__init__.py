@@ -1,0 +1,1 @@
+"""Channels: each adapter translates between one network (terminal, HTTP, Slack, Discord) and `bot.types`."""

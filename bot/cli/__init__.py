@@ -1,0 +1,1 @@
+"""The `deskbot` command line."""

@@ -1,0 +1,106 @@
+"""`deskbot`: the command line. Expected failures print one line and exit non-zero; `--json` prints one object."""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from bot.cli.console import err
+from knowledge.errors import DeskbotError
+
+if TYPE_CHECKING:
+    from bot.config import Settings
+    from bot.runtime import Runtime
+
+app = typer.Typer(
+    name="deskbot",
+    help="Customer-service chat bots that answer from your own help centre, with citations.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+ConfigOption = Annotated[Path | None, typer.Option("--config", help="deskbot.toml to use (default: ./deskbot.toml).")]
+KbOption = Annotated[
+    Path | None, typer.Option("--kb", help="Knowledge folder (default: knowledge.path, else the sample).")
+]
+
+
+class CliState:
+    config: Path | None = None
+    verbose: bool = False
+
+
+state = CliState()
+
+
+@app.callback()
+def main(
+    config: ConfigOption = None,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log what happens to stderr.")] = False,
+) -> None:
+    state.config = config
+    state.verbose = verbose
+    _configure_logging(verbose)
+
+
+def _configure_logging(verbose: bool) -> None:
+    level = logging.INFO if verbose else logging.WARNING
+    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr, force=True)
+    if not verbose:
+        os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+        os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+        os.environ.setdefault("TQDM_DISABLE", "1")
+        for noisy in ("transformers", "sentence_transformers", "httpx", "faiss"):
+            logging.getLogger(noisy).setLevel(logging.ERROR)
+
+
+def settings(kb: Path | None = None, **llm: Any) -> Settings:
+    from bot.config import load_settings
+
+    loaded = load_settings(state.config)
+    if kb is not None:
+        loaded.knowledge.path = kb.expanduser().resolve()
+        loaded.knowledge.index_dir = None
+    for key, value in llm.items():
+        if value is not None:
+            setattr(loaded.llm, key, value)
+    return loaded
+
+
+def runtime(kb: Path | None = None, **llm: Any) -> Runtime:
+    from bot.runtime import Runtime
+
+    return Runtime(settings(kb, **llm))
+
+
+def fail(message: str, code: int = 1) -> None:
+    err.print(f"[bold red]error:[/] {message}", highlight=False, markup=True)
+    raise typer.Exit(code)
+
+
+def _register_commands() -> None:
+    from bot.cli import chat_commands, knowledge_commands, project_commands
+
+    for module in (chat_commands, knowledge_commands, project_commands):
+        module.register(app)
+
+
+_register_commands()
+
+
+def run() -> None:
+    """Console-script entry point: a `DeskbotError` becomes one clear line and exit status 1."""
+    try:
+        app()
+    except DeskbotError as error:
+        err.print(f"[bold red]error:[/] {error}", highlight=False)
+        sys.exit(1)
+    except KeyboardInterrupt:
+        err.print("interrupted")
+        sys.exit(130)

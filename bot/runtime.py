@@ -1,0 +1,144 @@
+"""`Runtime`: assembles the configured pieces (knowledge base, LLM, store, stages) into an `Engine`.
+
+Adapters and CLI commands receive a `Runtime` and ask it for what they need; everything heavy is built on first use.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from bot.config import Settings
+from bot.conversations import ConversationStore, InMemoryConversationStore
+from bot.engine import Engine, Stage
+from bot.errors import ConfigError
+from bot.llm.base import LLMBackend
+from bot.plugins import PluginRegistry, build_plugin
+from bot.services import Services
+from knowledge.base import KnowledgeBase, Progress, SyncReport
+from knowledge.embedders.base import Embedder
+from knowledge.loaders.base import LoaderSet
+from knowledge.retrieval import DenseRetriever, Retriever
+from knowledge.samples import sample_documents_folder
+from prompts import PromptLibrary
+
+log = logging.getLogger(__name__)
+
+Status = Callable[[str], None]
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]+", "-", text).strip("-") or "default"
+
+
+class Runtime:
+    def __init__(self, settings: Settings, registry: PluginRegistry | None = None) -> None:
+        self.settings = settings
+        self.registry = registry or PluginRegistry()
+        self._embedder: Embedder | None = None
+        self._knowledge: KnowledgeBase | None = None
+        self._llm: LLMBackend | None = None
+        self._conversations: ConversationStore | None = None
+        self._prompts: PromptLibrary | None = None
+        self.last_sync: SyncReport | None = None
+
+    # ----- knowledge -----------------------------------------------------------------------------------------
+
+    @property
+    def uses_sample(self) -> bool:
+        return self.settings.knowledge.path is None
+
+    def documents_folder(self) -> Path:
+        return self.settings.knowledge.path or sample_documents_folder()
+
+    def index_dir(self) -> Path:
+        knowledge = self.settings.knowledge
+        if knowledge.index_dir is not None:
+            return knowledge.index_dir
+        if knowledge.path is not None:
+            return knowledge.path / ".deskbot-index"
+        return self.settings.data_dir / "sample-index" / _slug(self.embedder().name)
+
+    def embedder(self) -> Embedder:
+        if self._embedder is None:
+            plugin = self.registry.load("embedders", self.settings.knowledge.embedder)
+            self._embedder = plugin(model=self.settings.knowledge.embedder_model)
+        return self._embedder
+
+    def loaders(self) -> LoaderSet:
+        return LoaderSet({name: plugin() for name, plugin in self.registry.load_all("loaders").items()})
+
+    def knowledge(self, progress: Progress | None = None, sync: bool | None = None, load: bool = True) -> KnowledgeBase:
+        """The knowledge base, synced with its documents folder on first use when configured to."""
+        if self._knowledge is None:
+            from knowledge.chunking import Chunker
+
+            folder = self.documents_folder()
+            if self.settings.knowledge.path is not None and not folder.is_dir():
+                raise ConfigError(f"knowledge folder {folder} does not exist (knowledge.path / --kb)")
+            embedder = self.embedder()
+            chunker = Chunker(
+                embedder.count_tokens, max_tokens=min(self.settings.knowledge.chunk_tokens, embedder.max_tokens - 16)
+            )
+            kb = KnowledgeBase(
+                self.index_dir(),
+                embedder,
+                self.loaders(),
+                chunker,
+                index_type=self.settings.knowledge.index_type,
+                load=load,
+            )
+            if not load:
+                return kb
+            should_sync = self.settings.knowledge.sync_on_start if sync is None else sync
+            if should_sync and folder.is_dir():
+                self.last_sync = kb.sync([folder], prune=True, prune_scope=[folder], progress=progress)
+                for error in self.last_sync.errors:
+                    log.warning("%s", error)
+            self._knowledge = kb
+        return self._knowledge
+
+    def retriever(self) -> Retriever:
+        return DenseRetriever(self.knowledge(), per_document=self.settings.knowledge.per_document)
+
+    # ----- conversation ----------------------------------------------------------------------------------------
+
+    def llm(self) -> LLMBackend:
+        if self._llm is None:
+            plugin = self.registry.load("llm", self.settings.llm.backend)
+            self._llm = build_plugin(plugin, self.settings)
+        return self._llm
+
+    def conversations(self) -> ConversationStore:
+        if self._conversations is None:
+            self._conversations = InMemoryConversationStore()
+        return self._conversations
+
+    def prompts(self) -> PromptLibrary:
+        if self._prompts is None:
+            self._prompts = PromptLibrary(self.settings.prompts.directory)
+        return self._prompts
+
+    def services(self, progress: Progress | None = None) -> Services:
+        self.knowledge(progress)
+        return Services(
+            settings=self.settings,
+            prompts=self.prompts(),
+            retriever=self.retriever(),
+            llm=self.llm(),
+            conversations=self.conversations(),
+            company="Nimbus Home" if self.uses_sample else "our company",
+        )
+
+    def engine(self, progress: Progress | None = None) -> Engine:
+        services = self.services(progress)
+        stages: list[Stage] = []
+        for name in self.settings.pipeline.stages:
+            stages.append(build_plugin(self.registry.load("stages", name), services))
+        return Engine(stages)
+
+    def adapter(self, name: str) -> Any:
+        return self.registry.load("adapters", name)(self)

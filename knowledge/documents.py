@@ -1,0 +1,53 @@
+"""The knowledge layer's value types: documents, their chunks, and search hits."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Document:
+    """One help-centre article, FAQ entry or policy page, as loaded from its source."""
+
+    id: str
+    title: str
+    text: str
+    source: str = ""
+    metadata: Mapping[str, Any] = field(default_factory=dict)
+
+    def content_hash(self) -> str:
+        """A hash of everything that changes what gets indexed; equal hashes mean nothing to re-embed."""
+        payload = json.dumps(
+            [self.title, self.text, self.source, dict(self.metadata)], sort_keys=True, ensure_ascii=False, default=str
+        )
+        return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """A passage of a document, small enough for the embedder to read whole."""
+
+    id: str
+    document_id: str
+    title: str
+    text: str
+    source: str = ""
+    section: str = ""
+    metadata: Mapping[str, Any] = field(default_factory=dict)
+
+    def embedding_text(self) -> str:
+        """What the embedder reads: the title and section give a passage its subject."""
+        heading = " - ".join(part for part in (self.title, self.section) if part)
+        return f"{heading}\n{self.text}" if heading else self.text
+
+
+@dataclass(frozen=True)
+class SearchHit:
+    """A retrieved chunk with its score (cosine similarity for dense search; higher is better)."""
+
+    chunk: Chunk
+    score: float

@@ -1,0 +1,46 @@
+"""Knowledge jsonl: one `{"id", "title", "text", "source"?, "metadata"?}` object per line; `id` is kept."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+from knowledge.documents import Document
+from knowledge.errors import LoaderError
+from knowledge.loaders.base import read_text
+
+
+class JsonlLoader:
+    suffixes: tuple[str, ...] = (".jsonl",)
+
+    def load(self, path: Path, root: Path) -> Iterator[Document]:
+        seen: set[str] = set()
+        for number, line in enumerate(read_text(path).splitlines(), start=1):
+            if not line.strip():
+                continue
+            where = f"{path}, line {number}"
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError as error:
+                raise LoaderError(f"{where}: not valid JSON ({error.msg})") from error
+            if not isinstance(record, dict):
+                raise LoaderError(f"{where}: expected a JSON object")
+            doc_id, text = record.get("id"), record.get("text")
+            if not isinstance(doc_id, str) or not doc_id:
+                raise LoaderError(f"{where}: missing string field 'id'")
+            if not isinstance(text, str):
+                raise LoaderError(f"{where}: missing string field 'text'")
+            if doc_id in seen:
+                raise LoaderError(f"{where}: duplicate id '{doc_id}'")
+            seen.add(doc_id)
+            metadata = record.get("metadata") or {}
+            if not isinstance(metadata, dict):
+                raise LoaderError(f"{where}: 'metadata' must be an object")
+            yield Document(
+                id=doc_id,
+                title=str(record.get("title") or ""),
+                text=text,
+                source=str(record.get("source") or path.resolve()),
+                metadata=metadata,
+            )
