@@ -9,9 +9,8 @@ from typing import Annotated
 import typer
 
 from bot.cli.console import err, out, progress_bar
+from bot.cli.groups import kb_app
 from bot.cli.main import KbOption, fail, runtime
-
-kb_app = typer.Typer(help="Inspect and maintain the knowledge base.", no_args_is_help=True)
 
 
 def _print_report(report: object, as_json: bool) -> None:
@@ -94,4 +93,3 @@ def rebuild(kb: KbOption = None) -> None:
 
 def register(app: typer.Typer) -> None:
     app.command()(ingest)
-    app.add_typer(kb_app, name="kb")

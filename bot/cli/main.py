@@ -85,10 +85,26 @@ def fail(message: str, code: int = 1) -> None:
 
 
 def _register_commands() -> None:
-    from bot.cli import chat_commands, knowledge_commands, project_commands
+    """Every command module is a `deskbot.commands` entry point whose object is `register(app)`.
 
-    for module in (chat_commands, knowledge_commands, project_commands):
-        module.register(app)
+    Built-in commands register the same way a third-party package would; a group (`kb`, `eval`, ...) is shown only
+    when some module added a command to it.
+    """
+    import importlib.metadata
+
+    from bot.cli.groups import GROUPS
+
+    entry_points = sorted(importlib.metadata.entry_points(group="deskbot.commands"), key=lambda ep: ep.name)
+    for entry_point in entry_points:
+        try:
+            register = entry_point.load()
+        except ImportError as error:
+            logging.getLogger(__name__).warning("command plugin %s not loaded: %s", entry_point.name, error)
+            continue
+        register(app)
+    for name, group in GROUPS.items():
+        if group.registered_commands:
+            app.add_typer(group, name=name)
 
 
 _register_commands()

@@ -1,0 +1,16 @@
+from bot.types import Message, Reply, TextDelta
+
+
+async def test_sample_question_is_answered_with_citation(runtime):
+    engine = runtime.engine()
+    reply = await engine.handle(Message(text="What is the returns policy? How many days do I have to return?"))
+    assert not reply.abstained
+    assert "returns-policy" in [c.id for c in reply.citations]
+
+
+async def test_stream_yields_deltas_then_reply(runtime):
+    engine = runtime.engine()
+    events = [event async for event in engine.stream(Message(text="How do I reset my Nimbus Thermo?"))]
+    assert isinstance(events[-1], Reply)
+    deltas = [e.text for e in events if isinstance(e, TextDelta)]
+    assert deltas and "".join(deltas).strip() == events[-1].text

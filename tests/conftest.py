@@ -1,0 +1,57 @@
+"""Shared fixtures: an isolated data folder, fast settings (HashEmbedder + FakeLLM) and a runtime built on them."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from bot.config import Settings, load_settings
+from bot.llm.fake import FakeLLM
+from bot.plugins import PluginRegistry
+from bot.runtime import Runtime
+
+REPO = Path(__file__).resolve().parent.parent
+SHARED_DATA = REPO.parent / "shared" / "data"
+
+
+@pytest.fixture(autouse=True)
+def isolated_environment(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """No DESKBOT_ variable or ./deskbot.toml from the developer's shell leaks into a test."""
+    for name in list(os.environ):
+        if name.startswith("DESKBOT_"):
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.mktemp("cache")))
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.chdir(tmp_path_factory.mktemp("cwd"))
+    yield
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    """Settings for fast tests: the sample knowledge, HashEmbedder, FakeLLM, a private data folder."""
+    loaded = load_settings(data_dir=tmp_path / "data")
+    loaded.knowledge.embedder = "hash"
+    loaded.knowledge.embedder_model = "hash-256"
+    loaded.llm.backend = "fake"
+    loaded.answer.min_score = 0.1
+    return loaded
+
+
+@pytest.fixture
+def fake_llm() -> FakeLLM:
+    return FakeLLM()
+
+
+@pytest.fixture
+def registry(fake_llm: FakeLLM) -> PluginRegistry:
+    registry = PluginRegistry()
+    registry.register("llm", "fake", lambda _settings: fake_llm)
+    return registry
+
+
+@pytest.fixture
+def runtime(settings: Settings, registry: PluginRegistry) -> Runtime:
+    return Runtime(settings, registry)
