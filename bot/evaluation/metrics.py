@@ -1,0 +1,88 @@
+"""Metrics shared by `deskbot eval` and the fine-tuning reports.
+
+Ranking metrics are document-level (DESIGN.md): documents are ranked by their best chunk and count once.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any
+
+
+def recall_at_k(ranked: Sequence[str], relevant: Sequence[str], k: int) -> float:
+    if not relevant:
+        return 0.0
+    return len(set(ranked[:k]) & set(relevant)) / len(set(relevant))
+
+
+def mrr_at_k(ranked: Sequence[str], relevant: Sequence[str], k: int = 10) -> float:
+    wanted = set(relevant)
+    for rank, doc_id in enumerate(ranked[:k], start=1):
+        if doc_id in wanted:
+            return 1.0 / rank
+    return 0.0
+
+
+def ndcg_at_k(ranked: Sequence[str], relevant: Sequence[str], k: int = 10) -> float:
+    wanted = set(relevant)
+    if not wanted:
+        return 0.0
+    dcg = sum(1.0 / math.log2(rank + 1) for rank, doc in enumerate(ranked[:k], start=1) if doc in wanted)
+    ideal = sum(1.0 / math.log2(rank + 1) for rank in range(1, min(len(wanted), k) + 1))
+    return dcg / ideal
+
+
+def unique_in_order(ids: Sequence[str]) -> list[str]:
+    """Document ids ranked by their best chunk: first occurrence wins."""
+    seen: set[str] = set()
+    return [i for i in ids if not (i in seen or seen.add(i))]  # type: ignore[func-returns-value]
+
+
+def percentile(values: Sequence[float], q: float) -> float:
+    if not values:
+        return 0.0
+    ordered = sorted(values)
+    position = (len(ordered) - 1) * q / 100.0
+    low, high = math.floor(position), math.ceil(position)
+    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
+
+
+def rouge_l(predictions: Sequence[str], references: Sequence[str]) -> float:
+    """Mean ROUGE-L F1 (rouge-score, with stemming)."""
+    from rouge_score import rouge_scorer
+
+    scorer = rouge_scorer.RougeScorer(["rougeL"], use_stemmer=True)
+    if not predictions:
+        return 0.0
+    scores: list[float] = [
+        scorer.score(ref, pred)["rougeL"].fmeasure for pred, ref in zip(predictions, references, strict=True)
+    ]
+    return sum(scores) / len(scores)
+
+
+def bleu(predictions: Sequence[str], references: Sequence[str]) -> float:
+    """Corpus BLEU (sacrebleu), 0-100."""
+    import sacrebleu
+
+    if not predictions:
+        return 0.0
+    return float(sacrebleu.corpus_bleu(list(predictions), [list(references)]).score)
+
+
+def perplexity(model: Any, tokenizer: Any, texts: Sequence[str], max_tokens: int = 512, device: str = "cpu") -> float:
+    """exp(mean token negative log-likelihood) of a causal LM over `texts`."""
+    import torch
+
+    total_loss, total_tokens = 0.0, 0
+    model.eval()
+    with torch.inference_mode():
+        for text in texts:
+            ids = tokenizer(text, return_tensors="pt", truncation=True, max_length=max_tokens)["input_ids"].to(device)
+            if ids.shape[1] < 2:
+                continue
+            loss = model(input_ids=ids, labels=ids).loss
+            tokens = ids.shape[1] - 1
+            total_loss += float(loss) * tokens
+            total_tokens += tokens
+    return math.exp(total_loss / total_tokens) if total_tokens else float("nan")
