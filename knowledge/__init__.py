@@ -1,10 +1,28 @@
 """Deskbot's knowledge layer: documents, loaders, chunking, embedders, the FAISS index and retrieval.
 
-It knows nothing of chat: `bot` builds on it, never the other way round.
+It knows nothing of chat: `bot` builds on it, never the other way round. Names are imported lazily, so importing
+`knowledge.errors` (as the CLI does at start) does not load FAISS.
 """
 
-from knowledge.base import KnowledgeBase, SyncReport
-from knowledge.documents import Chunk, Document, SearchHit
-from knowledge.errors import DeskbotError, KnowledgeError
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+_EXPORTS = {
+    "KnowledgeBase": "knowledge.base",
+    "SyncReport": "knowledge.base",
+    "Chunk": "knowledge.documents",
+    "Document": "knowledge.documents",
+    "SearchHit": "knowledge.documents",
+    "DeskbotError": "knowledge.errors",
+    "KnowledgeError": "knowledge.errors",
+}
 
 __all__ = ["Chunk", "DeskbotError", "Document", "KnowledgeBase", "KnowledgeError", "SearchHit", "SyncReport"]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _EXPORTS:
+        return getattr(importlib.import_module(_EXPORTS[name]), name)
+    raise AttributeError(f"module 'knowledge' has no attribute {name!r}")

@@ -29,6 +29,12 @@ def isolated_environment(tmp_path_factory: pytest.TempPathFactory, monkeypatch: 
     yield
 
 
+@pytest.fixture(scope="session")
+def model_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One folder for de-quantised models per test session, so the GGUF is converted once."""
+    return tmp_path_factory.mktemp("models")
+
+
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
     """Settings for fast tests: the sample knowledge, HashEmbedder, FakeLLM, a private data folder."""

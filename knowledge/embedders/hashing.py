@@ -16,6 +16,51 @@ import numpy as np
 from knowledge.embedders.base import Vectors, normalise
 
 _WORD = re.compile(r"\w+", re.UNICODE)
+_STOPWORDS = frozenset(
+    [
+        "a",
+        "an",
+        "and",
+        "are",
+        "as",
+        "at",
+        "be",
+        "by",
+        "can",
+        "do",
+        "does",
+        "for",
+        "from",
+        "has",
+        "have",
+        "how",
+        "i",
+        "in",
+        "is",
+        "it",
+        "my",
+        "of",
+        "on",
+        "or",
+        "our",
+        "that",
+        "the",
+        "this",
+        "to",
+        "was",
+        "we",
+        "what",
+        "when",
+        "where",
+        "which",
+        "who",
+        "why",
+        "will",
+        "with",
+        "you",
+        "your",
+    ]
+)
 
 
 class HashEmbedder:
@@ -46,7 +91,7 @@ class HashEmbedder:
 
     def _embed(self, text: str) -> np.ndarray:
         vector = np.zeros(self._dimension, dtype=np.float32)
-        words = [word.lower() for word in _WORD.findall(text)]
+        words = [word for word in (w.lower() for w in _WORD.findall(text)) if word not in _STOPWORDS]
         for word in words:
             vector[self._bucket(word)] += 1.0
         for first, second in itertools.pairwise(words):

@@ -1,0 +1,71 @@
+"""Every `LLMBackend` implementation streams text, counts tokens, honours max_new_tokens and times out cleanly."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+
+from bot.config import LLMSettings
+from bot.errors import LLMTimeoutError
+from bot.llm.base import GenerationOptions, LLMBackend, complete
+from bot.llm.fake import FakeLLM
+from bot.types import ChatMessage
+
+QUESTION = [
+    ChatMessage("system", "Answer from the passage only."),
+    ChatMessage(
+        "user",
+        '<passage number="1" title="Warranty">\nThe warranty lasts 2 years.\n</passage>\n\nHow long is the warranty?',
+    ),
+]
+
+
+def transformers_backend() -> LLMBackend:
+    from bot.llm.transformers_backend import TransformersLLM
+
+    return TransformersLLM(LLMSettings(), cache_dir=None)
+
+
+BACKENDS = [
+    pytest.param(FakeLLM, id="fake"),
+    pytest.param(transformers_backend, id="transformers", marks=pytest.mark.slow),
+]
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> LLMBackend:
+    factory: Callable[[], LLMBackend] = request.param
+    return factory()
+
+
+async def test_streams_nonempty_text(backend: LLMBackend) -> None:
+    pieces = [piece async for piece in backend.stream(QUESTION, GenerationOptions(max_new_tokens=24))]
+    assert pieces and "".join(pieces).strip()
+
+
+async def test_complete_joins_the_stream(backend: LLMBackend) -> None:
+    text = await complete(backend, QUESTION, GenerationOptions(max_new_tokens=24))
+    assert "2" in text or "two" in text.lower()
+
+
+async def test_counts_tokens(backend: LLMBackend) -> None:
+    backend.load()
+    assert 0 < backend.count_tokens("How long is the warranty?") < 20
+
+
+async def test_max_new_tokens_bounds_the_reply(backend: LLMBackend) -> None:
+    backend.load()
+    text = await complete(backend, QUESTION, GenerationOptions(max_new_tokens=3))
+    assert backend.count_tokens(text) <= 4
+
+
+async def test_timeout_raises_llm_timeout(backend: LLMBackend) -> None:
+    if isinstance(backend, FakeLLM):
+        backend.first_token_delay_s = 1.0
+    try:
+        with pytest.raises(LLMTimeoutError):
+            await complete(backend, QUESTION, GenerationOptions(max_new_tokens=400, timeout_s=0.001))
+    finally:
+        if isinstance(backend, FakeLLM):
+            backend.first_token_delay_s = 0.0
