@@ -3,14 +3,14 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from bot.types import ChatMessage
-from knowledge.errors import DeskbotError
+from knowledge.errors import DeskbotError, LoaderError
+from knowledge.loaders.base import json_lines
 
 
 class QuestionFileError(DeskbotError):
@@ -48,39 +48,36 @@ def load_questions(path: Path, limit: int | None = None) -> list[Question]:
         raise QuestionFileError(f"{path}: questions file not found")
     questions: list[Question] = []
     seen: set[str] = set()
-    with path.open(encoding="utf-8") as handle:
-        for number, line in enumerate(handle, start=1):
-            if not line.strip():
-                continue
-            where = f"{path}, line {number}"
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError as error:
-                raise QuestionFileError(f"{where}: not valid JSON ({error.msg})") from error
-            if not isinstance(record, dict) or not isinstance(record.get("question"), str):
-                raise QuestionFileError(f"{where}: expected an object with a string 'question'")
-            qid = str(record.get("id") or f"line-{number}")
-            if qid in seen:
-                raise QuestionFileError(f"{where}: duplicate id '{qid}'")
-            seen.add(qid)
-            relevant = record.get("relevant_ids") or []
-            if not isinstance(relevant, list):
-                raise QuestionFileError(f"{where}: 'relevant_ids' must be a list")
-            questions.append(
-                Question(
-                    id=qid,
-                    question=record["question"],
-                    history=_history(record.get("history"), where),
-                    answer=str(record.get("answer") or ""),
-                    relevant_ids=tuple(str(r) for r in relevant),
-                    answerable=bool(record.get("answerable", True)),
-                    dialogue_id=str(record.get("dialogue_id") or qid),
-                    split=str(record.get("split") or ""),
-                    metadata=record.get("metadata") or {},
-                )
+    try:
+        records = list(json_lines(path, QuestionFileError))
+    except LoaderError as error:  # unreadable file (binary, too large)
+        raise QuestionFileError(str(error)) from error
+    for where, record in records:
+        if not isinstance(record.get("question"), str):
+            raise QuestionFileError(f"{where}: expected an object with a string 'question'")
+        number = len(questions) + 1
+        qid = str(record.get("id") or f"line-{number}")
+        if qid in seen:
+            raise QuestionFileError(f"{where}: duplicate id '{qid}'")
+        seen.add(qid)
+        relevant = record.get("relevant_ids") or []
+        if not isinstance(relevant, list):
+            raise QuestionFileError(f"{where}: 'relevant_ids' must be a list")
+        questions.append(
+            Question(
+                id=qid,
+                question=record["question"],
+                history=_history(record.get("history"), where),
+                answer=str(record.get("answer") or ""),
+                relevant_ids=tuple(str(r) for r in relevant),
+                answerable=bool(record.get("answerable", True)),
+                dialogue_id=str(record.get("dialogue_id") or qid),
+                split=str(record.get("split") or ""),
+                metadata=record.get("metadata") or {},
             )
-            if limit is not None and len(questions) >= limit:
-                break
+        )
+        if limit is not None and len(questions) >= limit:
+            break
     if not questions:
         raise QuestionFileError(f"{path}: no questions in the file")
     return questions

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Iterator, Mapping
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 from knowledge.documents import Document
-from knowledge.errors import LoaderError
+from knowledge.errors import DeskbotError, LoaderError
 
 MAX_FILE_BYTES = 50 * 1024 * 1024
 
@@ -52,6 +54,33 @@ def read_text(path: Path) -> str:
         except UnicodeDecodeError:
             continue
     return raw.decode("latin-1")
+
+
+def json_lines(path: Path, error: type[DeskbotError] = LoaderError) -> Iterator[tuple[str, dict[str, Any]]]:
+    """Yield ("<file>, line N", object) for every non-blank line; a line that is not a JSON object raises `error`."""
+    for number, line in enumerate(read_text(path).splitlines(), start=1):
+        if not line.strip():
+            continue
+        where = f"{path}, line {number}"
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as decode_error:
+            raise error(f"{where}: not valid JSON ({decode_error.msg})") from decode_error
+        if not isinstance(record, dict):
+            raise error(f"{where}: expected a JSON object")
+        yield where, record
+
+
+def file_document(path: Path, root: Path, title: str, text: str) -> Document:
+    """A document backed by one file: id from its path below `root`, modified time and format in metadata."""
+    modified = datetime.fromtimestamp(path.stat().st_mtime, tz=UTC).isoformat(timespec="seconds")
+    return Document(
+        id=document_id_for(path, root),
+        title=title,
+        text=text,
+        source=str(path.resolve()),
+        metadata={"modified": modified, "format": path.suffix.lower().lstrip(".")},
+    )
 
 
 class LoaderSet:

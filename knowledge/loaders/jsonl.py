@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from pathlib import Path
 
 from knowledge.documents import Document
 from knowledge.errors import LoaderError
-from knowledge.loaders.base import read_text
+from knowledge.loaders.base import json_lines
 
 
 class JsonlLoader:
@@ -16,16 +15,7 @@ class JsonlLoader:
 
     def load(self, path: Path, root: Path) -> Iterator[Document]:
         seen: set[str] = set()
-        for number, line in enumerate(read_text(path).splitlines(), start=1):
-            if not line.strip():
-                continue
-            where = f"{path}, line {number}"
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError as error:
-                raise LoaderError(f"{where}: not valid JSON ({error.msg})") from error
-            if not isinstance(record, dict):
-                raise LoaderError(f"{where}: expected a JSON object")
+        for where, record in json_lines(path):
             doc_id, text = record.get("id"), record.get("text")
             if not isinstance(doc_id, str) or not doc_id:
                 raise LoaderError(f"{where}: missing string field 'id'")

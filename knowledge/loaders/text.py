@@ -6,8 +6,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from knowledge.documents import Document
-from knowledge.loaders.base import document_id_for, read_text
-from knowledge.loaders.markdown import file_metadata
+from knowledge.loaders.base import file_document, read_text
 
 
 class TextLoader:
@@ -19,10 +18,4 @@ class TextLoader:
             return
         first_line = text.splitlines()[0].strip()
         title = first_line if len(first_line) <= 120 else path.stem
-        yield Document(
-            id=document_id_for(path, root),
-            title=title,
-            text=text,
-            source=str(path.resolve()),
-            metadata=file_metadata(path),
-        )
+        yield file_document(path, root, title, text)

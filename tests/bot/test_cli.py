@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
+from subprocess import CompletedProcess
 
 import pytest
+
+from tests.deskbot_process import run_deskbot
 
 FAST_ENV = {
     "DESKBOT_KNOWLEDGE__EMBEDDER": "hash",
@@ -20,17 +20,9 @@ FAST_ENV = {
 
 def deskbot(
     *args: str, cwd: Path, env: dict[str, str] | None = None, stdin: str | None = None
-) -> subprocess.CompletedProcess[str]:
-    full_env = {**os.environ, **FAST_ENV, "DESKBOT_DATA_DIR": str(cwd / ".data"), **(env or {})}
-    return subprocess.run(
-        [sys.executable, "-m", "bot", *args],
-        capture_output=True,
-        text=True,
-        cwd=cwd,
-        env=full_env,
-        input=stdin,
-        timeout=300,
-        check=False,
+) -> CompletedProcess[str]:
+    return run_deskbot(
+        *args, cwd=cwd, env={**FAST_ENV, "DESKBOT_DATA_DIR": str(cwd / ".data"), **(env or {})}, stdin=stdin
     )
 
 

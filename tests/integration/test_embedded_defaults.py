@@ -3,29 +3,26 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
+
+from tests.deskbot_process import run_deskbot
 
 pytestmark = [pytest.mark.slow, pytest.mark.integration]
 
 
-def test_ask_json_answers_from_the_sample_and_cites_the_document(tmp_path: Path, model_cache: Path) -> None:
-    env = {**os.environ, "DESKBOT_DATA_DIR": str(tmp_path / "data"), "DESKBOT_LLM__CACHE_DIR": str(model_cache)}
-    result = subprocess.run(
-        [sys.executable, "-m", "bot", "ask", "What is the Nimbus Plus subscription and what does it cost?", "--json"],
-        capture_output=True,
-        text=True,
-        cwd=tmp_path,
-        env=env,
-        timeout=600,
-        check=False,
-    )
+def ask_json(question: str, tmp_path: Path, model_cache: Path) -> dict[str, Any]:
+    env = {"DESKBOT_DATA_DIR": str(tmp_path / "data"), "DESKBOT_LLM__CACHE_DIR": str(model_cache)}
+    result = run_deskbot("ask", question, "--json", cwd=tmp_path, env=env)
     assert result.returncode == 0, result.stderr[-2000:]
-    payload = json.loads(result.stdout)
+    payload: dict[str, Any] = json.loads(result.stdout)
+    return payload
+
+
+def test_ask_json_answers_from_the_sample_and_cites_the_document(tmp_path: Path, model_cache: Path) -> None:
+    payload = ask_json("What is the Nimbus Plus subscription and what does it cost?", tmp_path, model_cache)
     assert not payload["abstained"]
     assert payload["answer"].strip()
     cited = [citation["id"] for citation in payload["citations"]]
@@ -33,15 +30,4 @@ def test_ask_json_answers_from_the_sample_and_cites_the_document(tmp_path: Path,
 
 
 def test_unrelated_question_abstains(tmp_path: Path, model_cache: Path) -> None:
-    env = {**os.environ, "DESKBOT_DATA_DIR": str(tmp_path / "data"), "DESKBOT_LLM__CACHE_DIR": str(model_cache)}
-    result = subprocess.run(
-        [sys.executable, "-m", "bot", "ask", "What is the boiling point of mercury in kelvin?", "--json"],
-        capture_output=True,
-        text=True,
-        cwd=tmp_path,
-        env=env,
-        timeout=600,
-        check=False,
-    )
-    assert result.returncode == 0, result.stderr[-2000:]
-    assert json.loads(result.stdout)["abstained"] is True
+    assert ask_json("What is the boiling point of mercury in kelvin?", tmp_path, model_cache)["abstained"] is True
