@@ -1,0 +1,30 @@
+"""Bearer API keys for `/v1/*`: `Authorization: Bearer dsk_...`, checked against the hashed keys in the store."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from adapters.http.context import ChannelContext
+
+_bearer = HTTPBearer(auto_error=False, description="An API key from `deskbot keys create NAME`.")
+
+
+def channel_context(request: Request) -> ChannelContext:
+    context: ChannelContext = request.app.state.deskbot
+    return context
+
+
+async def api_key_name(
+    request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+) -> str:
+    """The name of the caller's API key; 401 when it is missing, unknown or revoked."""
+    if credentials is None or credentials.scheme.lower() != "bearer":
+        raise HTTPException(401, "missing API key (Authorization: Bearer ...)", {"WWW-Authenticate": "Bearer"})
+    name = await asyncio.to_thread(channel_context(request).api_keys.verify, credentials.credentials)
+    if name is None:
+        raise HTTPException(401, "invalid or revoked API key", {"WWW-Authenticate": "Bearer"})
+    return name

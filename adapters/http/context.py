@@ -1,0 +1,53 @@
+"""`ChannelContext`: what every route of the HTTP app shares (engine loader, store tables, metrics, outgoing hooks).
+
+`answer(message)` is the one way routes get a reply: it waits for the engine, never raises for a failed turn (the
+customer gets the polite canned reply), records metrics and announces the reply to outgoing webhooks.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from adapters.fallback import answer_safely, fallback_reply
+from adapters.http.background import BackgroundWork
+from adapters.http.metrics import Metrics
+from adapters.http.readiness import EngineLoader, EngineNotReadyError
+from bot.types import Emit, Message, Reply
+
+if TYPE_CHECKING:
+    from adapters.http.slack.replies import SlackReplies
+    from adapters.http.webhooks import OutgoingWebhooks
+    from bot.config import Settings
+    from bot.runtime import Runtime
+    from bot.store.api_keys import ApiKeys
+    from bot.store.deliveries import Deliveries
+
+
+@dataclass
+class ChannelContext:
+    runtime: Runtime
+    loader: EngineLoader
+    metrics: Metrics
+    api_keys: ApiKeys
+    deliveries: Deliveries
+    slack: SlackReplies | None = None
+    outgoing: OutgoingWebhooks | None = None
+    background: BackgroundWork = field(default_factory=BackgroundWork)
+
+    @property
+    def settings(self) -> Settings:
+        return self.runtime.settings
+
+    async def answer(self, message: Message, emit: Emit | None = None) -> Reply:
+        prompts = self.runtime.prompts()
+        try:
+            engine = await self.loader.engine()
+        except EngineNotReadyError:
+            reply = fallback_reply(message, prompts)
+        else:
+            reply = await answer_safely(engine, message, prompts, emit)
+        self.metrics.record_reply(message.channel, reply)
+        if self.outgoing is not None:
+            self.outgoing.announce(message, reply, self.background)
+        return reply
