@@ -84,6 +84,7 @@ def create_app(runtime: Runtime, context: ChannelContext | None = None) -> FastA
                 await context.slack.close()
             if context.outgoing is not None:
                 await context.outgoing.close()
+            context.close()
 
     docs = settings.server.docs
     app = FastAPI(

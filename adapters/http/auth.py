@@ -13,7 +13,8 @@ from adapters.http.context import ChannelContext
 _bearer = HTTPBearer(auto_error=False, description="An API key from `deskbot keys create NAME`.")
 
 
-def channel_context(request: Request) -> ChannelContext:
+async def channel_context(request: Request) -> ChannelContext:
+    """The app's shared `ChannelContext` (async, so FastAPI does not hop to a worker thread to get it)."""
     context: ChannelContext = request.app.state.deskbot
     return context
 
@@ -24,7 +25,8 @@ async def api_key_name(
     """The name of the caller's API key; 401 when it is missing, unknown or revoked."""
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise HTTPException(401, "missing API key (Authorization: Bearer ...)", {"WWW-Authenticate": "Bearer"})
-    name = await asyncio.to_thread(channel_context(request).api_keys.verify, credentials.credentials)
+    context = await channel_context(request)
+    name = await asyncio.to_thread(context.api_keys.verify, credentials.credentials)
     if name is None:
         raise HTTPException(401, "invalid or revoked API key", {"WWW-Authenticate": "Bearer"})
     return name

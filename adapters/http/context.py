@@ -6,6 +6,8 @@ customer gets the polite canned reply), records metrics and announces the reply 
 
 from __future__ import annotations
 
+import asyncio
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -34,10 +36,21 @@ class ChannelContext:
     slack: SlackReplies | None = None
     outgoing: OutgoingWebhooks | None = None
     background: BackgroundWork = field(default_factory=BackgroundWork)
+    _claims: ThreadPoolExecutor = field(
+        default_factory=lambda: ThreadPoolExecutor(max_workers=1, thread_name_prefix="deskbot-claims")
+    )
+
+    def close(self) -> None:
+        self._claims.shutdown(wait=False)
 
     @property
     def settings(self) -> Settings:
         return self.runtime.settings
+
+    async def claim_delivery(self, source: str, delivery_id: str) -> bool:
+        """`Deliveries.claim` in a thread of its own, so acknowledgements never queue behind answer work."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._claims, self.deliveries.claim, source, delivery_id)
 
     async def answer(self, message: Message, emit: Emit | None = None) -> Reply:
         prompts = self.runtime.prompts()

@@ -158,7 +158,7 @@ async def incoming(
         incoming_message = IncomingMessage.model_validate(parse_json_object(body))
     except ValidationError as error:
         raise HTTPException(422, error.errors(include_url=False, include_context=False)) from error
-    if not await asyncio.to_thread(context.deliveries.claim, "webhook", incoming_message.id):
+    if not await context.claim_delivery("webhook", incoming_message.id):
         context.metrics.duplicates.labels("webhook").inc()
         return Response(status_code=200)
     message = Message(

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import UniqueConstraint, delete
+from sqlalchemy import UniqueConstraint, delete, insert
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Field
 
@@ -32,10 +32,11 @@ class Deliveries:
 
     def claim(self, source: str, delivery_id: str) -> bool:
         """True the first time `(source, delivery_id)` is seen, in any process sharing the database."""
+        table = Delivery.__table__  # type: ignore[attr-defined]
+        row = {"source": source, "delivery_id": delivery_id, "received_at": datetime.now(UTC)}
         try:
-            with self._database.session() as session:
-                session.add(Delivery(source=source, delivery_id=delivery_id))
-                session.commit()
+            with self._database.engine.begin() as connection:
+                connection.execute(insert(table).values(**row))
         except IntegrityError:
             return False
         return True

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+import aiohttp
 from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
 from slack_sdk.web.async_client import AsyncWebClient
@@ -55,23 +56,42 @@ def reply_blocks(reply: Reply) -> list[dict[str, Any]]:
 
 
 class SlackReplies:
+    """Posts replies through one `AsyncWebClient` and one aiohttp session (pooled connections), made on first use."""
+
     def __init__(self, bot_token: str, api_url: str, rate_limit_retries: int = 3) -> None:
+        self._token = bot_token
+        self._api_url = api_url
         self._retry_handlers = [AsyncRateLimitErrorRetryHandler(max_retry_count=rate_limit_retries)]
-        self.client = AsyncWebClient(token=bot_token, base_url=api_url, retry_handlers=list(self._retry_handlers))
+        self._session: aiohttp.ClientSession | None = None
+        self._client: AsyncWebClient | None = None
+
+    def _connected(self) -> tuple[aiohttp.ClientSession, AsyncWebClient]:
+        if self._session is None or self._client is None:
+            self._session = aiohttp.ClientSession()
+            self._client = AsyncWebClient(
+                token=self._token,
+                base_url=self._api_url,
+                session=self._session,
+                retry_handlers=list(self._retry_handlers),
+            )
+        return self._session, self._client
 
     async def send(self, target: SlackTarget, reply: Reply) -> bool:
         """Post `reply` where `target` says; False (and a log line) when Slack refused it."""
         if reply.kind == "silent" or not reply.text:
             return True
+        session, client = self._connected()
         try:
             if target.response_url:
-                webhook = AsyncWebhookClient(target.response_url, retry_handlers=list(self._retry_handlers))
+                webhook = AsyncWebhookClient(
+                    target.response_url, session=session, retry_handlers=list(self._retry_handlers)
+                )
                 response = await webhook.send(text=reply.text, blocks=reply_blocks(reply), response_type="ephemeral")
                 if response.status_code >= 300:
                     log.error("Slack response_url refused the reply: HTTP %s", response.status_code)
                     return False
                 return True
-            await self.client.chat_postMessage(
+            await client.chat_postMessage(
                 channel=target.channel, thread_ts=target.thread_ts, text=reply.text, blocks=reply_blocks(reply)
             )
             return True
@@ -82,6 +102,6 @@ class SlackReplies:
         return False
 
     async def close(self) -> None:
-        session = getattr(self.client, "session", None)
-        if session is not None:
-            await session.close()
+        if self._session is not None:
+            await self._session.close()
+            self._session = self._client = None

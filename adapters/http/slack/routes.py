@@ -7,7 +7,6 @@ answer each event once.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from typing import Annotated
 
@@ -60,7 +59,7 @@ async def events(body: SignedBody, context: Context) -> Response:
     event_id = str(payload.get("event_id") or "")
     if not event_id:
         raise HTTPException(400, "event_callback without event_id")
-    if not await asyncio.to_thread(context.deliveries.claim, "slack", event_id):
+    if not await context.claim_delivery("slack", event_id):
         context.metrics.duplicates.labels("slack").inc()
         log.info("Slack event %s already handled; ignoring the repeat", event_id)
         return JSONResponse({"ok": True, "ignored": "duplicate"})
