@@ -39,46 +39,29 @@ MAX_EVENTS = 20_000
 MAX_SECONDS = 600
 
 
-def serve(port: int, api_url: str, data_dir: str, llm_delay: float) -> None:
-    """The server process: the real app on uvicorn, with a FakeLLM that takes `llm_delay` seconds."""
-    import uvicorn
-    from pydantic import SecretStr
-
+def worker_app() -> Any:
+    """The app of one server worker: the real app, configured by the DESKBOT_ variables `run` sets, with a FakeLLM
+    that takes BENCH_LLM_DELAY seconds per answer."""
     from adapters.http.app import create_app
     from bot.config import load_settings
     from bot.llm.fake import FakeLLM
     from bot.plugins import PluginRegistry
     from bot.runtime import Runtime
 
-    settings = load_settings(data_dir=Path(data_dir))
-    settings.knowledge.embedder = "hash"
-    settings.knowledge.embedder_model = "hash-256"
-    settings.llm.backend = "fake"
-    settings.answer.min_score = 0.1
-    settings.slack.signing_secret = SecretStr(SECRET)
-    settings.slack.bot_token = SecretStr("xoxb-benchmark")
-    settings.slack.api_url = api_url
     registry = PluginRegistry()
-    llm = FakeLLM(first_token_delay_s=llm_delay)
+    llm = FakeLLM(first_token_delay_s=float(os.environ["BENCH_LLM_DELAY"]))
     llm.calls = deque(maxlen=10)  # type: ignore[assignment]  # the fake records every prompt, for tests; not here
     registry.register("llm", "fake", lambda _settings: llm)
-    app = create_app(Runtime(settings, registry))
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", access_log=False, backlog=4096)
-    server = uvicorn.Server(config)
-    profile_to = os.environ.get("BENCH_PROFILE")  # a file: profile the server's first 40 s (for development)
-    if not profile_to:
-        server.run()
-        return
-    import cProfile
+    return create_app(Runtime(load_settings(), registry))
 
-    profiler = cProfile.Profile()
 
-    async def profiled() -> None:
-        asyncio.get_running_loop().call_later(40, lambda: (profiler.disable(), profiler.dump_stats(profile_to)))
-        profiler.enable()
-        await server.serve()
+def serve(port: int, workers: int) -> None:
+    """The server process: uvicorn with `workers` worker processes."""
+    import uvicorn
 
-    asyncio.run(profiled())
+    options: dict[str, Any] = {"host": "127.0.0.1", "port": port, "log_level": "warning", "access_log": False}
+    options.update(factory=True, workers=workers, backlog=4096, app_dir=str(Path(__file__).parent))
+    uvicorn.run("webhooks:worker_app", **options)
 
 
 def event_payload(index: int, from_bot: bool = False) -> bytes:
@@ -117,13 +100,19 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else float("nan")
 
 
+def server_processes(pid: int) -> list[psutil.Process]:
+    parent = psutil.Process(pid)
+    return [parent, *parent.children(recursive=True)]
+
+
 def cpu_seconds(pid: int) -> float:
-    times = psutil.Process(pid).cpu_times()
-    return float(times.user + times.system)
+    """CPU time of the server and its worker processes."""
+    return sum(float(p.cpu_times().user + p.cpu_times().system) for p in server_processes(pid))
 
 
 def rss_mb(pid: int) -> float:
-    return float(psutil.Process(pid).memory_info().rss) / (1024 * 1024)
+    """Resident memory of the server and its worker processes."""
+    return sum(float(p.memory_info().rss) for p in server_processes(pid)) / (1024 * 1024)
 
 
 async def wait_ready(client: httpx.AsyncClient, timeout_s: float = 120) -> None:
@@ -151,9 +140,22 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     fake = await FakeSlackWebApi().start()
     port = args.port
     data_dir = tempfile.mkdtemp(prefix="deskbot-bench-")
-    env = {**os.environ, "XDG_CACHE_HOME": data_dir, "HF_HUB_OFFLINE": "1"}
-    command = [sys.executable, __file__, "--serve", "--port", str(port), "--api-url", fake.api_url]
-    command += ["--data-dir", data_dir, "--llm-delay", str(args.llm_delay)]
+    env = {
+        **os.environ,
+        "XDG_CACHE_HOME": data_dir,
+        "HF_HUB_OFFLINE": "1",
+        "PYTHONPATH": str(REPO),
+        "BENCH_LLM_DELAY": str(args.llm_delay),
+        "DESKBOT_DATA_DIR": data_dir,
+        "DESKBOT_KNOWLEDGE__EMBEDDER": "hash",
+        "DESKBOT_KNOWLEDGE__EMBEDDER_MODEL": "hash-256",
+        "DESKBOT_LLM__BACKEND": "fake",
+        "DESKBOT_ANSWER__MIN_SCORE": "0.1",
+        "DESKBOT_SLACK__SIGNING_SECRET": SECRET,
+        "DESKBOT_SLACK__BOT_TOKEN": "xoxb-benchmark",
+        "DESKBOT_SLACK__API_URL": fake.api_url,
+    }
+    command = [sys.executable, __file__, "--serve", "--workers", str(args.workers), "--port", str(port)]
     server_log = open(Path(data_dir) / "server.log", "w")  # noqa: SIM115
     server = subprocess.Popen(command, env=env, cwd=data_dir, stderr=server_log, stdout=server_log)
     verifier = SignatureVerifier(SECRET)
@@ -229,6 +231,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         "rate_target": args.rate,
         "rate_achieved": round(sent_after_warm / elapsed, 1) if sent_after_warm else None,
         "llm_delay_s": args.llm_delay,
+        "server_workers": args.workers,
         "ack_p50_ms": round(statistics.median(latencies), 1),
         "ack_p95_ms": round(percentile(latencies, 0.95), 1),
         "ack_p99_ms": round(percentile(latencies, 0.99), 1),
@@ -274,11 +277,10 @@ def main() -> None:
     parser.add_argument("--ack-only", action="store_true", help="Send the bot's own messages: acknowledged, ignored.")
     parser.add_argument("--json", action="store_true", help="Print one JSON object instead of a table.")
     parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
-    parser.add_argument("--api-url", help=argparse.SUPPRESS)
-    parser.add_argument("--data-dir", help=argparse.SUPPRESS)
+    parser.add_argument("--workers", type=int, default=1, help="Server worker processes (default 1).")
     args = parser.parse_args()
     if args.serve:
-        serve(args.port, args.api_url, args.data_dir, args.llm_delay)
+        serve(args.port, args.workers)
         return
     if not 0 < args.events <= MAX_EVENTS or not 0 < args.rate <= 1000:
         parser.error(f"--events must be 1..{MAX_EVENTS} and --rate 1..1000")

@@ -81,6 +81,7 @@ class PromptSettings(Section):
 class ServerSettings(Section):
     host: str = "127.0.0.1"
     port: int = Field(8080, ge=1, le=65535)
+    workers: int = Field(1, ge=1, le=64, description="uvicorn worker processes (Slack de-duplication is shared).")
     max_body_bytes: int = Field(1_048_576, ge=1024, description="Requests with a larger body are refused (413).")
     ready_timeout_s: float = Field(60.0, gt=0, description="How long a request waits for the models to load.")
     docs: bool = Field(True, description="Serve the OpenAPI docs at /docs.")

@@ -68,6 +68,24 @@ async def _malformed_json_is_400(request: Request, error: Exception) -> Response
     return await request_validation_exception_handler(request, error)
 
 
+def app_from_environment() -> FastAPI:
+    """The app of one uvicorn worker process, configured as the `deskbot serve` that started it."""
+    import os
+    from pathlib import Path
+
+    from adapters.http import CONFIG_FILE_ENV, KNOWLEDGE_ENV
+    from bot.config import load_settings
+    from bot.runtime import Runtime
+
+    config_file = os.environ.get(CONFIG_FILE_ENV)
+    settings = load_settings(Path(config_file) if config_file else None)
+    knowledge = os.environ.get(KNOWLEDGE_ENV)
+    if knowledge:
+        settings.knowledge.path = Path(knowledge)
+        settings.knowledge.index_dir = None
+    return create_app(Runtime(settings))
+
+
 def create_app(runtime: Runtime, context: ChannelContext | None = None) -> FastAPI:
     context = context or build_context(runtime)
     settings = runtime.settings
