@@ -6,9 +6,11 @@ Slack routes are mounted only with `[slack] signing_secret`, the incoming webhoo
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from fastapi import FastAPI, Request
@@ -23,6 +25,7 @@ from adapters.http.metrics import Metrics, RequestMetrics
 from adapters.http.readiness import EngineLoader
 from bot.store.api_keys import ApiKeys
 from bot.store.deliveries import Deliveries
+from knowledge.errors import DeskbotError
 
 if TYPE_CHECKING:
     from bot.runtime import Runtime
@@ -30,6 +33,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 SHUTDOWN_GRACE_S = 10.0
+DELIVERY_MEMORY = timedelta(days=1)
+PRUNE_EVERY_S = 3600.0
 
 
 def build_context(runtime: Runtime) -> ChannelContext:
@@ -59,6 +64,18 @@ def build_context(runtime: Runtime) -> ChannelContext:
                 hooks.outgoing_urls, secret, hooks.max_attempts, hooks.backoff_s, hooks.timeout_s
             )
     return context
+
+
+async def prune_deliveries(context: ChannelContext) -> None:
+    """Forget handled delivery ids once no retry can come any more (Slack retries for minutes, we keep a day)."""
+    while True:
+        try:
+            removed = await asyncio.to_thread(context.deliveries.forget_older_than, DELIVERY_MEMORY)
+            if removed:
+                log.info("forgot %d handled deliveries older than %s", removed, DELIVERY_MEMORY)
+        except DeskbotError as error:
+            log.warning("cannot prune handled deliveries: %s", error)
+        await asyncio.sleep(PRUNE_EVERY_S)
 
 
 async def _malformed_json_is_400(request: Request, error: Exception) -> Response:
@@ -93,9 +110,11 @@ def create_app(runtime: Runtime, context: ChannelContext | None = None) -> FastA
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         context.loader.start()
+        pruning = asyncio.create_task(prune_deliveries(context), name="deskbot-prune-deliveries")
         try:
             yield
         finally:
+            pruning.cancel()
             await context.background.drain(SHUTDOWN_GRACE_S)
             await context.loader.stop()
             if context.slack is not None:

@@ -40,7 +40,12 @@ class Metrics:
             buckets=LATENCY_BUCKETS,
             registry=self.registry,
         )
-        self.tokens = Counter("deskbot_reply_tokens", "Tokens in replies.", ["channel"], registry=self.registry)
+        self.tokens = Counter(
+            "deskbot_reply_tokens",
+            "Tokens in replies (words, unless a tokenizer is given).",
+            ["channel"],
+            registry=self.registry,
+        )
         self.abstentions = Counter(
             "deskbot_abstentions", "Replies where the bot did not know.", ["channel"], registry=self.registry
         )
