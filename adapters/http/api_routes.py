@@ -11,8 +11,8 @@ from fastapi import APIRouter, Depends
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 
-from adapters.http.auth import api_key_name, channel_context
-from adapters.http.context import ChannelContext
+from adapters.http.auth import api_key_name
+from adapters.http.context import ChannelContext, channel_context
 from bot.types import Message, Reply, new_conversation_id
 
 router = APIRouter(prefix="/v1", tags=["chat"])

@@ -8,15 +8,9 @@ from typing import Annotated
 from fastapi import Depends, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from adapters.http.context import ChannelContext
+from adapters.http.context import channel_context
 
 _bearer = HTTPBearer(auto_error=False, description="An API key from `deskbot keys create NAME`.")
-
-
-async def channel_context(request: Request) -> ChannelContext:
-    """The app's shared `ChannelContext` (async, so FastAPI does not hop to a worker thread to get it)."""
-    context: ChannelContext = request.app.state.deskbot
-    return context
 
 
 async def api_key_name(

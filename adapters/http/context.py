@@ -11,6 +11,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from fastapi import Request
+
 from adapters.fallback import answer_safely, fallback_reply
 from adapters.http.background import BackgroundWork
 from adapters.http.metrics import Metrics
@@ -64,3 +66,9 @@ class ChannelContext:
         if self.outgoing is not None:
             self.outgoing.announce(message, reply, self.background)
         return reply
+
+
+async def channel_context(request: Request) -> ChannelContext:
+    """The app's shared `ChannelContext` (async, so FastAPI does not hop to a worker thread to get it)."""
+    context: ChannelContext = request.app.state.deskbot
+    return context

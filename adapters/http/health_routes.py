@@ -7,8 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Response
 from fastapi.responses import JSONResponse
 
-from adapters.http.auth import channel_context
-from adapters.http.context import ChannelContext
+from adapters.http.context import ChannelContext, channel_context
 
 router = APIRouter(tags=["operations"])
 

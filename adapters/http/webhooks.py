@@ -25,8 +25,7 @@ import httpx
 from fastapi import APIRouter, Depends, HTTPException, Request, Response
 from pydantic import BaseModel, Field, ValidationError
 
-from adapters.http.auth import channel_context
-from adapters.http.context import ChannelContext
+from adapters.http.context import ChannelContext, channel_context
 from adapters.http.payloads import parse_json_object
 from bot.types import Message, Reply, new_conversation_id
 

@@ -13,8 +13,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, HTTPException, Response
 from fastapi.responses import JSONResponse
 
-from adapters.http.auth import channel_context
-from adapters.http.context import ChannelContext
+from adapters.http.context import ChannelContext, channel_context
 from adapters.http.payloads import parse_form, parse_json_object
 from adapters.http.slack.translation import (
     SlackTurn,
