@@ -78,6 +78,38 @@ class PromptSettings(Section):
     directory: Path | None = Field(None, description="Folder whose templates override the shipped ones.")
 
 
+class ServerSettings(Section):
+    host: str = "127.0.0.1"
+    port: int = Field(8080, ge=1, le=65535)
+    workers: int = Field(1, ge=1, le=64, description="uvicorn worker processes (Slack de-duplication is shared).")
+    max_body_bytes: int = Field(1_048_576, ge=1024, description="Requests with a larger body are refused (413).")
+    ready_timeout_s: float = Field(60.0, gt=0, description="How long a request waits for the models to load.")
+    docs: bool = Field(True, description="Serve the OpenAPI docs at /docs.")
+
+
+class SlackSettings(Section):
+    signing_secret: SecretStr | None = Field(None, description="Verifies Slack's requests; no Slack routes without.")
+    bot_token: SecretStr | None = None
+    api_url: str = Field("https://slack.com/api/", description="Web API base URL (a compatible server or test double).")
+    max_rate_limit_retries: int = Field(3, ge=0, le=20)
+
+
+class DiscordSettings(Section):
+    token: SecretStr | None = None
+    channels: list[int] = Field(default_factory=list, description="Channel ids where every message is answered.")
+    threads: bool = Field(True, description="Answer a channel message in a new thread, one thread per conversation.")
+    edit_interval_s: float = Field(1.0, ge=0.2, description="Streamed answers edit the message at most this often.")
+    sync_commands: bool = Field(True, description="Register the slash commands with Discord on start.")
+
+
+class WebhookSettings(Section):
+    secret: SecretStr | None = Field(None, description="Signs outgoing and verifies incoming webhooks (HMAC-SHA256).")
+    outgoing_urls: list[str] = Field(default_factory=list, description="Every reply is POSTed to these URLs.")
+    max_attempts: int = Field(5, ge=1, le=20)
+    backoff_s: float = Field(1.0, ge=0.0, description="First retry delay; doubled after each failed attempt.")
+    timeout_s: float = Field(10.0, gt=0)
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="DESKBOT_", env_nested_delimiter="__", extra="forbid", nested_model_default_partial_update=True
@@ -90,6 +122,10 @@ class Settings(BaseSettings):
     store: StoreSettings = StoreSettings()
     pipeline: PipelineSettings = PipelineSettings()
     prompts: PromptSettings = PromptSettings()
+    server: ServerSettings = ServerSettings()
+    slack: SlackSettings = SlackSettings()
+    discord: DiscordSettings = DiscordSettings()
+    webhooks: WebhookSettings = WebhookSettings()
     config_file: Path | None = Field(None, exclude=True)
 
 

@@ -9,7 +9,7 @@ import logging
 import re
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot.config import Settings
 from bot.conversations import ConversationStore, InMemoryConversationStore
@@ -24,6 +24,9 @@ from knowledge.loaders.base import LoaderSet
 from knowledge.retrieval import DenseRetriever, Retriever
 from knowledge.samples import sample_documents_folder
 from prompts import PromptLibrary
+
+if TYPE_CHECKING:
+    from bot.store.database import Database
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +46,7 @@ class Runtime:
         self._llm: LLMBackend | None = None
         self._conversations: ConversationStore | None = None
         self._prompts: PromptLibrary | None = None
+        self._database: Database | None = None
         self.last_sync: SyncReport | None = None
 
     # ----- knowledge -----------------------------------------------------------------------------------------
@@ -121,6 +125,14 @@ class Runtime:
         if self._prompts is None:
             self._prompts = PromptLibrary(self.settings.prompts.directory)
         return self._prompts
+
+    def database(self) -> Database:
+        """Deskbot's database (`[store] url`), opened on first use."""
+        if self._database is None:
+            from bot.store.database import Database
+
+            self._database = Database.from_settings(self.settings)
+        return self._database
 
     def services(self, progress: Progress | None = None) -> Services:
         self.knowledge(progress)

@@ -46,6 +46,9 @@ class Database:
             def _sqlite_pragmas(connection: Any, _record: Any) -> None:
                 cursor = connection.cursor()
                 cursor.execute("PRAGMA journal_mode=WAL")
+                # WAL + NORMAL: no fsync per commit (about 10x faster writes); a crash may lose the last commits,
+                # never corrupts the file. Postgres is the store for production durability.
+                cursor.execute("PRAGMA synchronous=NORMAL")
                 cursor.execute("PRAGMA busy_timeout=30000")
                 cursor.close()
 

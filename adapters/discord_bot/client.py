@@ -1,0 +1,146 @@
+"""`DeskbotClient`: the discord.py client. It only translates: Discord events -> engine Messages -> Discord messages.
+
+Minimal intents (guilds, guild and DM messages; message content only when `[discord] channels` needs it: mentions and
+DMs carry their content without it). Connection, heartbeats, reconnects and rate limits are discord.py's own.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import TYPE_CHECKING, Any
+
+import discord
+from discord import app_commands
+
+from adapters.discord_bot.streaming import DISCORD_LIMIT, StreamedAnswer
+from adapters.discord_bot.translation import is_addressed_to_bot, question_text, to_engine_message
+from adapters.discord_bot.views import ReplyButtons
+from adapters.fallback import answer_safely
+from adapters.splitting import split_message
+from bot.types import Message, Reply
+
+if TYPE_CHECKING:
+    from bot.engine import Engine
+    from bot.runtime import Runtime
+
+log = logging.getLogger(__name__)
+
+BUTTON_KINDS = {"answer", "faq", "abstain"}
+THREAD_NAME_LIMIT = 90
+
+
+def minimal_intents(reads_channels: bool) -> discord.Intents:
+    intents = discord.Intents.none()
+    intents.guilds = True
+    intents.guild_messages = True
+    intents.dm_messages = True
+    intents.message_content = reads_channels
+    return intents
+
+
+def with_sources(reply: Reply) -> str:
+    if not reply.citations:
+        return reply.text
+    sources = "\n".join(f"[{c.number}] {c.title}" for c in reply.citations)
+    return f"{reply.text}\n\n-# Sources\n{sources}"
+
+
+class DeskbotClient(discord.Client):
+    def __init__(self, runtime: Runtime, engine: Engine | None = None, **options: Any) -> None:
+        settings = runtime.settings.discord
+        options.setdefault("intents", minimal_intents(bool(settings.channels)))
+        options.setdefault("allowed_mentions", discord.AllowedMentions(everyone=False, roles=False, users=True))
+        super().__init__(**options)
+        self.runtime = runtime
+        self.engine = engine
+        self.channels = set(settings.channels)
+        self.use_threads = settings.threads
+        self.edit_interval_s = settings.edit_interval_s
+        self.tree = app_commands.CommandTree(self)
+        self._add_slash_commands()
+
+    # ----- start-up ----------------------------------------------------------------------------------------------
+
+    async def setup_hook(self) -> None:
+        if self.engine is None:
+            engine = await asyncio.to_thread(self.runtime.engine)
+            await engine.warm_up()
+            self.engine = engine
+        self.add_view(ReplyButtons(self.run_command))
+        if self.runtime.settings.discord.sync_commands:
+            await self.tree.sync()
+
+    async def on_ready(self) -> None:
+        log.info("connected to Discord as %s (%d servers)", self.user, len(self.guilds))
+
+    # ----- answering -------------------------------------------------------------------------------------------
+
+    async def answer(self, message: Message, stream: StreamedAnswer | None = None) -> Reply:
+        assert self.engine is not None, "setup_hook builds the engine before any event"
+        emit = stream.add if stream is not None else None
+        return await answer_safely(self.engine, message, self.runtime.prompts(), emit)
+
+    def buttons_for(self, reply: Reply) -> ReplyButtons | None:
+        return ReplyButtons(self.run_command) if reply.kind in BUTTON_KINDS else None
+
+    async def on_message(self, message: discord.Message) -> None:
+        if self.user is None or not is_addressed_to_bot(message, self.user, self.channels):
+            return
+        text = question_text(message)
+        if not text:
+            return
+        try:
+            channel = await self._conversation_channel(message, text)
+            async with channel.typing():
+                stream = StreamedAnswer(channel, self.edit_interval_s)
+                reply = await self.answer(to_engine_message(text, message.author, channel), stream)
+                if reply.kind != "silent":
+                    await stream.finish(with_sources(reply), self.buttons_for(reply))
+        except discord.HTTPException as error:
+            log.error("Discord refused the reply in channel %s: HTTP %s", message.channel.id, error.status)
+
+    async def _conversation_channel(self, message: discord.Message, text: str) -> discord.abc.Messageable:
+        """A new thread on the message in a server text channel (one per conversation), else the channel itself."""
+        if not self.use_threads or not isinstance(message.channel, discord.TextChannel):
+            return message.channel
+        try:
+            return await message.create_thread(name=text[:THREAD_NAME_LIMIT] or "Question", auto_archive_duration=1440)
+        except discord.HTTPException as error:
+            log.warning(
+                "cannot open a thread in channel %s (HTTP %s); answering there", message.channel.id, error.status
+            )
+            return message.channel
+
+    # ----- buttons and slash commands ------------------------------------------------------------------------------
+
+    async def run_command(self, interaction: discord.Interaction[Any], text: str) -> None:
+        """Answer `text` (a command or a question) privately to whoever clicked or typed it."""
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        reply = await self.answer(to_engine_message(text, interaction.user, interaction.channel))
+        await self._follow_up(interaction, reply, ephemeral=True)
+
+    async def _follow_up(self, interaction: discord.Interaction[Any], reply: Reply, ephemeral: bool) -> None:
+        pieces = split_message(with_sources(reply), DISCORD_LIMIT) or ["…"]
+        buttons = self.buttons_for(reply)
+        for index, piece in enumerate(pieces):
+            if index == len(pieces) - 1 and buttons is not None:
+                await interaction.followup.send(piece, ephemeral=ephemeral, view=buttons)
+            else:
+                await interaction.followup.send(piece, ephemeral=ephemeral)
+
+    def _add_slash_commands(self) -> None:
+        @self.tree.command(name="ask", description="Ask a question about our products and services.")
+        @app_commands.describe(question="Your question")
+        async def ask(interaction: discord.Interaction[Any], question: str) -> None:
+            await interaction.response.defer(thinking=True)
+            reply = await self.answer(to_engine_message(question, interaction.user, interaction.channel))
+            await self._follow_up(interaction, reply, ephemeral=False)
+
+        @self.tree.command(name="reset", description="Forget this conversation and start over.")
+        async def reset(interaction: discord.Interaction[Any]) -> None:
+            await self.run_command(interaction, "/reset")
+
+        @self.tree.command(name="human", description="Talk to a person from our support team.")
+        async def human(interaction: discord.Interaction[Any]) -> None:
+            await self.run_command(interaction, "/human")

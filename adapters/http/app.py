@@ -1,0 +1,157 @@
+"""`create_app(runtime)`: the FastAPI app of `deskbot serve` — chat API, Slack endpoints, webhooks, health, metrics.
+
+Middleware, outermost first: request metrics, then the body size limit (413 before any route reads a byte too many).
+Slack routes are mounted only with `[slack] signing_secret`, the incoming webhook only with `[webhooks] secret`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import timedelta
+from typing import TYPE_CHECKING
+
+from fastapi import FastAPI, Request
+from fastapi.exception_handlers import request_validation_exception_handler
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+
+from adapters.http import api_routes, health_routes
+from adapters.http.context import ChannelContext
+from adapters.http.limits import BodySizeLimit
+from adapters.http.metrics import Metrics, RequestMetrics
+from adapters.http.readiness import EngineLoader
+from bot.store.api_keys import ApiKeys
+from bot.store.deliveries import Deliveries
+from knowledge.errors import DeskbotError
+
+if TYPE_CHECKING:
+    from bot.runtime import Runtime
+
+log = logging.getLogger(__name__)
+
+SHUTDOWN_GRACE_S = 10.0
+DELIVERY_MEMORY = timedelta(days=1)
+PRUNE_EVERY_S = 3600.0
+
+
+def build_context(runtime: Runtime) -> ChannelContext:
+    settings = runtime.settings
+    database = runtime.database()
+    context = ChannelContext(
+        runtime=runtime,
+        loader=EngineLoader(runtime, settings.server.ready_timeout_s),
+        metrics=Metrics(),
+        api_keys=ApiKeys(database),
+        deliveries=Deliveries(database),
+    )
+    slack = settings.slack
+    if slack.signing_secret is not None and slack.bot_token is not None:
+        from adapters.http.slack.replies import SlackReplies
+
+        context.slack = SlackReplies(slack.bot_token.get_secret_value(), slack.api_url, slack.max_rate_limit_retries)
+    hooks = settings.webhooks
+    if hooks.outgoing_urls:
+        if hooks.secret is None:
+            log.warning("[webhooks] outgoing_urls is set but secret is not: outgoing webhooks are off")
+        else:
+            from adapters.http.webhooks import OutgoingWebhooks
+
+            secret = hooks.secret.get_secret_value()
+            context.outgoing = OutgoingWebhooks(
+                hooks.outgoing_urls, secret, hooks.max_attempts, hooks.backoff_s, hooks.timeout_s
+            )
+    return context
+
+
+async def prune_deliveries(context: ChannelContext) -> None:
+    """Forget handled delivery ids once no retry can come any more (Slack retries for minutes, we keep a day)."""
+    while True:
+        try:
+            removed = await asyncio.to_thread(context.deliveries.forget_older_than, DELIVERY_MEMORY)
+            if removed:
+                log.info("forgot %d handled deliveries older than %s", removed, DELIVERY_MEMORY)
+        except DeskbotError as error:
+            log.warning("cannot prune handled deliveries: %s", error)
+        await asyncio.sleep(PRUNE_EVERY_S)
+
+
+async def _malformed_json_is_400(request: Request, error: Exception) -> Response:
+    assert isinstance(error, RequestValidationError)
+    if any(item.get("type") == "json_invalid" for item in error.errors()):
+        return JSONResponse({"detail": "the body is not valid JSON"}, status_code=400)
+    return await request_validation_exception_handler(request, error)
+
+
+def app_from_environment() -> FastAPI:
+    """The app of one uvicorn worker process, configured as the `deskbot serve` that started it."""
+    import os
+    from pathlib import Path
+
+    from adapters.http import CONFIG_FILE_ENV, KNOWLEDGE_ENV
+    from bot.config import load_settings
+    from bot.runtime import Runtime
+
+    config_file = os.environ.get(CONFIG_FILE_ENV)
+    settings = load_settings(Path(config_file) if config_file else None)
+    knowledge = os.environ.get(KNOWLEDGE_ENV)
+    if knowledge:
+        settings.knowledge.path = Path(knowledge)
+        settings.knowledge.index_dir = None
+    return create_app(Runtime(settings))
+
+
+def create_app(runtime: Runtime, context: ChannelContext | None = None) -> FastAPI:
+    context = context or build_context(runtime)
+    settings = runtime.settings
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        context.loader.start()
+        pruning = asyncio.create_task(prune_deliveries(context), name="deskbot-prune-deliveries")
+        try:
+            yield
+        finally:
+            pruning.cancel()
+            await context.background.drain(SHUTDOWN_GRACE_S)
+            await context.loader.stop()
+            if context.slack is not None:
+                await context.slack.close()
+            if context.outgoing is not None:
+                await context.outgoing.close()
+            context.close()
+
+    docs = settings.server.docs
+    app = FastAPI(
+        title="Deskbot",
+        summary="Customer-service answers from your help centre: chat API, Slack endpoints, webhooks.",
+        version="0.1.0",
+        lifespan=lifespan,
+        docs_url="/docs" if docs else None,
+        redoc_url=None,
+        openapi_url="/openapi.json" if docs else None,
+    )
+    app.state.deskbot = context
+    app.add_exception_handler(RequestValidationError, _malformed_json_is_400)
+    app.include_router(health_routes.router)
+    app.include_router(api_routes.router)
+    if settings.slack.signing_secret is not None:
+        from slack_sdk.signature import SignatureVerifier
+
+        from adapters.http.slack import routes as slack_routes
+
+        app.state.slack_verifier = SignatureVerifier(settings.slack.signing_secret.get_secret_value())
+        app.include_router(slack_routes.router)
+        if settings.slack.bot_token is None:
+            log.warning("[slack] bot_token is not set: Slack events are acknowledged but not answered")
+    else:
+        log.info("[slack] signing_secret is not set: the Slack endpoints are off")
+    if settings.webhooks.secret is not None:
+        from adapters.http import webhooks
+
+        app.include_router(webhooks.router)
+    app.add_middleware(BodySizeLimit, max_bytes=settings.server.max_body_bytes)
+    app.add_middleware(RequestMetrics, metrics=context.metrics)
+    return app

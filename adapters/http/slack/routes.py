@@ -1,0 +1,88 @@
+"""The Slack endpoints: `/slack/events`, `/slack/commands`, `/slack/interactions`.
+
+Each request is verified first (`verified_slack_body`), acknowledged at once, and answered in the background.
+Events are de-duplicated by `event_id` in the database, so Slack's retries (`X-Slack-Retry-Num`) and several workers
+answer each event once.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, HTTPException, Response
+from fastapi.responses import JSONResponse
+
+from adapters.http.context import ChannelContext, channel_context
+from adapters.http.payloads import parse_form, parse_json_object
+from adapters.http.slack.translation import (
+    SlackTurn,
+    turn_from_event,
+    turn_from_interaction,
+    turn_from_slash_command,
+)
+from adapters.http.slack.verification import verified_slack_body
+
+log = logging.getLogger(__name__)
+
+router = APIRouter(prefix="/slack", tags=["slack"], dependencies=[Depends(verified_slack_body)])
+
+SignedBody = Annotated[bytes, Depends(verified_slack_body)]
+Context = Annotated[ChannelContext, Depends(channel_context)]
+
+
+async def answer_in_slack(context: ChannelContext, turn: SlackTurn) -> None:
+    reply = await context.answer(turn.message)
+    if context.slack is None:
+        log.warning("no [slack] bot_token: the reply in %s is not sent", turn.target.channel)
+        return
+    await context.slack.send(turn.target, reply)
+
+
+def _answer_later(context: ChannelContext, turn: SlackTurn, name: str) -> None:
+    context.background.spawn(answer_in_slack(context, turn), name=name)
+
+
+@router.post("/events")
+async def events(body: SignedBody, context: Context) -> Response:
+    """Events API: url_verification, app mentions, direct messages, replies in the bot's threads."""
+    payload = parse_json_object(body)
+    kind = payload.get("type")
+    if kind == "url_verification":
+        return JSONResponse({"challenge": str(payload.get("challenge", ""))})
+    if kind != "event_callback":
+        return JSONResponse({"ok": True, "ignored": f"payload type {kind!r}"})
+    turn = turn_from_event(payload)
+    if turn is None:
+        return JSONResponse({"ok": True, "ignored": "not for the bot"})
+    event_id = str(payload.get("event_id") or "")
+    if not event_id:
+        raise HTTPException(400, "event_callback without event_id")
+    if not await context.claim_delivery("slack", event_id):
+        context.metrics.duplicates.labels("slack").inc()
+        log.info("Slack event %s already handled; ignoring the repeat", event_id)
+        return JSONResponse({"ok": True, "ignored": "duplicate"})
+    _answer_later(context, turn, name=f"slack-event-{event_id}")
+    return JSONResponse({"ok": True})
+
+
+@router.post("/commands")
+async def commands(body: SignedBody, context: Context) -> Response:
+    """Slash command (`/deskbot QUESTION`, `/deskbot reset`, ...); the answer comes through its response_url."""
+    turn = turn_from_slash_command(parse_form(body))
+    if turn is None:
+        raise HTTPException(400, "slash command without channel_id or user_id")
+    _answer_later(context, turn, name="slack-command")
+    return Response(status_code=200)
+
+
+@router.post("/interactions")
+async def interactions(body: SignedBody, context: Context) -> Response:
+    """Button clicks on replies (good / bad answer, talk to a person)."""
+    form = parse_form(body)
+    if "payload" not in form:
+        raise HTTPException(400, "interaction without payload")
+    turn = turn_from_interaction(parse_json_object(form["payload"]))
+    if turn is not None:
+        _answer_later(context, turn, name="slack-interaction")
+    return Response(status_code=200)

@@ -1,0 +1,303 @@
+"""Slack webhook benchmark: acknowledgement latency, dropped events and memory, on loopback only.
+
+    python benchmarks/webhooks.py [--rate 200] [--events 10000] [--llm-delay 2.0] [--duplicate-every 20]
+
+The app runs in its own process (`deskbot serve` equivalent: uvicorn, one worker, SQLite store) with the sample
+knowledge, the hash embedder and a FakeLLM that takes `--llm-delay` seconds per answer. This process plays Slack:
+it sends signed `app_mention` events at a fixed rate (open loop: a send is never delayed by a slow answer), re-sends
+every `--duplicate-every`-th event as a retry (`X-Slack-Retry-Num: 1`), and runs the fake Slack Web API that records
+the replies. Reported: ack latency p50/p95/p99/max, non-200 acks, events never answered, replies per event, and the
+server's RSS after the first 1,000 events and after all of them (each sample taken once the answers drained).
+Bounded: at most 20,000 events and 10 minutes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections import deque
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import httpx
+import psutil
+from slack_sdk.signature import SignatureVerifier
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+SECRET = "benchmark-signing-secret"
+MAX_EVENTS = 20_000
+MAX_SECONDS = 600
+
+
+def worker_app() -> Any:
+    """The app of one server worker: the real app, configured by the DESKBOT_ variables `run` sets, with a FakeLLM
+    that takes BENCH_LLM_DELAY seconds per answer."""
+    from adapters.http.app import create_app
+    from bot.config import load_settings
+    from bot.llm.fake import FakeLLM
+    from bot.plugins import PluginRegistry
+    from bot.runtime import Runtime
+
+    registry = PluginRegistry()
+    llm = FakeLLM(first_token_delay_s=float(os.environ["BENCH_LLM_DELAY"]))
+    llm.calls = deque(maxlen=10)  # type: ignore[assignment]  # the fake records every prompt, for tests; not here
+    registry.register("llm", "fake", lambda _settings: llm)
+    return create_app(Runtime(load_settings(), registry))
+
+
+def serve(port: int, workers: int) -> None:
+    """The server process: uvicorn with `workers` worker processes."""
+    import uvicorn
+
+    options: dict[str, Any] = {"host": "127.0.0.1", "port": port, "log_level": "warning", "access_log": False}
+    options.update(factory=True, workers=workers, backlog=4096, app_dir=str(Path(__file__).parent))
+    uvicorn.run("webhooks:worker_app", **options)
+
+
+def event_payload(index: int, from_bot: bool = False) -> bytes:
+    ts = f"{1_700_000_000 + index}.{index % 1_000_000:06d}"
+    payload: dict[str, Any] = {
+        "token": "benchmark",
+        "team_id": "T0BENCH",
+        "api_app_id": "A0BENCH",
+        "type": "event_callback",
+        "event_id": f"EvBench{index:06d}",
+        "event_time": 1_700_000_000 + index,
+        "authorizations": [{"team_id": "T0BENCH", "user_id": "U0BOT", "is_bot": True}],
+        "event": {
+            "type": "app_mention",
+            "user": f"U{index % 500:05d}",
+            "text": "<@U0BOT> How do I reset my Nimbus Thermo?",
+            "ts": ts,
+            "channel": "C0BENCH",
+            "event_ts": ts,
+        },
+    }
+    if from_bot:  # the bot's own message: verified, parsed and ignored (the acknowledgement path alone)
+        payload["event"].update(type="message", user="U0BOT", bot_id="B0BOT", channel_type="channel")
+    return json.dumps(payload).encode()
+
+
+def signed_headers(verifier: SignatureVerifier, body: bytes) -> dict[str, str]:
+    timestamp = str(int(time.time()))
+    signature = verifier.generate_signature(timestamp=timestamp, body=body)
+    assert signature is not None
+    return {"Content-Type": "application/json", "X-Slack-Request-Timestamp": timestamp, "X-Slack-Signature": signature}
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else float("nan")
+
+
+def server_processes(pid: int) -> list[psutil.Process]:
+    parent = psutil.Process(pid)
+    return [parent, *parent.children(recursive=True)]
+
+
+def cpu_seconds(pid: int) -> float:
+    """CPU time of the server and its worker processes."""
+    return sum(float(p.cpu_times().user + p.cpu_times().system) for p in server_processes(pid))
+
+
+def rss_mb(pid: int) -> float:
+    """Resident memory of the server and its worker processes."""
+    return sum(float(p.memory_info().rss) for p in server_processes(pid)) / (1024 * 1024)
+
+
+async def wait_ready(client: httpx.AsyncClient, timeout_s: float = 120) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        try:
+            if (await client.get("/readyz")).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        await asyncio.sleep(0.25)
+    raise SystemExit("the server did not become ready")
+
+
+async def drain(fake: Any, expected: int, timeout_s: float) -> None:
+    deadline = time.monotonic() + timeout_s
+    while len(fake.calls_to("chat.postMessage")) < expected and time.monotonic() < deadline:
+        await asyncio.sleep(0.2)
+    await asyncio.sleep(1.0)  # let any extra (duplicate) reply arrive
+
+
+async def run(args: argparse.Namespace) -> dict[str, Any]:
+    from adapters.http.slack.fake_web_api import FakeSlackWebApi
+
+    fake = await FakeSlackWebApi().start()
+    port = args.port
+    data_dir = tempfile.mkdtemp(prefix="deskbot-bench-")
+    env = {
+        **os.environ,
+        "XDG_CACHE_HOME": data_dir,
+        "HF_HUB_OFFLINE": "1",
+        "PYTHONPATH": str(REPO),
+        "BENCH_LLM_DELAY": str(args.llm_delay),
+        "DESKBOT_DATA_DIR": data_dir,
+        "DESKBOT_KNOWLEDGE__EMBEDDER": "hash",
+        "DESKBOT_KNOWLEDGE__EMBEDDER_MODEL": "hash-256",
+        "DESKBOT_LLM__BACKEND": "fake",
+        "DESKBOT_ANSWER__MIN_SCORE": "0.1",
+        "DESKBOT_SLACK__SIGNING_SECRET": SECRET,
+        "DESKBOT_SLACK__BOT_TOKEN": "xoxb-benchmark",
+        "DESKBOT_SLACK__API_URL": fake.api_url,
+    }
+    command = [sys.executable, __file__, "--serve", "--workers", str(args.workers), "--port", str(port)]
+    server_log = open(Path(data_dir) / "server.log", "w")  # noqa: SIM115
+    server = subprocess.Popen(command, env=env, cwd=data_dir, stderr=server_log, stdout=server_log)
+    verifier = SignatureVerifier(SECRET)
+    latencies: list[float] = []
+    statuses: dict[int, int] = {}
+    failures = 0
+    base = f"http://127.0.0.1:{port}"
+    try:
+        async with httpx.AsyncClient(base_url=base, timeout=30) as probe:
+            await wait_ready(probe)
+        connector = aiohttp.TCPConnector(limit=256)
+        timeout = aiohttp.ClientTimeout(total=60)
+        async with aiohttp.ClientSession(base, connector=connector, timeout=timeout) as client:
+
+            async def send(index: int, at: float, retry: bool = False) -> None:
+                nonlocal failures
+                await asyncio.sleep(max(0.0, at - time.perf_counter()))
+                body = event_payload(index, from_bot=args.ack_only)
+                headers = signed_headers(verifier, body)
+                if retry:
+                    headers["X-Slack-Retry-Num"] = "1"
+                    headers["X-Slack-Retry-Reason"] = "http_timeout"
+                started = time.perf_counter()
+                try:
+                    async with client.post("/slack/events", data=body, headers=headers) as response:
+                        await response.read()
+                        status = response.status
+                except (aiohttp.ClientError, TimeoutError):
+                    failures += 1
+                    return
+                latencies.append((time.perf_counter() - started) * 1000.0)
+                statuses[status] = statuses.get(status, 0) + 1
+
+            async def burst(first: int, count: int) -> float:
+                started = time.perf_counter()
+                tasks = []
+                for offset in range(count):
+                    index = first + offset
+                    at = started + offset / args.rate
+                    tasks.append(asyncio.create_task(send(index, at)))
+                    if args.duplicate_every and index % args.duplicate_every == 0:
+                        tasks.append(asyncio.create_task(send(index, at + 0.1, retry=True)))
+                await asyncio.gather(*tasks)
+                return time.perf_counter() - started
+
+            expected = 0 if args.ack_only else args.events
+            warm = min(1000, args.events)
+            await burst(0, warm)
+            await drain(fake, min(warm, expected), args.llm_delay * 5 + 30)
+            rss_warm = rss_mb(server.pid)
+            cpu_warm = cpu_seconds(server.pid)
+            elapsed = await burst(warm, args.events - warm)
+            await drain(fake, expected, args.llm_delay * 5 + 60)
+            rss_end = rss_mb(server.pid)
+            cpu_per_event_ms = 1000.0 * (cpu_seconds(server.pid) - cpu_warm) / max(1, args.events - warm)
+            async with client.get("/metrics") as response:
+                metrics = await response.text()
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+        server_log.close()
+        await fake.stop()
+    replies = fake.calls_to("chat.postMessage")
+    per_thread: dict[str, int] = {}
+    for call in replies:
+        thread = str(call.params.get("thread_ts"))
+        per_thread[thread] = per_thread.get(thread, 0) + 1
+    duplicates_sent = sum(1 for i in range(args.events) if args.duplicate_every and i % args.duplicate_every == 0)
+    sent_after_warm = args.events - min(1000, args.events)
+    return {
+        "events": args.events,
+        "retries_sent": duplicates_sent,
+        "rate_target": args.rate,
+        "rate_achieved": round(sent_after_warm / elapsed, 1) if sent_after_warm else None,
+        "llm_delay_s": args.llm_delay,
+        "server_workers": args.workers,
+        "ack_p50_ms": round(statistics.median(latencies), 1),
+        "ack_p95_ms": round(percentile(latencies, 0.95), 1),
+        "ack_p99_ms": round(percentile(latencies, 0.99), 1),
+        "ack_max_ms": round(max(latencies), 1),
+        "non_200_acks": sum(n for status, n in statuses.items() if status != 200) + failures,
+        "ack_statuses": ",".join(f"{status}:{n}" for status, n in sorted(statuses.items())) + f",failed:{failures}",
+        "unanswered_events": (0 if args.ack_only else args.events) - len(per_thread),
+        "replies": len(replies),
+        "events_answered_twice": sum(1 for n in per_thread.values() if n > 1),
+        "rss_after_1k_mb": round(rss_warm, 1),
+        "rss_after_all_mb": round(rss_end, 1),
+        "rss_growth_pct": round(100.0 * (rss_end - rss_warm) / rss_warm, 1),
+        "server_cpu_ms_per_event": round(cpu_per_event_ms, 2),
+        "server_acks_within_50ms_pct": _share_within(metrics, "/slack/events", "0.05"),
+        "server_duplicates_counted": _metric(metrics, 'deskbot_duplicate_deliveries_total{source="slack"}'),
+        "load_average_1m": round(os.getloadavg()[0], 1),
+        "cpu_cores": os.cpu_count(),
+        "server_log": str(Path(data_dir) / "server.log"),
+    }
+
+
+def _share_within(text: str, route: str, bucket: str) -> float | None:
+    """Percentage of the server's own acknowledgement times within `bucket` seconds (from its histogram)."""
+    within = _metric(text, f'deskbot_http_request_duration_seconds_bucket{{le="{bucket}",route="{route}"}}')
+    total = _metric(text, f'deskbot_http_request_duration_seconds_count{{route="{route}"}}')
+    return round(100.0 * within / total, 2) if within is not None and total else None
+
+
+def _metric(text: str, name: str) -> float | None:
+    for line in text.splitlines():
+        if line.startswith(name + " "):
+            return float(line.split()[-1])
+    return None
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rate", type=float, default=200.0, help="Events per second (default 200).")
+    parser.add_argument("--events", type=int, default=10_000, help="Events to send (default 10,000).")
+    parser.add_argument("--llm-delay", type=float, default=2.0, help="Seconds the fake LLM takes (default 2).")
+    parser.add_argument("--duplicate-every", type=int, default=20, help="Re-send every n-th event as a retry.")
+    parser.add_argument("--port", type=int, default=18780)
+    parser.add_argument("--ack-only", action="store_true", help="Send the bot's own messages: acknowledged, ignored.")
+    parser.add_argument("--json", action="store_true", help="Print one JSON object instead of a table.")
+    parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--workers", type=int, default=1, help="Server worker processes (default 1).")
+    args = parser.parse_args()
+    if args.serve:
+        serve(args.port, args.workers)
+        return
+    if not 0 < args.events <= MAX_EVENTS or not 0 < args.rate <= 1000:
+        parser.error(f"--events must be 1..{MAX_EVENTS} and --rate 1..1000")
+
+    async def bounded() -> dict[str, Any]:
+        return await asyncio.wait_for(run(args), MAX_SECONDS)
+
+    result = asyncio.run(bounded())
+    if args.json:
+        print(json.dumps(result))
+        return
+    width = max(len(key) for key in result)
+    print(f"{'metric':<{width}}  value")
+    print(f"{'-' * width}  -----")
+    for key, value in result.items():
+        print(f"{key:<{width}}  {value}")
+
+
+if __name__ == "__main__":
+    main()

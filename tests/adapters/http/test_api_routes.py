@@ -1,0 +1,71 @@
+import json
+
+
+async def test_chat_answers_like_ask_json(app_client, api_key):
+    response = await app_client.post(
+        "/v1/chat",
+        json={"message": "What is the returns policy? How many days do I have to return?", "conversation_id": "c-1"},
+        headers={"Authorization": f"Bearer {api_key}"},
+    )
+    assert response.status_code == 200
+    body = response.json()
+    assert set(body) == {"answer", "citations", "abstained", "handoff", "conversation_id", "latency_ms"}
+    assert body["conversation_id"] == "c-1"
+    assert "returns-policy" in [c["id"] for c in body["citations"]]
+    assert set(body["citations"][0]) == {"id", "title", "source", "score"}
+
+
+async def test_chat_needs_a_valid_key(app_client, api_key, context):
+    payload = {"message": "hi"}
+    assert (await app_client.post("/v1/chat", json=payload)).status_code == 401
+    bad = {"Authorization": "Bearer dsk_wrong"}
+    assert (await app_client.post("/v1/chat", json=payload, headers=bad)).status_code == 401
+    context.api_keys.revoke("tests")
+    revoked = {"Authorization": f"Bearer {api_key}"}
+    assert (await app_client.post("/v1/chat", json=payload, headers=revoked)).status_code == 401
+
+
+async def test_malformed_json_is_400_and_invalid_fields_422(app_client, api_key):
+    headers = {"Authorization": f"Bearer {api_key}", "Content-Type": "application/json"}
+    assert (await app_client.post("/v1/chat", content=b'{"message": ', headers=headers)).status_code == 400
+    assert (await app_client.post("/v1/chat", json={"message": ""}, headers=headers)).status_code == 422
+
+
+async def test_llm_failure_is_a_polite_reply(app_client, api_key, fake_llm):
+    from bot.errors import LLMError
+
+    fake_llm.fail_with = LLMError("CUDA out of memory")
+    response = await app_client.post(
+        "/v1/chat", json={"message": "How do I reset my Nimbus Thermo?"}, headers={"Authorization": f"Bearer {api_key}"}
+    )
+    assert response.status_code == 200
+    assert response.json()["answer"].startswith("Sorry, something went wrong")
+    assert "CUDA" not in response.text
+
+
+async def test_unexpected_engine_error_is_a_polite_reply(app_client, api_key, fake_llm):
+    fake_llm.fail_with = RuntimeError("boom")
+    response = await app_client.post(
+        "/v1/chat", json={"message": "How do I reset my Nimbus Thermo?"}, headers={"Authorization": f"Bearer {api_key}"}
+    )
+    assert response.status_code == 200
+    assert "boom" not in response.text and response.json()["answer"].startswith("Sorry")
+
+
+async def test_stream_sends_deltas_then_the_reply(app_client, api_key):
+    async with app_client.stream(
+        "POST",
+        "/v1/chat/stream",
+        json={"message": "How do I reset my Nimbus Thermo?"},
+        headers={"Authorization": f"Bearer {api_key}"},
+    ) as response:
+        assert response.status_code == 200
+        assert response.headers["content-type"].startswith("text/event-stream")
+        text = "".join([chunk async for chunk in response.aiter_text()])
+    events = []
+    for block in text.strip().split("\n\n"):
+        name_line, data_line = block.split("\n")
+        events.append((name_line.removeprefix("event: "), json.loads(data_line.removeprefix("data: "))))
+    assert events[-1][0] == "reply"
+    deltas = "".join(data["text"] for name, data in events if name == "delta")
+    assert deltas.strip() == events[-1][1]["answer"]

@@ -1,0 +1,51 @@
+import asyncio
+
+from adapters.http.metrics import Metrics
+from bot.types import Reply
+
+
+async def test_healthz(app_client):
+    response = await app_client.get("/healthz")
+    assert response.status_code == 200 and response.json() == {"status": "ok"}
+
+
+async def test_readyz_turns_ready_once_models_are_loaded(app_client, context):
+    await asyncio.wait_for(context.loader.engine(), 30)
+    response = await app_client.get("/readyz")
+    assert response.status_code == 200 and response.json() == {"status": "ready"}
+
+
+async def test_readyz_is_503_while_loading(app_client, context, monkeypatch):
+    monkeypatch.setattr(type(context.loader), "ready", property(lambda _self: False))
+    response = await app_client.get("/readyz")
+    assert response.status_code == 503 and response.json()["status"] == "loading"
+
+
+async def test_metrics_count_requests_replies_and_tokens(app_client, api_key):
+    headers = {"Authorization": f"Bearer {api_key}"}
+    for _ in range(2):
+        await app_client.post("/v1/chat", json={"message": "How do I reset my Nimbus Thermo?"}, headers=headers)
+    response = await app_client.get("/metrics")
+    assert response.headers["content-type"].startswith("text/plain")
+    text = response.text
+    assert 'deskbot_http_requests_total{method="POST",route="/v1/chat",status="200"} 2.0' in text
+    assert 'deskbot_http_request_duration_seconds_bucket{le="0.05",route="/v1/chat"}' in text
+    assert 'deskbot_replies_total{channel="api",kind="answer"} 2.0' in text
+    assert 'deskbot_reply_tokens_total{channel="api"}' in text
+
+
+def test_metrics_record_abstentions_and_handoffs():
+    metrics = Metrics()
+    metrics.record_reply("slack", Reply(text="I don't know", abstained=True, kind="abstain"))
+    metrics.record_reply("slack", Reply(text="A person will answer", handoff=True, kind="handoff"))
+    text = metrics.render().decode()
+    assert 'deskbot_abstentions_total{channel="slack"} 1.0' in text
+    assert 'deskbot_handoffs_total{channel="slack"} 1.0' in text
+    assert 'deskbot_reply_tokens_total{channel="slack"} 7.0' in text
+
+
+async def test_openapi_docs_list_the_routes(app_client):
+    schema = (await app_client.get("/openapi.json")).json()
+    for path in ("/v1/chat", "/v1/chat/stream", "/slack/events", "/slack/commands", "/slack/interactions"):
+        assert path in schema["paths"]
+    assert (await app_client.get("/docs")).status_code == 200

@@ -1,0 +1,134 @@
+"""Generic signed webhooks: the signature scheme, the incoming endpoint, and outgoing deliveries with retries."""
+
+import asyncio
+import json
+import time
+
+import pytest
+from aiohttp import web
+from pydantic import SecretStr
+
+from adapters.http.app import create_app
+from adapters.http.webhooks import OutgoingWebhooks, is_signed, sign, signature_headers
+
+SECRET = "webhook-secret"
+
+
+def test_signature_round_trip_and_replay_window():
+    body = b'{"id": "1"}'
+    headers = signature_headers(SECRET, body, now=1_700_000_000)
+    assert headers["X-Deskbot-Signature"] == sign(SECRET, "1700000000", body)
+    assert is_signed(SECRET, body, headers, now=1_700_000_000 + 299)
+    assert not is_signed(SECRET, body, headers, now=1_700_000_000 + 301)
+    assert not is_signed(SECRET, body + b" ", headers, now=1_700_000_000)
+    assert not is_signed("other", body, headers, now=1_700_000_000)
+    assert not is_signed(SECRET, body, {}, now=1_700_000_000)
+
+
+class Receiver:
+    """A loopback HTTP endpoint that records deliveries and answers with scripted statuses."""
+
+    def __init__(self, statuses=()):
+        self.statuses = list(statuses)
+        self.deliveries = []
+        self.runner = None
+        self.url = ""
+
+    async def handle(self, request):
+        self.deliveries.append((dict(request.headers), await request.read()))
+        status = self.statuses.pop(0) if self.statuses else 200
+        return web.Response(status=status)
+
+    async def __aenter__(self):
+        app = web.Application()
+        app.router.add_post("/hook", self.handle)
+        self.runner = web.AppRunner(app, access_log=None)
+        await self.runner.setup()
+        site = web.TCPSite(self.runner, "127.0.0.1", 0)
+        await site.start()
+        self.url = f"http://127.0.0.1:{site._server.sockets[0].getsockname()[1]}/hook"
+        return self
+
+    async def __aexit__(self, *_exc):
+        await self.runner.cleanup()
+
+
+async def test_outgoing_delivery_retries_with_backoff_until_accepted():
+    async with Receiver(statuses=[503, 429, 200]) as receiver:
+        hooks = OutgoingWebhooks([receiver.url], SECRET, max_attempts=5, backoff_s=0.01)
+        assert await hooks.deliver(receiver.url, b'{"type": "reply"}')
+        await hooks.close()
+    assert len(receiver.deliveries) == 3
+    headers, body = receiver.deliveries[-1]
+    assert is_signed(SECRET, body, {k.title(): v for k, v in headers.items()})
+
+
+async def test_outgoing_delivery_gives_up_on_client_errors_and_after_max_attempts():
+    async with Receiver(statuses=[400]) as receiver:
+        hooks = OutgoingWebhooks([receiver.url], SECRET, max_attempts=5, backoff_s=0.01)
+        assert not await hooks.deliver(receiver.url, b"{}")
+        assert len(receiver.deliveries) == 1
+        receiver.statuses = [500] * 3
+        hooks = OutgoingWebhooks([receiver.url], SECRET, max_attempts=3, backoff_s=0.01)
+        assert not await hooks.deliver(receiver.url, b"{}")
+        assert len(receiver.deliveries) == 4
+        await hooks.close()
+
+
+@pytest.fixture
+async def webhook_app(runtime):
+    async with Receiver() as receiver:
+        runtime.settings.webhooks.secret = SecretStr(SECRET)
+        runtime.settings.webhooks.outgoing_urls = [receiver.url]
+        runtime.settings.webhooks.backoff_s = 0.01
+        app = create_app(runtime)
+        async with app.router.lifespan_context(app):
+            import httpx
+
+            transport = httpx.ASGITransport(app=app)
+            async with httpx.AsyncClient(transport=transport, base_url="http://deskbot.test") as client:
+                yield client, app.state.deskbot, receiver
+
+
+async def _post_signed(client, payload, secret=SECRET, now=None):
+    body = json.dumps(payload).encode()
+    headers = {"Content-Type": "application/json", **signature_headers(secret, body, now=now)}
+    return await client.post("/webhooks/incoming", content=body, headers=headers)
+
+
+async def test_incoming_webhook_is_answered_once_through_outgoing_webhooks(webhook_app):
+    client, context, receiver = webhook_app
+    payload = {"id": "del-1", "text": "How do I reset my Nimbus Thermo?", "conversation_id": "ext-42"}
+    assert (await _post_signed(client, payload)).status_code == 202
+    assert (await _post_signed(client, payload)).status_code == 200  # the repeat is acknowledged, not answered
+    await context.background.drain(10)
+    for _ in range(50):
+        if receiver.deliveries:
+            break
+        await asyncio.sleep(0.05)
+    [(_headers, body)] = receiver.deliveries
+    delivered = json.loads(body)
+    assert delivered["type"] == "reply"
+    assert delivered["message"]["conversation_id"] == "ext-42"
+    assert delivered["reply"]["answer"]
+
+
+async def test_incoming_webhook_refuses_bad_signatures_and_bodies(webhook_app):
+    client, context, receiver = webhook_app
+    payload = {"id": "del-2", "text": "hi"}
+    assert (await _post_signed(client, payload, secret="wrong")).status_code == 401
+    assert (await _post_signed(client, payload, now=time.time() - 600)).status_code == 401
+    body = b'{"id": '
+    headers = {"Content-Type": "application/json", **signature_headers(SECRET, body)}
+    assert (await client.post("/webhooks/incoming", content=body, headers=headers)).status_code == 400
+    assert (await _post_signed(client, {"id": "del-3"})).status_code == 422
+    await context.background.drain(5)
+    assert receiver.deliveries == []
+
+
+async def test_api_replies_are_announced_to_outgoing_webhooks(webhook_app):
+    client, context, receiver = webhook_app
+    key = context.api_keys.create("hooks")
+    await client.post("/v1/chat", json={"message": "hi"}, headers={"Authorization": f"Bearer {key}"})
+    await context.background.drain(10)
+    assert len(receiver.deliveries) == 1
