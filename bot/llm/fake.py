@@ -17,7 +17,7 @@ Script = Callable[[Sequence[ChatMessage]], str]
 def echo_context(messages: Sequence[ChatMessage]) -> str:
     """Answer with the first sentence of the first numbered passage in the prompt, citing it."""
     prompt = messages[-1].content
-    match = re.search(r"\[(\d+)\][^\n]*\n(.+?)(?:[.!?](?:\s|$))", prompt, re.DOTALL)
+    match = re.search(r"<passage number=\"(\d+)\"[^\n]*\n(.+?)(?:[.!?](?:\s|$))", prompt, re.DOTALL)
     if match is None:
         return "I don't know."
     return f"{match.group(2).strip()}. [{match.group(1)}]"
