@@ -155,6 +155,13 @@ class TransformersLLM:
         self.load()
         return len(self._tokenizer(text, add_special_tokens=False)["input_ids"])
 
+    def perplexity(self, texts: Sequence[str]) -> float:
+        """exp(mean token negative log-likelihood) of the model over `texts` (blocking)."""
+        from bot.evaluation.metrics import perplexity
+
+        self.load()
+        return perplexity(self._model, self._tokenizer, texts, device=self._device)
+
     def encode_chat(self, messages: Sequence[ChatMessage]) -> Any:
         self.load()
         conversation = [{"role": m.role, "content": m.content} for m in messages]
