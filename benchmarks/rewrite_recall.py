@@ -42,7 +42,8 @@ STRATEGIES: dict[str, Callable[[list[ChatMessage], str], str]] = {
 }
 
 
-async def run(name: str, limit: int | None, k: int) -> dict[str, float]:
+def open_runtime(name: str) -> Runtime:
+    """A runtime on the dev set's knowledge base, indexed on first use (MiniLM, the embedded default)."""
     kb = RESULTS / "kb" / name
     kb.mkdir(parents=True, exist_ok=True)
     settings = load_settings(data_dir=RESULTS / "data")
@@ -54,6 +55,11 @@ async def run(name: str, limit: int | None, k: int) -> dict[str, float]:
     if knowledge.document_count == 0:
         print(f"indexing {name} ...", flush=True)
         knowledge.sync([DATA / name / "kb" / "kb.jsonl"])
+    return runtime
+
+
+async def run(name: str, limit: int | None, k: int) -> dict[str, float]:
+    runtime = open_runtime(name)
     retrieve = RetrieveStage(runtime.retriever(), 10)
     questions: list[Question] = [
         q for q in load_questions(DATA / name / "dev.jsonl") if q.answerable and q.relevant_ids and q.history

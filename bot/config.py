@@ -61,7 +61,10 @@ class LLMSettings(Section):
 
 
 class AnswerSettings(Section):
-    min_score: float = Field(0.35, ge=-1.0, le=1.0, description="Best retrieval score below which the bot abstains.")
+    min_score: float = Field(0.40, ge=-1.0, le=1.0, description="Best retrieval score below which the bot abstains.")
+    min_coverage: float = Field(
+        0.55, ge=0.0, le=1.0, description="Share of the message's topic words the passages must contain, else abstain."
+    )
     max_context_tokens: int = Field(600, ge=32)
     max_passages: int = Field(3, ge=1, le=20)
     faq_min_score: float = Field(

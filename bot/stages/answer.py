@@ -4,7 +4,9 @@
    is a question, or whose document is marked `doc_type`/`type` `faq` in its metadata (jsonl/csv FAQ entries). When the
    best hit is an FAQ entry scoring at least `answer.faq_min_score`, its text is the reply: no generation, nothing
    made up.
-2. **Grounded generation.** When the best hit scores at least `answer.min_score`, the best passages that fit
+2. **Grounded generation.** When the best hit scores at least `answer.min_score` and the passages contain at least
+   `answer.min_coverage` of the message's topic words (similar passages that lack what the customer asks about are
+   the usual sign of an unanswerable question), the best passages that fit
    `answer.max_context_tokens` (counted in the model's own tokens) go to the model as numbered, delimited context with
    the last `answer.history_tokens` of the conversation and the user's profile; the reply cites their documents.
 3. **Honest abstention.** Otherwise the bot says it could not find the answer and offers a person (`/human`): small
@@ -27,6 +29,7 @@ from bot.engine import Next
 from bot.errors import LLMError
 from bot.llm.base import GenerationOptions, LLMBackend
 from bot.services import Services
+from bot.terms import coverage
 from bot.types import ChatMessage, Citation, Reply, Turn
 from knowledge.documents import SearchHit
 from prompts import PromptLibrary
@@ -93,6 +96,11 @@ class AnswerStage:
         if hits and hits[0].score >= self._answer.faq_min_score and is_faq_entry(hits[0]):
             return hits[0]
         return None
+
+    def coverage(self, message: str, hits: list[SearchHit]) -> float:
+        """Share of the message's topic words found in the top passages (titles included)."""
+        top = hits[: self._answer.max_passages]
+        return coverage(message, " ".join(f"{h.chunk.title} {h.chunk.section} {h.chunk.text}" for h in top))
 
     def select_passages(self, hits: list[SearchHit]) -> list[Passage]:
         """The best passages, in rank order, that fit the context budget (at least one)."""
@@ -182,7 +190,7 @@ class AnswerStage:
         if faq is not None:
             return await self._faq_reply(turn, faq)
         passages = self.select_passages(turn.hits) if turn.hits else []
-        if not passages:
+        if not passages or self.coverage(turn.message.text, turn.hits) < self._answer.min_coverage:
             return self.abstain(turn)
         messages = self.messages_for(turn.message.text, passages, self.recent_history(turn.history), turn.profile)
         pieces: list[str] = []
