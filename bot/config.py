@@ -65,7 +65,7 @@ class AnswerSettings(Section):
     min_coverage: float = Field(
         0.55, ge=0.0, le=1.0, description="Share of the message's topic words the passages must contain, else abstain."
     )
-    max_context_tokens: int = Field(600, ge=32)
+    max_context_tokens: int = Field(300, ge=32, description="Passages given to the model, in its tokens.")
     max_passages: int = Field(3, ge=1, le=20)
     faq_min_score: float = Field(
         0.8, ge=-1.0, le=1.01, description="Score at which a curated FAQ entry is returned verbatim (above 1: never)."

@@ -105,7 +105,8 @@ class TransformersLLM:
                 device = "cuda" if torch.cuda.is_available() else "cpu"
             dtype_name = self.settings.dtype
             if dtype_name == "auto":
-                dtype_name = "bfloat16" if device.startswith("cuda") else "float32"
+                # bfloat16 on CPU too: SmolLM2 prefills ~730 tokens/s vs ~450 in float32 on 2 cores
+                dtype_name = "bfloat16"
             dtype = getattr(torch, dtype_name)
             cached = self._dequantised_cache(folder, gguf) if gguf else None
             try:
