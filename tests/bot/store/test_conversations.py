@@ -110,3 +110,16 @@ def test_store_that_is_down_raises_store_error():
     with pytest.raises(StoreError) as raised:
         store.history("c1")
     assert "\n" not in str(raised.value)
+
+
+@pytest.mark.integration
+async def test_runtime_stores_turns_in_postgres_by_url(postgres_url, settings, registry):
+    from bot.runtime import Runtime
+    from bot.types import Message
+
+    settings.store.url = postgres_url
+    runtime = Runtime(settings, registry)
+    reply = await runtime.engine().handle(Message(text="What is the returns policy?", conversation_id="pg-turn"))
+    assert isinstance(runtime.conversations(), SqlConversationStore)
+    stored = runtime.conversations().history("pg-turn")
+    assert [m.role for m in stored] == ["user", "assistant"] and stored[1].content == reply.text
