@@ -22,7 +22,8 @@ _STOPWORD_LIST = """
     through to too under until up us very want was wasn't we we'd we'll we're we've were weren't what what's when
     when's where where's which while who who's whom why why's will with won't would wouldn't yes yeah you you'd you'll
     you're you've your yours yourself yourselves ok okay sure great good hi hello hey anything something would like
-    looking find help thing things one ones lot bit any many well able else other another"""
+    looking find help thing things one ones lot bit any many well able else other another
+    long often big high far soon old new take takes work works use used way possible"""
 STOPWORDS = frozenset(_STOPWORD_LIST.split())
 
 
