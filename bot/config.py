@@ -61,9 +61,34 @@ class LLMSettings(Section):
 
 
 class AnswerSettings(Section):
-    min_score: float = Field(0.35, ge=-1.0, le=1.0, description="Best retrieval score below which the bot abstains.")
-    max_context_tokens: int = Field(600, ge=32)
+    min_score: float = Field(0.40, ge=-1.0, le=1.0, description="Best retrieval score below which the bot abstains.")
+    min_coverage: float = Field(
+        0.55, ge=0.0, le=1.0, description="Share of the message's topic words the passages must contain, else abstain."
+    )
+    max_context_tokens: int = Field(300, ge=32, description="Passages given to the model, in its tokens.")
     max_passages: int = Field(3, ge=1, le=20)
+    faq_min_score: float = Field(
+        0.8, ge=-1.0, le=1.01, description="Score at which a curated FAQ entry is returned verbatim (above 1: never)."
+    )
+    history_tokens: int = Field(160, ge=0, description="Earlier turns given to the model, counted in its tokens.")
+
+
+class ConversationSettings(Section):
+    history_messages: int = Field(12, ge=0, description="Most earlier messages loaded for a turn.")
+    retention_days: int | None = Field(None, ge=1, description="Delete conversations idle longer than this.")
+    handoff_webhook_url: str | None = Field(None, description="POSTed a JSON notice when a customer asks for a human.")
+
+
+class GuardSettings(Section):
+    max_message_chars: int = Field(4000, ge=1)
+    rate_limit_messages: int = Field(20, ge=1, description="Most messages one user may send per window.")
+    rate_limit_window_s: float = Field(60.0, gt=0)
+    redact_pii: bool = Field(False, description="Mask e-mail addresses, phone and card numbers before storage.")
+
+
+class RewriteSettings(Section):
+    mode: Literal["keywords", "llm", "off"] = "keywords"
+    llm_timeout_s: float = Field(3.0, gt=0, description="Slower LLM rewrites fall back to the keyword rewrite.")
 
 
 class StoreSettings(Section):
@@ -71,7 +96,7 @@ class StoreSettings(Section):
 
 
 class PipelineSettings(Section):
-    stages: list[str] = ["commands", "history", "retrieve", "answer"]
+    stages: list[str] = ["guard", "commands", "handoff", "history", "rewrite", "retrieve", "answer"]
 
 
 class PromptSettings(Section):
@@ -121,6 +146,9 @@ class Settings(BaseSettings):
     answer: AnswerSettings = AnswerSettings()
     store: StoreSettings = StoreSettings()
     pipeline: PipelineSettings = PipelineSettings()
+    conversation: ConversationSettings = ConversationSettings()
+    guard: GuardSettings = GuardSettings()
+    rewrite: RewriteSettings = RewriteSettings()
     prompts: PromptSettings = PromptSettings()
     server: ServerSettings = ServerSettings()
     slack: SlackSettings = SlackSettings()

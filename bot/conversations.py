@@ -1,42 +1,234 @@
-"""Conversation memory: the `ConversationStore` protocol and an in-process implementation."""
+"""Conversation memory: the `ConversationStore` protocol and an in-process implementation.
+
+The database-backed store (`bot.store.conversations.SqlConversationStore`) is the one `Runtime` uses; this in-memory
+one serves single-process demos and tests, and both pass the same conformance test. Every method is blocking: stages
+call them through `asyncio.to_thread`.
+
+Exported conversations (`deskbot export conversations`, read by the fine-tuning module) have this shape, one per line:
+`{"conversation_id", "user_id", "channel", "started_at", "messages": [{"role", "content", "created_at", "rating",
+"feedback", "citations"}]}`.
+"""
 
 from __future__ import annotations
 
+import itertools
 import threading
-from collections import defaultdict
-from typing import Protocol, runtime_checkable
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Literal, Protocol, runtime_checkable
 
 from bot.types import ChatMessage, Role
+
+Rating = Literal["good", "bad"]
+PROFILE_FACTS = ("name", "plan", "language")
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
 
 
 @runtime_checkable
 class ConversationStore(Protocol):
     def history(self, conversation_id: str, limit: int = 20) -> list[ChatMessage]:
-        """The last `limit` messages of the conversation, oldest first."""
+        """The last `limit` messages of the conversation since its last reset, oldest first."""
         ...
 
-    def append(self, conversation_id: str, user_id: str, channel: str, role: Role, content: str) -> None: ...
+    def append(
+        self,
+        conversation_id: str,
+        user_id: str,
+        channel: str,
+        role: Role,
+        content: str,
+        citations: Sequence[str] = (),
+    ) -> None:
+        """Store one message (creating the conversation on its first message)."""
+        ...
 
     def reset(self, conversation_id: str) -> None:
-        """Forget the conversation's messages (the user asked to start over)."""
+        """Forget the conversation's messages for the bot (the user asked to start over)."""
         ...
+
+    def rate_last_answer(self, conversation_id: str, user_id: str, rating: Rating, text: str | None = None) -> bool:
+        """Attach feedback to the conversation's last assistant message; False when there is none."""
+        ...
+
+    def start_handoff(self, conversation_id: str, user_id: str, channel: str, reason: str = "") -> None:
+        """Mark the conversation as handed to a person; the bot stays silent in it until released."""
+        ...
+
+    def release_handoff(self, conversation_id: str) -> bool:
+        """Give the conversation back to the bot; False when it was not handed off."""
+        ...
+
+    def handed_off(self, conversation_id: str) -> bool: ...
+
+    def profile(self, user_id: str) -> dict[str, str]:
+        """Known facts about the user (name, plan, language), empty when none."""
+        ...
+
+    def update_profile(self, user_id: str, facts: Mapping[str, str]) -> None: ...
+
+    def purge(self, older_than: datetime) -> int:
+        """Delete conversations with no message since `older_than`; the number deleted."""
+        ...
+
+    def export(self, rated_only: bool = False) -> Iterator[dict[str, Any]]:
+        """Every conversation in the export format (module docstring), oldest first."""
+        ...
+
+
+@dataclass
+class _StoredMessage:
+    id: int
+    role: Role
+    content: str
+    created_at: datetime
+    citations: tuple[str, ...] = ()
+    rating: Rating | None = None
+    feedback: str | None = None
+
+
+@dataclass
+class _Conversation:
+    id: str
+    user_id: str
+    channel: str
+    started_at: datetime
+    updated_at: datetime
+    messages: list[_StoredMessage] = field(default_factory=list)
+    reset_after: int = 0
+    handed_off: bool = False
+
+
+def export_record(
+    conversation_id: str, user_id: str, channel: str, started_at: datetime, messages: Sequence[Mapping[str, Any]]
+) -> dict[str, Any]:
+    return {
+        "conversation_id": conversation_id,
+        "user_id": user_id,
+        "channel": channel,
+        "started_at": started_at.isoformat(),
+        "messages": list(messages),
+    }
+
+
+def export_message(
+    role: str,
+    content: str,
+    created_at: datetime,
+    rating: str | None,
+    feedback: str | None,
+    citations: Sequence[str],
+) -> dict[str, Any]:
+    return {
+        "role": role,
+        "content": content,
+        "created_at": created_at.isoformat(),
+        "rating": rating,
+        "feedback": feedback,
+        "citations": list(citations),
+    }
 
 
 class InMemoryConversationStore:
     """Keeps conversations in this process only; for tests, the terminal and single-worker demos."""
 
     def __init__(self) -> None:
-        self._messages: dict[str, list[ChatMessage]] = defaultdict(list)
+        self._conversations: dict[str, _Conversation] = {}
+        self._profiles: dict[str, dict[str, str]] = {}
+        self._ids = itertools.count(1)
         self._lock = threading.Lock()
 
     def history(self, conversation_id: str, limit: int = 20) -> list[ChatMessage]:
         with self._lock:
-            return list(self._messages.get(conversation_id, [])[-limit:])
+            conversation = self._conversations.get(conversation_id)
+            if conversation is None or limit <= 0:
+                return []
+            visible = [m for m in conversation.messages if m.id > conversation.reset_after]
+            return [ChatMessage(m.role, m.content) for m in visible[-limit:]]
 
-    def append(self, conversation_id: str, user_id: str, channel: str, role: Role, content: str) -> None:
+    def append(
+        self,
+        conversation_id: str,
+        user_id: str,
+        channel: str,
+        role: Role,
+        content: str,
+        citations: Sequence[str] = (),
+    ) -> None:
+        now = utc_now()
         with self._lock:
-            self._messages[conversation_id].append(ChatMessage(role, content))
+            conversation = self._conversations.setdefault(
+                conversation_id, _Conversation(conversation_id, user_id, channel, now, now)
+            )
+            conversation.messages.append(_StoredMessage(next(self._ids), role, content, now, tuple(citations)))
+            conversation.updated_at = now
 
     def reset(self, conversation_id: str) -> None:
         with self._lock:
-            self._messages.pop(conversation_id, None)
+            conversation = self._conversations.get(conversation_id)
+            if conversation is not None and conversation.messages:
+                conversation.reset_after = conversation.messages[-1].id
+
+    def rate_last_answer(self, conversation_id: str, user_id: str, rating: Rating, text: str | None = None) -> bool:
+        with self._lock:
+            conversation = self._conversations.get(conversation_id)
+            answers = [m for m in conversation.messages if m.role == "assistant"] if conversation else []
+            if not answers:
+                return False
+            answers[-1].rating, answers[-1].feedback = rating, text or None
+            return True
+
+    def start_handoff(self, conversation_id: str, user_id: str, channel: str, reason: str = "") -> None:
+        now = utc_now()
+        with self._lock:
+            conversation = self._conversations.setdefault(
+                conversation_id, _Conversation(conversation_id, user_id, channel, now, now)
+            )
+            conversation.handed_off = True
+
+    def release_handoff(self, conversation_id: str) -> bool:
+        with self._lock:
+            conversation = self._conversations.get(conversation_id)
+            if conversation is None or not conversation.handed_off:
+                return False
+            conversation.handed_off = False
+            return True
+
+    def handed_off(self, conversation_id: str) -> bool:
+        with self._lock:
+            conversation = self._conversations.get(conversation_id)
+            return conversation is not None and conversation.handed_off
+
+    def profile(self, user_id: str) -> dict[str, str]:
+        with self._lock:
+            return dict(self._profiles.get(user_id, {}))
+
+    def update_profile(self, user_id: str, facts: Mapping[str, str]) -> None:
+        with self._lock:
+            known = self._profiles.setdefault(user_id, {})
+            known.update({key: str(value) for key, value in facts.items() if key in PROFILE_FACTS and value})
+
+    def purge(self, older_than: datetime) -> int:
+        with self._lock:
+            stale = [cid for cid, c in self._conversations.items() if c.updated_at < older_than]
+            for cid in stale:
+                del self._conversations[cid]
+            return len(stale)
+
+    def export(self, rated_only: bool = False) -> Iterator[dict[str, Any]]:
+        with self._lock:
+            conversations = sorted(self._conversations.values(), key=lambda c: c.started_at)
+            records = []
+            for c in conversations:
+                if rated_only and not any(m.rating for m in c.messages if m.role == "assistant"):
+                    continue
+                messages = [
+                    export_message(m.role, m.content, m.created_at, m.rating, m.feedback, m.citations)
+                    for m in c.messages
+                    if m.role in {"user", "assistant"}
+                ]
+                records.append(export_record(c.id, c.user_id, c.channel, c.started_at, messages))
+        yield from records

@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import replace
 from typing import Protocol, runtime_checkable
 
-from bot.types import Emit, Message, Reply, StreamEvent, TextDelta, Turn
+from bot.types import ChatMessage, Emit, Message, Reply, StreamEvent, TextDelta, Turn
 
 log = logging.getLogger(__name__)
 
@@ -52,9 +52,12 @@ class Engine:
             call_next = _bind(stage, call_next)
         return call_next
 
-    async def handle(self, message: Message, emit: Emit | None = None) -> Reply:
-        """The full reply to `message`; `emit`, when given, receives the text as it is generated."""
-        turn = Turn(message=message, emit=emit)
+    async def handle(self, message: Message, emit: Emit | None = None, history: Sequence[ChatMessage] = ()) -> Reply:
+        """The full reply to `message`; `emit`, when given, receives the text as it is generated.
+
+        `history` replays earlier turns (evaluations); normally the history stage loads them from the store.
+        """
+        turn = Turn(message=message, emit=emit, history=list(history))
         reply = await self._chain()(turn)
         ttft = (turn.first_token_at - turn.started) * 1000.0 if turn.first_token_at is not None else None
         return replace(

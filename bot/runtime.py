@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from bot.config import Settings
-from bot.conversations import ConversationStore, InMemoryConversationStore
+from bot.conversations import ConversationStore
 from bot.engine import Engine, Stage
 from bot.errors import ConfigError
 from bot.llm.base import LLMBackend
@@ -117,8 +117,11 @@ class Runtime:
         return self._llm
 
     def conversations(self) -> ConversationStore:
+        """The database-backed store (SQLite by default, `[store] url`); old conversations purged per retention."""
         if self._conversations is None:
-            self._conversations = InMemoryConversationStore()
+            from bot.store.conversations import SqlConversationStore
+
+            self._conversations = SqlConversationStore.from_settings(self.settings)
         return self._conversations
 
     def prompts(self) -> PromptLibrary:

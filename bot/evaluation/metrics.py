@@ -86,3 +86,22 @@ def perplexity(model: Any, tokenizer: Any, texts: Sequence[str], max_tokens: int
             total_loss += float(loss) * tokens
             total_tokens += tokens
     return math.exp(total_loss / total_tokens) if total_tokens else float("nan")
+
+
+def abstention_scores(should_abstain: Sequence[bool], abstained: Sequence[bool]) -> tuple[float, float, float]:
+    """(precision, recall, F1) with "should not answer" as the positive class."""
+    pairs = list(zip(should_abstain, abstained, strict=True))
+    true_positive = sum(1 for wanted, did in pairs if wanted and did)
+    predicted = sum(1 for _, did in pairs if did)
+    actual = sum(1 for wanted, _ in pairs if wanted)
+    precision = true_positive / predicted if predicted else 0.0
+    recall = true_positive / actual if actual else 0.0
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    return precision, recall, f1
+
+
+def citation_precision(cited: Sequence[Sequence[str]], relevant: Sequence[Sequence[str]]) -> float:
+    """Share of all cited documents that are relevant (micro-averaged over items that cite something)."""
+    total = sum(len(set(ids)) for ids in cited)
+    hits = sum(len(set(ids) & set(wanted)) for ids, wanted in zip(cited, relevant, strict=True))
+    return hits / total if total else 0.0

@@ -105,7 +105,8 @@ class TransformersLLM:
                 device = "cuda" if torch.cuda.is_available() else "cpu"
             dtype_name = self.settings.dtype
             if dtype_name == "auto":
-                dtype_name = "bfloat16" if device.startswith("cuda") else "float32"
+                # bfloat16 on CPU too: SmolLM2 prefills ~730 tokens/s vs ~450 in float32 on 2 cores
+                dtype_name = "bfloat16"
             dtype = getattr(torch, dtype_name)
             cached = self._dequantised_cache(folder, gguf) if gguf else None
             try:
@@ -154,6 +155,13 @@ class TransformersLLM:
     def count_tokens(self, text: str) -> int:
         self.load()
         return len(self._tokenizer(text, add_special_tokens=False)["input_ids"])
+
+    def perplexity(self, texts: Sequence[str]) -> float:
+        """exp(mean token negative log-likelihood) of the model over `texts` (blocking)."""
+        from bot.evaluation.metrics import perplexity
+
+        self.load()
+        return perplexity(self._model, self._tokenizer, texts, device=self._device)
 
     def encode_chat(self, messages: Sequence[ChatMessage]) -> Any:
         self.load()

@@ -1,22 +1,39 @@
-"""`CommandStage`: answers `/help`, `/reset` and other slash commands without touching the model."""
+"""`CommandStage`: answers slash commands without touching the model.
+
+`/help`, `/reset`, `/human` (hand the conversation to a person; the bot stays silent until `/bot` or
+`ConversationStore.release_handoff`), `/bot` and `/feedback good|bad [comment]` (rates the last answer). Chat buttons
+(Slack, Discord) send exactly these texts. Commands are not stored as conversation messages.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from collections.abc import Awaitable, Callable
 
+from bot.conversations import utc_now
 from bot.engine import Next
+from bot.handoff import WebhookNotifier
 from bot.services import Services
-from bot.types import Reply, Turn
+from bot.store.database import StoreError
+from bot.types import Reply, ReplyKind, Turn
+
+log = logging.getLogger(__name__)
 
 Command = Callable[[Turn, str], Awaitable[Reply]]
 
 
 class CommandStage:
-    def __init__(self, services: Services) -> None:
+    def __init__(self, services: Services, notifier: WebhookNotifier | None = None) -> None:
         self._services = services
+        self._store = services.conversations
+        self._notifier = notifier or WebhookNotifier(services.settings.conversation.handoff_webhook_url)
         self.commands: dict[str, tuple[str, Command]] = {
             "/help": ("show this help", self._help),
             "/reset": ("forget this conversation and start over", self._reset),
+            "/human": ("hand this conversation to a person from our team", self._human),
+            "/bot": ("talk to the bot again after /human", self._bot),
+            "/feedback": ("rate my last answer: /feedback good|bad [comment]", self._feedback),
         }
 
     @classmethod
@@ -26,17 +43,44 @@ class CommandStage:
     def add(self, name: str, description: str, handler: Command) -> None:
         self.commands[name] = (description, handler)
 
-    def _reply(self, turn: Turn, text: str) -> Reply:
-        return Reply(text=text, kind="command", conversation_id=turn.message.conversation_id)
+    def _reply(self, turn: Turn, template: str, kind: ReplyKind = "command", **values: object) -> Reply:
+        text = self._services.prompts.render(template, **values)
+        return Reply(text=text, kind=kind, handoff=kind == "handoff", conversation_id=turn.message.conversation_id)
 
     async def _help(self, turn: Turn, _args: str) -> Reply:
         listing = [(name, description) for name, (description, _) in sorted(self.commands.items())]
-        text = self._services.prompts.render("help", company=self._services.company, commands=listing)
-        return self._reply(turn, text)
+        return self._reply(turn, "help", company=self._services.company, commands=listing)
 
     async def _reset(self, turn: Turn, _args: str) -> Reply:
-        self._services.conversations.reset(turn.message.conversation_id)
-        return self._reply(turn, self._services.prompts.render("reset"))
+        await asyncio.to_thread(self._store.reset, turn.message.conversation_id)
+        return self._reply(turn, "reset")
+
+    async def _human(self, turn: Turn, args: str) -> Reply:
+        message = turn.message
+        await asyncio.to_thread(
+            self._store.start_handoff, message.conversation_id, message.user_id, message.channel, args
+        )
+        await self._notifier.handoff(message.conversation_id, message.user_id, message.channel, args, utc_now())
+        return self._reply(turn, "handoff", kind="handoff")
+
+    async def _bot(self, turn: Turn, _args: str) -> Reply:
+        released = await asyncio.to_thread(self._store.release_handoff, turn.message.conversation_id)
+        return self._reply(turn, "released" if released else "not_handed_off")
+
+    async def _feedback(self, turn: Turn, args: str) -> Reply:
+        rating, _, comment = args.partition(" ")
+        rating = rating.lower()
+        if rating not in {"good", "bad"}:
+            return self._reply(turn, "feedback_usage")
+        message = turn.message
+        rated = await asyncio.to_thread(
+            self._store.rate_last_answer,
+            message.conversation_id,
+            message.user_id,
+            "good" if rating == "good" else "bad",
+            comment.strip() or None,
+        )
+        return self._reply(turn, "feedback_thanks" if rated else "feedback_nothing", rating=rating)
 
     async def __call__(self, turn: Turn, call_next: Next) -> Reply:
         text = turn.message.text.strip()
@@ -45,5 +89,9 @@ class CommandStage:
         name, _, args = text.partition(" ")
         entry = self.commands.get(name.lower())
         if entry is None:
-            return self._reply(turn, self._services.prompts.render("unknown_command", command=name))
-        return await entry[1](turn, args.strip())
+            return self._reply(turn, "unknown_command", command=name)
+        try:
+            return await entry[1](turn, args.strip())
+        except StoreError as error:
+            log.error("command %s in conversation %s failed: %s", name, turn.message.conversation_id, error)
+            return self._reply(turn, "store_error", kind="error")

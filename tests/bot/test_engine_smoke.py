@@ -2,6 +2,7 @@ from bot.types import Message, Reply, TextDelta
 
 
 async def test_sample_question_is_answered_with_citation(runtime):
+    runtime.settings.answer.max_context_tokens = 600  # HashEmbedder ranks returns-policy third
     engine = runtime.engine()
     reply = await engine.handle(Message(text="What is the returns policy? How many days do I have to return?"))
     assert not reply.abstained

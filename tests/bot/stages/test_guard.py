@@ -1,0 +1,45 @@
+from bot.pii import redact
+from bot.stages.guard import RateLimiter
+from bot.types import Message
+
+
+async def test_oversized_message_is_refused_before_the_model(runtime, settings, fake_llm):
+    settings.guard.max_message_chars = 200
+    reply = await runtime.engine().handle(Message(text="x" * 201, conversation_id="big"))
+    assert reply.kind == "guard" and "200" in reply.text
+    assert fake_llm.calls == []
+    assert runtime.conversations().history("big") == []
+
+
+async def test_flood_from_one_user_is_limited_others_are_not(runtime, settings):
+    settings.guard.rate_limit_messages = 3
+    engine = runtime.engine()
+    kinds = [(await engine.handle(Message(text="/help", user_id="flood"))).kind for _ in range(5)]
+    assert kinds == ["command"] * 3 + ["guard"] * 2
+    assert (await engine.handle(Message(text="/help", user_id="calm"))).kind == "command"
+
+
+def test_rate_limiter_window_slides():
+    now = [0.0]
+    limiter = RateLimiter(2, 10.0, clock=lambda: now[0])
+    assert limiter.allow("u") and limiter.allow("u") and not limiter.allow("u")
+    now[0] = 10.0
+    assert limiter.allow("u")
+
+
+def test_redact_masks_email_card_and_phone():
+    text = "Mail ada@example.com, card 4111 1111 1111 1111, call +49 30 1234567 about order 12345."
+    masked = redact(text)
+    assert "ada@example.com" not in masked and "4111" not in masked and "1234567" not in masked
+    assert "[email]" in masked and "[card number]" in masked and "[phone number]" in masked
+    assert "order 12345" in masked
+
+
+async def test_pii_is_redacted_before_storage(runtime, settings, fake_llm):
+    settings.guard.redact_pii = True
+    await runtime.engine().handle(
+        Message(text="My email is ada@example.com, what is the returns policy?", conversation_id="p")
+    )
+    stored = runtime.conversations().history("p")[0].content
+    assert "ada@example.com" not in stored and "[email]" in stored
+    assert all("ada@example.com" not in m.content for call in fake_llm.calls for m in call)
