@@ -212,6 +212,8 @@ def main() -> None:
         deskbot, sync_facts = deskbot_rows(dataset, folder / "kb", questions, embedder)
         rows.extend(deskbot)
         syncs.append(sync_facts)
+        for row in rows[-3:]:  # as they come, so a long run that is cut short still shows its numbers
+            print(f"partial: {row} {sync_facts}", file=sys.stderr, flush=True)
         if not vocabulary:
             text = (folder / "kb" / "kb.jsonl").read_text(encoding="utf-8")
             vocabulary = sorted({w for w in text.lower().split() if w.isalpha()})[:20000]
