@@ -70,7 +70,14 @@ def search(
     hits = runtime(kb).retriever().retrieve(query, k)
     if as_json:
         rows = [
-            {"id": h.chunk.document_id, "chunk": h.chunk.id, "title": h.chunk.title, "score": round(h.score, 4)}
+            {
+                "id": h.chunk.document_id,
+                "chunk": h.chunk.id,
+                "title": h.chunk.title,
+                "score": round(h.score, 4),
+                "lexical_score": None if h.lexical_score is None else round(h.lexical_score, 4),
+                "fused_score": None if h.fused_score is None else round(h.fused_score, 5),
+            }
             for h in hits
         ]
         out.print_json(json.dumps({"query": query, "hits": rows}))
