@@ -148,7 +148,7 @@ def deskbot_rows(dataset: str, kb_folder: Path, questions: list[Question], embed
     return rows, sync_facts
 
 
-def scale_test(sizes: list[int], vocabulary: list[str]) -> list[dict]:
+def scale_test(sizes: list[int], vocabulary: list[str], index_types: list[str]) -> list[dict]:
     from knowledge.base import KnowledgeBase
     from knowledge.chunking import Chunker
     from knowledge.embedders.hashing import HashEmbedder
@@ -157,11 +157,12 @@ def scale_test(sizes: list[int], vocabulary: list[str]) -> list[dict]:
     rng = random.Random(7)
     process = psutil.Process()
     results = []
-    for size in sizes:
+    for size, index_type in [(size, kind) for size in sizes for kind in index_types]:
         with tempfile.TemporaryDirectory() as tmp:
             embedder = HashEmbedder(384)
             before = process.memory_info().rss
-            knowledge = KnowledgeBase(Path(tmp), embedder, chunker=Chunker(embedder.count_tokens, max_tokens=180))
+            chunker = Chunker(embedder.count_tokens, max_tokens=180)
+            knowledge = KnowledgeBase(Path(tmp), embedder, chunker=chunker, index_type=index_type)  # type: ignore[arg-type]
             documents = [
                 Document(f"doc-{i}", f"topic {i % 997}", " ".join(rng.choices(vocabulary, k=40))) for i in range(size)
             ]
@@ -179,6 +180,7 @@ def scale_test(sizes: list[int], vocabulary: list[str]) -> list[dict]:
             results.append(
                 {
                     "chunks": knowledge.chunk_count,
+                    "index": index_type,
                     "build_s": build_s,
                     "p50_ms": percentile(latencies, 50),
                     "p95_ms": percentile(latencies, 95),
@@ -195,6 +197,7 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="40 questions per set, scale test up to 10k chunks")
     parser.add_argument("--datasets", default=",".join(DATASETS))
     parser.add_argument("--scale", default="1000,10000,100000")
+    parser.add_argument("--index-types", default="flat,hnsw", help="index types for the scale test")
     args = parser.parse_args()
     limit = 40 if args.quick else None
     sizes = [int(s) for s in args.scale.split(",") if s and (not args.quick or int(s) <= 10000)]
@@ -204,7 +207,7 @@ def main() -> None:
     rows: list[Row] = []
     syncs = []
     vocabulary: list[str] = []
-    for dataset in args.datasets.split(","):
+    for dataset in [name for name in args.datasets.split(",") if name and name != "none"]:
         folder = args.data / dataset
         questions = [q for q in load_questions(folder / "dev.jsonl") if q.answerable and q.relevant_ids][:limit]
         print(f"{dataset}: {len(questions)} answerable questions", file=sys.stderr, flush=True)
@@ -242,11 +245,15 @@ def main() -> None:
     print(
         f"\nMiniLM query embedding: p50 {percentile(query_times, 50):.1f} ms, p95 {percentile(query_times, 95):.1f} ms"
     )
-    print("\n| chunks | build s | hybrid retrieve p50 ms | p95 ms | RSS growth MB |")
-    print("|---|---|---|---|---|")
-    for result in scale_test(sizes, vocabulary):
+    if not vocabulary:
+        text = (args.data / DATASETS[0] / "kb" / "kb.jsonl").read_text(encoding="utf-8")
+        vocabulary = sorted({w for w in text.lower().split() if w.isalpha()})[:20000]
+    print("\n| chunks | index | build s | hybrid retrieve p50 ms | p95 ms | RSS growth MB |")
+    print("|---|---|---|---|---|---|")
+    for result in scale_test(sizes, vocabulary, args.index_types.split(",")):
         print(
-            f"| {result['chunks']} | {result['build_s']:.1f} | {result['p50_ms']:.1f} | {result['p95_ms']:.1f} | "
+            f"| {result['chunks']} | {result['index']} | {result['build_s']:.1f} | {result['p50_ms']:.1f} | "
+            f"{result['p95_ms']:.1f} | "
             f"{result['rss_mb']:.0f} |"
         )
 

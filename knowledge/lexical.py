@@ -53,11 +53,18 @@ class LexicalIndex:
             self._bm25.index([tokenize(text) or [""] for text in texts], show_progress=False)
 
     def search(self, query: str, k: int, allowed: np.ndarray | None = None) -> list[tuple[int, float]]:
-        """The `k` best (position, score) pairs with a positive score; `allowed` is a 0/1 mask over positions."""
+        """The `k` best (position, score) pairs with a positive score; `allowed` is a 0/1 mask over positions.
+
+        Scores come from `get_scores` and a partial sort in the calling thread: bm25s's `retrieve` hands even one
+        query to a thread pool, which costs more than the scoring itself on a busy machine.
+        """
         tokens = tokenize(query)
         if self.size == 0 or k <= 0 or not tokens:
             return []
-        documents, scores = self._bm25.retrieve(
-            [tokens], k=min(k, self.size), show_progress=False, weight_mask=allowed, n_threads=1
-        )
-        return [(int(d), float(s)) for d, s in zip(documents[0], scores[0], strict=True) if s > 0]
+        scores = np.asarray(self._bm25.get_scores(tokens), dtype=np.float32)
+        if allowed is not None:
+            scores = scores * allowed
+        k = min(k, self.size)
+        top = np.argpartition(-scores, k - 1)[:k]
+        top = top[np.argsort(-scores[top], kind="stable")]
+        return [(int(position), float(scores[position])) for position in top if scores[position] > 0]
