@@ -30,7 +30,10 @@ class HybridSettings:
     """How many chunks each of dense and BM25 search contributes to the fusion."""
     rrf_k: int = DEFAULT_RRF_K
     dense_weight: float = 1.0
-    lexical_weight: float = 1.0
+    lexical_weight: float = 0.5
+    """BM25's share of the fusion. 0.5 beat 1.0 on all three shared dev sets with MiniLM (recall@5: mtrag 0.767 vs
+    0.763, covid 0.888 vs 0.837, dstc11 0.098 vs 0.082): BM25 adds exact terms, but on short follow-up questions
+    ("is it pet friendly?") its matches are noisier than the embedder's."""
     per_document: int = 2
     rerank_depth: int = 20
 
