@@ -41,6 +41,9 @@ class KnowledgeSettings(Section):
     chunk_tokens: int = Field(180, ge=32, le=2048)
     top_k: int = Field(4, ge=1, le=100)
     per_document: int = Field(2, ge=1)
+    retriever: Literal["hybrid", "dense"] = Field(
+        "hybrid", description="hybrid: dense + BM25 fused; dense: FAISS only."
+    )
     sync_on_start: bool = True
 
 

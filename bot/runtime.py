@@ -43,6 +43,7 @@ class Runtime:
         self.registry = registry or PluginRegistry()
         self._embedder: Embedder | None = None
         self._knowledge: KnowledgeBase | None = None
+        self._retriever: Retriever | None = None
         self._llm: LLMBackend | None = None
         self._conversations: ConversationStore | None = None
         self._prompts: PromptLibrary | None = None
@@ -106,7 +107,16 @@ class Runtime:
         return self._knowledge
 
     def retriever(self) -> Retriever:
-        return DenseRetriever(self.knowledge(), per_document=self.settings.knowledge.per_document)
+        """The configured retriever (`knowledge.retriever`), built once."""
+        if self._retriever is None:
+            knowledge = self.settings.knowledge
+            if knowledge.retriever == "dense":
+                self._retriever = DenseRetriever(self.knowledge(), per_document=knowledge.per_document)
+            else:
+                from knowledge.hybrid import HybridRetriever, HybridSettings
+
+                self._retriever = HybridRetriever(self.knowledge(), HybridSettings(per_document=knowledge.per_document))
+        return self._retriever
 
     # ----- conversation ----------------------------------------------------------------------------------------
 

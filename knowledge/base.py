@@ -12,7 +12,7 @@ import json
 import logging
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from knowledge.chunking import Chunker
+from knowledge.cleaning import clean_text
 from knowledge.documents import Chunk, Document, SearchHit
 from knowledge.embedders.base import Embedder
 from knowledge.errors import IndexCorruptError, KnowledgeError, LoaderError
@@ -53,6 +54,7 @@ class SyncReport:
     unchanged: int = 0
     chunks_embedded: int = 0
     chunks_reused: int = 0
+    duplicates: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     seconds: float = 0.0
 
@@ -119,6 +121,44 @@ class KnowledgeBase:
     def chunks(self) -> list[Chunk]:
         return list(self._chunks.values())
 
+    @property
+    def revision(self) -> str | None:
+        """The name of the loaded snapshot; it changes whenever the index changes (for caches built on top)."""
+        return self._loaded_snapshot.name if self._loaded_snapshot else None
+
+    def chunk_rows(self) -> Mapping[int, Chunk]:
+        """Every chunk by its index row id, in row order."""
+        return self._chunks
+
+    def dense_candidates(
+        self, vector: np.ndarray, depth: int, filters: Mapping[str, Any] | None = None
+    ) -> list[tuple[int, float]]:
+        """Up to `depth` (row id, cosine) pairs matching `filters`, best first, not grouped by document."""
+        if self._index is None or self._index.size == 0 or depth <= 0:
+            return []
+        fetch = depth if not filters else depth * 4
+        while True:
+            raw = self._index.search(vector, fetch)
+            kept = [(row, score) for row, score in raw if row in self._chunks and matches(self._chunks[row], filters)]
+            if len(kept) >= depth or len(raw) < fetch or fetch >= self._index.size:
+                return kept[:depth]
+            fetch *= 4
+
+    def similarities(self, vector: np.ndarray, row_ids: Sequence[int]) -> dict[int, float]:
+        """Cosine similarity of `vector` with the stored vectors of these rows."""
+        if self._index is None or not row_ids:
+            return {}
+        stored = self._index.vectors(np.asarray(row_ids, dtype=np.int64))
+        scores = stored @ np.asarray(vector, dtype=np.float32).reshape(-1)
+        return {int(row): float(score) for row, score in zip(row_ids, scores, strict=True)}
+
+    def as_langchain_retriever(self, top_k: int = 4, filters: Mapping[str, Any] | None = None) -> Any:
+        """This knowledge base as a langchain-core `BaseRetriever` (hybrid retrieval)."""
+        from knowledge.hybrid import HybridRetriever
+        from knowledge.langchain_interop import LangChainRetriever
+
+        return LangChainRetriever(retriever=HybridRetriever(self), top_k=top_k, filters=dict(filters or {}))
+
     def document(self, doc_id: str) -> DocumentRow | None:
         return self._documents.get(doc_id)
 
@@ -174,11 +214,13 @@ class KnowledgeBase:
         prune: bool = False,
         progress: Progress | None = None,
         prune_scope: Sequence[Path] | None = None,
+        deduplicate: bool = False,
     ) -> SyncReport:
         """Bring the index up to date with the documents under `paths`.
 
         Documents that vanished from a file that was read again are always removed. With `prune`, documents whose
-        file no longer exists are removed too (only those below `prune_scope`, when given).
+        file no longer exists are removed too (only those below `prune_scope`, when given). With `deduplicate`,
+        exact and near-duplicate documents are left out (the first in file order is kept) and listed in the report.
         """
         started = time.perf_counter()
         report = SyncReport()
@@ -205,6 +247,8 @@ class KnowledgeBase:
                         )
                         continue
                     loaded[document.id] = (document, origin)
+            if deduplicate:
+                self._drop_duplicates(loaded, report)
             removed = self._vanished(loaded, reread_origins, prune, prune_scope)
             self._apply(loaded, removed, report, progress)
         report.seconds = time.perf_counter() - started
@@ -224,6 +268,12 @@ class KnowledgeBase:
             self._apply(loaded, set(), report, None)
         report.seconds = time.perf_counter() - started
         return report
+
+    def add_langchain_documents(self, documents: Iterable[Any], origin: str = "langchain") -> SyncReport:
+        """Add or update LangChain `Document`s (id from `Document.id` or metadata "id", else a content hash)."""
+        from knowledge.langchain_interop import from_langchain
+
+        return self.add_documents(from_langchain(documents), origin)
 
     def remove(self, doc_ids: Iterable[str]) -> SyncReport:
         started = time.perf_counter()
@@ -359,17 +409,32 @@ class KnowledgeBase:
                 removed.add(doc_id)
         return removed
 
+    @staticmethod
+    def _drop_duplicates(loaded: dict[str, tuple[Document, str]], report: SyncReport) -> None:
+        from knowledge.deduplication import DuplicateFinder
+
+        for duplicate in DuplicateFinder().find([document for document, _ in loaded.values()]):
+            del loaded[duplicate.document_id]
+            kind = "exact" if duplicate.exact else "near"
+            report.duplicates.append(f"{duplicate.document_id} ({kind} duplicate of {duplicate.kept_id})")
+
     def _text_hash(self, chunk: Chunk) -> str:
         return hashlib.sha256(f"{self.embedder.name}\0{chunk.embedding_text()}".encode()).hexdigest()
 
     def _embed(self, texts: Sequence[str], progress: Progress | None) -> np.ndarray:
-        batch = 64
+        """Embed in batches of similar length (little padding), each distinct text once, in the input's order."""
+        distinct = sorted(set(texts), key=len)
+        batch = 256
         parts = []
-        for start in range(0, len(texts), batch):
-            parts.append(self.embedder.embed_documents(texts[start : start + batch]))
+        for start in range(0, len(distinct), batch):
+            parts.append(self.embedder.embed_documents(distinct[start : start + batch]))
             if progress:
-                progress("embedding", min(start + batch, len(texts)), len(texts))
-        return np.concatenate(parts) if parts else np.zeros((0, self.embedder.dimension), dtype=np.float32)
+                progress("embedding", min(start + batch, len(distinct)), len(distinct))
+        if not parts:
+            return np.zeros((0, self.embedder.dimension), dtype=np.float32)
+        matrix = np.concatenate(parts)
+        position = {text: row for row, text in enumerate(distinct)}
+        return matrix[[position[text] for text in texts]]
 
     @staticmethod
     def _chunk_row(row_id: int, chunk: Chunk, text_hash: str, vector: np.ndarray) -> dict[str, Any]:
@@ -398,7 +463,9 @@ class KnowledgeBase:
             if existing is not None and existing.content_hash == document.content_hash() and existing.origin == origin:
                 report.unchanged += 1
                 continue
-            chunks = self.chunker.split(document)
+            chunks = self.chunker.split(
+                replace(document, title=clean_text(document.title), text=clean_text(document.text))
+            )
             changed.append(_PreparedDocument(document, origin, chunks))
             if existing is None:
                 report.added += 1

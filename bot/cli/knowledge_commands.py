@@ -23,6 +23,8 @@ def _print_report(report: object, as_json: bool) -> None:
     counts = ", ".join(f"{data[key]} {key}" for key in ("added", "updated", "removed", "unchanged"))
     embedded = f"{data['chunks_embedded']} chunks embedded ({data['chunks_reused']} reused)"
     err.print(f"documents: {counts}; {embedded} in {data['seconds']:.1f}s")
+    for duplicate in data["duplicates"]:
+        err.print(f"[yellow]duplicate left out:[/] {duplicate}", highlight=False)
     for error in data["errors"]:
         err.print(f"[yellow]skipped:[/] {error}", highlight=False)
 
@@ -31,9 +33,12 @@ def ingest(
     paths: Annotated[list[Path], typer.Argument(help="Files or folders to add or update.")],
     kb: KbOption = None,
     prune: Annotated[bool, typer.Option("--prune", help="Remove documents whose source file is gone.")] = False,
+    dedupe: Annotated[
+        bool, typer.Option("--dedupe", help="Leave out exact and near-duplicate documents (first one kept).")
+    ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as one JSON object.")] = False,
 ) -> None:
-    """Add or update documents (md, txt, jsonl, ...); unchanged files are skipped."""
+    """Add or update documents (md, txt, html, pdf, csv, jsonl); unchanged files are skipped."""
     for path in paths:
         if not path.exists():
             fail(f"{path}: no such file or folder")
@@ -42,7 +47,7 @@ def ingest(
     rt = runtime(kb)
     knowledge = rt.knowledge(sync=False)
     with progress_bar() as update:
-        report = knowledge.sync(paths, prune=prune, progress=update)  # type: ignore[arg-type]
+        report = knowledge.sync(paths, prune=prune, progress=update, deduplicate=dedupe)  # type: ignore[arg-type]
     _print_report(report, as_json)
     if report.errors and not (report.added or report.updated or report.unchanged):
         raise typer.Exit(1)
@@ -65,7 +70,14 @@ def search(
     hits = runtime(kb).retriever().retrieve(query, k)
     if as_json:
         rows = [
-            {"id": h.chunk.document_id, "chunk": h.chunk.id, "title": h.chunk.title, "score": round(h.score, 4)}
+            {
+                "id": h.chunk.document_id,
+                "chunk": h.chunk.id,
+                "title": h.chunk.title,
+                "score": round(h.score, 4),
+                "lexical_score": None if h.lexical_score is None else round(h.lexical_score, 4),
+                "fused_score": None if h.fused_score is None else round(h.fused_score, 5),
+            }
             for h in hits
         ]
         out.print_json(json.dumps({"query": query, "hits": rows}))

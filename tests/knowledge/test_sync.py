@@ -1,0 +1,91 @@
+import json
+from pathlib import Path
+
+import pytest
+
+from knowledge.base import KnowledgeBase
+from knowledge.embedders.hashing import HashEmbedder
+
+BODY = " ".join(f"word{i}" for i in range(200))
+
+
+def write_jsonl(path: Path, records: list[dict[str, str]]) -> None:
+    path.write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
+
+
+@pytest.fixture
+def folder(tmp_path: Path) -> Path:
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "returns.md").write_text("# Returns\n\nReturn items within 30 days.\n", encoding="utf-8")
+    (docs / "faq.csv").write_text("question,answer\nHow long is shipping?,Three days.\n", encoding="utf-8")
+    return docs
+
+
+def test_unchanged_reingest_embeds_nothing(tmp_path: Path, folder: Path) -> None:
+    kb = KnowledgeBase(tmp_path / "kb", HashEmbedder())
+    first = kb.sync([folder])
+    assert first.added == 2 and first.chunks_embedded == 2
+    snapshot = kb.revision
+    again = kb.sync([folder])
+    assert not again.changed and again.unchanged == 2 and again.chunks_embedded == 0
+    assert kb.revision == snapshot
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "message"),
+    [
+        ("broken.jsonl", b'{"id": "x", "text": "ok"}\n{oops\n', "line 2: not valid JSON"),
+        ("image.md", b"\x00\x01\x02\x03PNG", "binary"),
+        ("locked.pdf", b"%PDF-1.4 truncated", "not a readable PDF"),
+        ("broken.csv", b"name,price\nx,1\n", "question column"),
+    ],
+)
+def test_bad_file_is_reported_and_nothing_indexed_is_lost(
+    tmp_path: Path, folder: Path, name: str, content: bytes, message: str
+) -> None:
+    kb = KnowledgeBase(tmp_path / "kb", HashEmbedder())
+    kb.sync([folder])
+    (folder / name).write_bytes(content)
+    report = kb.sync([folder], prune=True)
+    assert len(report.errors) == 1 and message in report.errors[0]
+    assert sorted(KnowledgeBase(tmp_path / "kb", HashEmbedder()).document_ids) == ["faq-2", "returns"]
+
+
+def test_empty_file_adds_nothing(tmp_path: Path, folder: Path) -> None:
+    (folder / "empty.md").write_text("", encoding="utf-8")
+    report = KnowledgeBase(tmp_path / "kb", HashEmbedder()).sync([folder])
+    assert report.added == 2 and not report.errors
+
+
+def test_duplicate_ids_across_files_keep_the_first(tmp_path: Path) -> None:
+    write_jsonl(tmp_path / "a.jsonl", [{"id": "same", "title": "A", "text": "first"}])
+    write_jsonl(tmp_path / "b.jsonl", [{"id": "same", "title": "B", "text": "second"}])
+    kb = KnowledgeBase(tmp_path / "kb", HashEmbedder())
+    report = kb.sync([tmp_path / "a.jsonl", tmp_path / "b.jsonl"])
+    assert report.added == 1
+    assert "duplicate document id 'same'" in report.errors[0]
+    assert kb.document("same").title == "A"  # type: ignore[union-attr]
+
+
+def test_deduplicate_leaves_out_copies(tmp_path: Path) -> None:
+    write_jsonl(
+        tmp_path / "kb.jsonl",
+        [
+            {"id": "a", "title": "Returns", "text": BODY},
+            {"id": "b", "title": "Returns", "text": BODY},
+            {"id": "c", "title": "Returns", "text": BODY.replace("word40", "other")},
+            {"id": "d", "title": "Shipping", "text": "Three days."},
+        ],
+    )
+    kb = KnowledgeBase(tmp_path / "kb", HashEmbedder())
+    report = kb.sync([tmp_path / "kb.jsonl"], deduplicate=True)
+    assert kb.document_ids == ["a", "d"]
+    assert report.duplicates == ["b (exact duplicate of a)", "c (near duplicate of a)"]
+
+
+def test_text_is_cleaned_before_chunking(tmp_path: Path) -> None:
+    write_jsonl(tmp_path / "kb.jsonl", [{"id": "a", "title": "T", "text": "Skip to main content\nReal   text."}])
+    kb = KnowledgeBase(tmp_path / "kb", HashEmbedder())
+    kb.sync([tmp_path / "kb.jsonl"])
+    assert [chunk.text for chunk in kb.chunks()] == ["Real text."]
