@@ -71,15 +71,16 @@ def json_lines(path: Path, error: type[DeskbotError] = LoaderError) -> Iterator[
         yield where, record
 
 
-def file_document(path: Path, root: Path, title: str, text: str) -> Document:
-    """A document backed by one file: id from its path below `root`, modified time and format in metadata."""
+def file_metadata(path: Path) -> dict[str, str]:
+    """What every file-backed document records: its modified time and format."""
     modified = datetime.fromtimestamp(path.stat().st_mtime, tz=UTC).isoformat(timespec="seconds")
+    return {"modified": modified, "format": path.suffix.lower().lstrip(".")}
+
+
+def file_document(path: Path, root: Path, title: str, text: str) -> Document:
+    """A document backed by one file: id from its path below `root`, file metadata."""
     return Document(
-        id=document_id_for(path, root),
-        title=title,
-        text=text,
-        source=str(path.resolve()),
-        metadata={"modified": modified, "format": path.suffix.lower().lstrip(".")},
+        id=document_id_for(path, root), title=title, text=text, source=str(path.resolve()), metadata=file_metadata(path)
     )
 
 

@@ -13,8 +13,7 @@ from pathlib import Path
 
 from knowledge.documents import Document
 from knowledge.errors import LoaderError
-from knowledge.loaders.base import document_id_for, read_text
-from knowledge.loaders.markdown import file_metadata
+from knowledge.loaders.base import document_id_for, file_metadata, read_text
 
 QUESTION_HEADERS = ("question", "q", "title", "faq")
 ANSWER_HEADERS = ("answer", "a", "text", "response")

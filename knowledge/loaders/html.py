@@ -12,8 +12,7 @@ from typing import Any
 
 from knowledge.documents import Document
 from knowledge.errors import LoaderError
-from knowledge.loaders.base import document_id_for, read_text
-from knowledge.loaders.markdown import file_metadata
+from knowledge.loaders.base import document_id_for, file_metadata, read_text
 
 _NOISE_TAGS = ("script", "style", "noscript", "template", "nav", "header", "footer", "aside", "form", "iframe", "svg")
 _NOISE_NAMES = re.compile(r"(^|[-_ ])(nav|navbar|menu|breadcrumbs?|sidebar|footer|cookie|banner|skip)([-_ ]|$)", re.I)

@@ -8,8 +8,7 @@ from pathlib import Path
 
 from knowledge.documents import Document
 from knowledge.errors import LoaderError
-from knowledge.loaders.base import MAX_FILE_BYTES, document_id_for
-from knowledge.loaders.markdown import file_metadata
+from knowledge.loaders.base import MAX_FILE_BYTES, document_id_for, file_metadata
 
 log = logging.getLogger(__name__)
 

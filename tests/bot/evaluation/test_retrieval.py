@@ -106,9 +106,21 @@ def test_without_rewrite_the_query_is_the_last_user_turn(
 ) -> None:
     import asyncio
 
+    kb_settings.pipeline.stages = ["commands", "history", "retrieve", "answer"]
     [_, multi_turn, _] = load_questions(write_jsonl(tmp_path / "q.jsonl", QUESTIONS))
     ranked = asyncio.run(RetrievalEvaluator(Runtime(kb_settings, registry)).rank(multi_turn))
     assert ranked.query == "what does it mean?"
+
+
+def test_the_default_pipeline_rewrites_multi_turn_queries(
+    kb_settings: Settings, registry: PluginRegistry, tmp_path: Path
+) -> None:
+    import asyncio
+
+    [_, multi_turn, _] = load_questions(write_jsonl(tmp_path / "q.jsonl", QUESTIONS))
+    ranked = asyncio.run(RetrievalEvaluator(Runtime(kb_settings, registry)).rank(multi_turn))
+    assert "QX-7731" in ranked.query
+    assert ranked.ranked_ids[0] == "locked"
 
 
 def test_unknown_relevant_ids_are_a_clear_error(
