@@ -87,8 +87,13 @@ def train_embedder(
         SentenceTransformerTrainer,
         SentenceTransformerTrainingArguments,
     )
-    from sentence_transformers.losses import MultipleNegativesRankingLoss
-    from sentence_transformers.training_args import BatchSamplers
+
+    try:  # sentence-transformers 6 moved these; the old paths still work but warn
+        from sentence_transformers.sentence_transformer.losses import MultipleNegativesRankingLoss
+        from sentence_transformers.sentence_transformer.training_args import BatchSamplers
+    except ImportError:
+        from sentence_transformers.losses import MultipleNegativesRankingLoss  # type: ignore[no-redef]
+        from sentence_transformers.training_args import BatchSamplers  # type: ignore[no-redef]
 
     from knowledge.embedders.sentence_transformer import resolve_model_path
 

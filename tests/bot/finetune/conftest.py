@@ -89,7 +89,8 @@ def tiny_llm_settings(tiny_llm_dir: Path) -> LLMSettings:
 def tiny_embedder_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A 2-layer BERT (hidden size 32) with mean pooling, saved as a sentence-transformers folder."""
     import torch
-    from sentence_transformers import SentenceTransformer, models
+    from sentence_transformers import SentenceTransformer
+    from sentence_transformers.sentence_transformer import modules as models
     from transformers import BertConfig, BertModel, BertTokenizerFast
 
     folder = tmp_path_factory.mktemp("tiny-bert")
@@ -112,7 +113,7 @@ def tiny_embedder_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     BertModel(config).save_pretrained(base)
     tokenizer.save_pretrained(base)
     transformer = models.Transformer(str(base), max_seq_length=64)
-    pooling = models.Pooling(transformer.get_word_embedding_dimension(), pooling_mode="mean")
+    pooling = models.Pooling(transformer.get_embedding_dimension(), pooling_mode="mean")
     model = SentenceTransformer(modules=[transformer, pooling], device="cpu")
     target = folder / "st"
     model.save_pretrained(str(target))

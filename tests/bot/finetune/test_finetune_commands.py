@@ -80,3 +80,41 @@ def test_empty_data_is_one_clear_error(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["finetune", "lora", "--data", str(empty), "--output", str(tmp_path / "o")])
     assert isinstance(result.exception, TrainingDataError)
     assert str(result.exception) == f"{empty}: the training file is empty"
+
+
+def test_embedder_command_rebuilds_the_knowledge_index_with_the_new_model(
+    tiny_embedder_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DESKBOT_KNOWLEDGE__EMBEDDER_MODEL", str(tiny_embedder_dir))
+    folder = tmp_path / "help"
+    folder.mkdir()
+    (folder / "warranty.md").write_text("# Warranty\n\nThe warranty lasts two years.\n", encoding="utf-8")
+    assert CliRunner().invoke(app, ["ingest", str(folder), "--kb", str(folder)]).exit_code == 0
+    data, kb = write_questions(tmp_path / "q.jsonl"), tmp_path / "kb.jsonl"
+    kb.write_text("\n".join(json.dumps(d) for d in DOCUMENTS) + "\n", encoding="utf-8")
+    output = tmp_path / "tuned"
+    result = CliRunner().invoke(
+        app,
+        [
+            "finetune",
+            "embedder",
+            "--data",
+            str(data),
+            "--knowledge",
+            str(kb),
+            "--output",
+            str(output),
+            "--max-steps",
+            "1",
+            "--batch-size",
+            "4",
+            "--no-eval",
+            "--rebuild-kb",
+            str(folder),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    monkeypatch.setenv("DESKBOT_KNOWLEDGE__EMBEDDER_MODEL", str(output))
+    stats = CliRunner().invoke(app, ["kb", "stats", "--kb", str(folder)])
+    assert stats.exit_code == 0, stats.output  # an index built by another embedder would refuse to load
+    assert '"embedder": "tuned"' in stats.output
