@@ -119,8 +119,8 @@ def lora(
         _print_comparison(result.before, result.after)
     out.print(f"adapter: {output}  (report: {output / 'report.html'})")
     if result.merged_dir is not None:
-        out.print(f"merged model: {result.merged_dir}  (use it as [llm] model)")
-    out.print(f'use it: deskbot ask --adapter {output} "..."   or   [llm] adapter = "{output}"')
+        out.print(f"merged model: {result.merged_dir}  (use it as [llm] model)", markup=False)
+    out.print(f'use it: deskbot ask --adapter {output} "..."   or   [llm] adapter = "{output}"', markup=False)
 
 
 @finetune_app.command("embedder")
@@ -176,7 +176,10 @@ def embedder(
         out.print(f"held-out ({result.validation_queries} queries), before -> after:")
         _print_comparison(result.before, result.after)
     out.print(f"embedder: {output}  (report: {output / 'report.html'})")
-    out.print(f'use it: [knowledge] embedder_model = "{output.resolve()}", then rebuild the index: deskbot kb rebuild')
+    out.print(
+        f'use it: [knowledge] embedder_model = "{output.resolve()}", then rebuild the index: deskbot kb rebuild',
+        markup=False,
+    )
     if rebuild_kb is not None:
         rt = runtime(rebuild_kb)
         rt.settings.knowledge.embedder = "sentence-transformers"
