@@ -62,9 +62,14 @@ def ask(
         out.print(f"  [{citation.number}] {citation.title} ({citation.id})", style="dim")
 
 
-def chat(kb: KbOption = None) -> None:
+def chat(
+    kb: KbOption = None,
+    adapter: Annotated[Path | None, typer.Option("--adapter", help="LoRA adapter folder to load.")] = None,
+) -> None:
     """Chat in the terminal: streamed answers, sources under each answer, /help for commands."""
-    rt = runtime(kb)
+    if adapter is not None and not adapter.is_dir():
+        fail(f"{adapter}: adapter folder not found")
+    rt = runtime(kb, adapter=adapter.resolve() if adapter else None)
     rt.adapter("terminal").run()
 
 

@@ -105,3 +105,28 @@ def citation_precision(cited: Sequence[Sequence[str]], relevant: Sequence[Sequen
     total = sum(len(set(ids)) for ids in cited)
     hits = sum(len(set(ids) & set(wanted)) for ids, wanted in zip(cited, relevant, strict=True))
     return hits / total if total else 0.0
+
+
+def answer_perplexity(
+    model: Any, examples: Sequence[tuple[Sequence[int], Sequence[int]]], device: str = "cpu"
+) -> float:
+    """exp(mean negative log-likelihood) of the labelled tokens only (labels -100 are the prompt and are skipped).
+
+    `examples` are (input_ids, labels) pairs, as a fine-tuning data collator sees them: this is the perplexity of the
+    answers given their prompts.
+    """
+    import torch
+
+    total_loss, total_tokens = 0.0, 0
+    model.eval()
+    with torch.inference_mode():
+        for input_ids, labels in examples:
+            tokens = sum(1 for label in list(labels)[1:] if label != -100)
+            if tokens == 0:
+                continue
+            ids = torch.tensor([list(input_ids)], device=device)
+            targets = torch.tensor([list(labels)], device=device)
+            loss = model(input_ids=ids, labels=targets).loss
+            total_loss += float(loss) * tokens
+            total_tokens += tokens
+    return math.exp(total_loss / total_tokens) if total_tokens else float("nan")

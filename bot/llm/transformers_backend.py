@@ -129,6 +129,11 @@ class TransformersLLM:
             self._model, self._tokenizer, self._device = model, tokenizer, device
             log.info("loaded %s on %s (%s)", self.settings.model, device, dtype_name)
 
+    def loaded(self) -> tuple[Any, Any]:
+        """The loaded (model, tokenizer), for fine-tuning and evaluation, which drive them directly."""
+        self.load()
+        return self._model, self._tokenizer
+
     @staticmethod
     def _save_dequantised(model: Any, tokenizer: Any, target: Path) -> None:
         partial = target.with_name(target.name + f".partial-{os.getpid()}")
