@@ -14,7 +14,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from bot.finetune.errors import TrainingDataError
-from bot.finetune.pii import scrub_pii
+from bot.pii import scrub_pii
 from bot.finetune.sources import SourceData, TrainingPair
 from bot.types import ChatMessage
 

@@ -1,4 +1,4 @@
-from bot.finetune.pii import scrub_pii
+from bot.pii import scrub_pii
 
 
 def test_emails_phones_and_cards_are_replaced() -> None:

@@ -31,7 +31,7 @@ def test_redact_masks_email_card_and_phone():
     text = "Mail ada@example.com, card 4111 1111 1111 1111, call +49 30 1234567 about order 12345."
     masked = redact(text)
     assert "ada@example.com" not in masked and "4111" not in masked and "1234567" not in masked
-    assert "[email]" in masked and "[card number]" in masked and "[phone number]" in masked
+    assert "[EMAIL]" in masked and "[CARD]" in masked and "[PHONE]" in masked
     assert "order 12345" in masked
 
 
@@ -41,5 +41,5 @@ async def test_pii_is_redacted_before_storage(runtime, settings, fake_llm):
         Message(text="My email is ada@example.com, what is the returns policy?", conversation_id="p")
     )
     stored = runtime.conversations().history("p")[0].content
-    assert "ada@example.com" not in stored and "[email]" in stored
+    assert "ada@example.com" not in stored and "[EMAIL]" in stored
     assert all("ada@example.com" not in m.content for call in fake_llm.calls for m in call)
