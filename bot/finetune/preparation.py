@@ -14,8 +14,8 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from bot.finetune.errors import TrainingDataError
-from bot.pii import scrub_pii
 from bot.finetune.sources import SourceData, TrainingPair
+from bot.pii import scrub_pii
 from bot.types import ChatMessage
 
 _SPACES = re.compile(r"[ \t\r\f\v]+")
