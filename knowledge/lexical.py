@@ -7,6 +7,7 @@ when PyStemmer is installed.
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Callable, Sequence
 from functools import lru_cache
@@ -47,6 +48,8 @@ class LexicalIndex:
     def __init__(self, texts: Sequence[str]) -> None:
         import bm25s
 
+        # bm25s sets its logger to DEBUG when imported; its index-building chatter is not ours to print.
+        logging.getLogger("bm25s").setLevel(logging.WARNING)
         self.size = len(texts)
         self._bm25 = bm25s.BM25()
         if texts:

@@ -23,7 +23,8 @@ model = "smollm2"             # the embedded default; or a Hugging Face id, a fo
 max_new_tokens = 160
 
 [answer]
-min_score = 0.35              # below this retrieval score the bot says it does not know and offers a person
+min_score = 0.32              # below this retrieval score the bot says it does not know and offers a person
+min_coverage = 0.60           # share of the question's topic words the passages must contain, else it abstains
 max_context_tokens = 600
 
 [prompts]
