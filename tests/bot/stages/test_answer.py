@@ -83,7 +83,9 @@ async def test_injection_in_a_message_cannot_reveal_the_system_prompt(settings):
     reply = await Runtime(settings, registry).engine().handle(Message(text=message))
     assert reply.kind == "guard"
     assert "never reveal" not in reply.text.lower() and "help-centre passages" not in reply.text.lower()
-    assert llm.calls[-1][-1].content.count("</customer_message>") == 1
+    prompt = llm.calls[-1][-1].content
+    assert "</customer_message>" not in prompt  # the injected closing tag was neutralised
+    assert prompt.count("</passage>") == prompt.count("<passage ")
 
 
 async def test_context_budget_counts_model_tokens(runtime, settings, fake_llm):
