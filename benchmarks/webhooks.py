@@ -2,8 +2,10 @@
 
     python benchmarks/webhooks.py [--rate 200] [--events 10000] [--llm-delay 2.0] [--duplicate-every 20]
 
-The app runs in its own process (`deskbot serve` equivalent: uvicorn, one worker, SQLite store) with the sample
-knowledge, the hash embedder and a FakeLLM that takes `--llm-delay` seconds per answer. This process plays Slack:
+The server runs in its own process group exactly as `deskbot serve` runs it (`HttpServer`: `--workers` uvicorn workers
+that verify, queue and acknowledge, `--answer-processes` answer processes at a lower CPU priority, SQLite store) with
+the sample knowledge, the hash embedder and a FakeLLM that takes `--llm-delay` seconds per answer. This process
+plays Slack:
 it sends signed `app_mention` events at a fixed rate (open loop: a send is never delayed by a slow answer), re-sends
 every `--duplicate-every`-th event as a retry (`X-Slack-Retry-Num: 1`), and runs the fake Slack Web API that records
 the replies. Reported: ack latency p50/p95/p99/max, non-200 acks, events never answered, replies per event, and the
@@ -39,10 +41,9 @@ MAX_EVENTS = 20_000
 MAX_SECONDS = 600
 
 
-def worker_app() -> Any:
-    """The app of one server worker: the real app, configured by the DESKBOT_ variables `run` sets, with a FakeLLM
-    that takes BENCH_LLM_DELAY seconds per answer."""
-    from adapters.http.app import create_app
+def worker_runtime() -> Any:
+    """The runtime of every server process (`DESKBOT_SERVE_RUNTIME`): configured by the DESKBOT_ variables `run`
+    sets, with a FakeLLM that takes BENCH_LLM_DELAY seconds per answer."""
     from bot.config import load_settings
     from bot.llm.fake import FakeLLM
     from bot.plugins import PluginRegistry
@@ -52,16 +53,14 @@ def worker_app() -> Any:
     llm = FakeLLM(first_token_delay_s=float(os.environ["BENCH_LLM_DELAY"]))
     llm.calls = deque(maxlen=10)  # type: ignore[assignment]  # the fake records every prompt, for tests; not here
     registry.register("llm", "fake", lambda _settings: llm)
-    return create_app(Runtime(load_settings(), registry))
+    return Runtime(load_settings(), registry)
 
 
 def serve(port: int, workers: int) -> None:
-    """The server process: uvicorn with `workers` worker processes."""
-    import uvicorn
+    """The server: `deskbot serve`'s own `HttpServer`, its processes building `worker_runtime()`."""
+    from adapters.http import HttpServer
 
-    options: dict[str, Any] = {"host": "127.0.0.1", "port": port, "log_level": "warning", "access_log": False}
-    options.update(factory=True, workers=workers, backlog=4096, app_dir=str(Path(__file__).parent))
-    uvicorn.run("webhooks:worker_app", **options)
+    HttpServer(worker_runtime()).run(host="127.0.0.1", port=port, workers=workers)
 
 
 def event_payload(index: int, from_bot: bool = False) -> bytes:
@@ -144,7 +143,9 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         **os.environ,
         "XDG_CACHE_HOME": data_dir,
         "HF_HUB_OFFLINE": "1",
-        "PYTHONPATH": str(REPO),
+        "PYTHONPATH": os.pathsep.join([str(REPO), str(REPO / "benchmarks")]),
+        "DESKBOT_SERVE_RUNTIME": "webhooks:worker_runtime",
+        "DESKBOT_SERVER__ANSWER_PROCESSES": str(args.answer_processes),
         "BENCH_LLM_DELAY": str(args.llm_delay),
         "DESKBOT_DATA_DIR": data_dir,
         "DESKBOT_KNOWLEDGE__EMBEDDER": "hash",
@@ -232,6 +233,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         "rate_achieved": round(sent_after_warm / elapsed, 1) if sent_after_warm else None,
         "llm_delay_s": args.llm_delay,
         "server_workers": args.workers,
+        "answer_processes": args.answer_processes,
         "ack_p50_ms": round(statistics.median(latencies), 1),
         "ack_p95_ms": round(percentile(latencies, 0.95), 1),
         "ack_p99_ms": round(percentile(latencies, 0.99), 1),
@@ -277,7 +279,10 @@ def main() -> None:
     parser.add_argument("--ack-only", action="store_true", help="Send the bot's own messages: acknowledged, ignored.")
     parser.add_argument("--json", action="store_true", help="Print one JSON object instead of a table.")
     parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
-    parser.add_argument("--workers", type=int, default=1, help="Server worker processes (default 1).")
+    parser.add_argument("--workers", type=int, default=1, help="HTTP worker processes (default 1).")
+    parser.add_argument(
+        "--answer-processes", type=int, default=1, help="Answer processes (default 1; 0: in the HTTP ones)."
+    )
     args = parser.parse_args()
     if args.serve:
         serve(args.port, args.workers)

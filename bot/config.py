@@ -97,6 +97,12 @@ class RewriteSettings(Section):
 
 class StoreSettings(Section):
     url: str | None = Field(None, description="SQLAlchemy URL; default a SQLite file in the data folder.")
+    queue_url: str | None = Field(
+        None,
+        description="SQLAlchemy URL of the webhook delivery queue; default the store's database, or beside the "
+        "default SQLite store a SQLite file of its own (SQLite writes one at a time per file, and acknowledgements "
+        "must not wait behind conversation writes).",
+    )
 
 
 class PipelineSettings(Section):
@@ -114,6 +120,18 @@ class ServerSettings(Section):
     max_body_bytes: int = Field(1_048_576, ge=1024, description="Requests with a larger body are refused (413).")
     ready_timeout_s: float = Field(60.0, gt=0, description="How long a request waits for the models to load.")
     docs: bool = Field(True, description="Serve the OpenAPI docs at /docs.")
+    answer_processes: int = Field(
+        1,
+        ge=0,
+        le=64,
+        description="Processes answering webhook deliveries at a lower CPU priority, so acknowledgements stay fast "
+        "(0: the HTTP workers answer them).",
+    )
+    answer_concurrency: int = Field(256, ge=1, le=10_000, description="Deliveries one answer worker handles at once.")
+    answer_lease_s: float = Field(
+        300.0, gt=0, description="A delivery taken this long ago and still unanswered is offered again."
+    )
+    answer_niceness: int = Field(10, ge=0, le=19, description="How much lower the answer processes' CPU priority is.")
 
 
 class SlackSettings(Section):

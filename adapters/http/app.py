@@ -7,6 +7,7 @@ Slack routes are mounted only with `[slack] signing_secret`, the incoming webhoo
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -19,11 +20,13 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 
 from adapters.http import api_routes, health_routes
+from adapters.http.answer_worker import AnswerWorker
 from adapters.http.context import ChannelContext
 from adapters.http.limits import BodySizeLimit
 from adapters.http.metrics import Metrics, RequestMetrics
 from adapters.http.readiness import EngineLoader
 from bot.store.api_keys import ApiKeys
+from bot.store.database import Database, queue_database_url
 from bot.store.deliveries import Deliveries
 from knowledge.errors import DeskbotError
 
@@ -45,7 +48,9 @@ def build_context(runtime: Runtime) -> ChannelContext:
         loader=EngineLoader(runtime, settings.server.ready_timeout_s),
         metrics=Metrics(),
         api_keys=ApiKeys(database),
-        deliveries=Deliveries(database),
+        deliveries=Deliveries(
+            Database(queue_database_url(settings)), lease=timedelta(seconds=settings.server.answer_lease_s)
+        ),
     )
     slack = settings.slack
     if slack.signing_secret is not None and slack.bot_token is not None:
@@ -64,6 +69,20 @@ def build_context(runtime: Runtime) -> ChannelContext:
                 hooks.outgoing_urls, secret, hooks.max_attempts, hooks.backoff_s, hooks.timeout_s
             )
     return context
+
+
+def answer_worker(context: ChannelContext) -> AnswerWorker:
+    """The worker answering `context`'s queued deliveries, with a handler for each source."""
+    from adapters.http.slack.routes import answer_slack_job
+    from adapters.http.webhooks import answer_webhook_job
+
+    handlers = {
+        "slack": functools.partial(answer_slack_job, context),
+        "webhook": functools.partial(answer_webhook_job, context),
+    }
+    worker = AnswerWorker(context.deliveries, handlers, context.settings.server.answer_concurrency)
+    context.worker = worker
+    return worker
 
 
 async def prune_deliveries(context: ChannelContext) -> None:
@@ -85,8 +104,8 @@ async def _malformed_json_is_400(request: Request, error: Exception) -> Response
     return await request_validation_exception_handler(request, error)
 
 
-def app_from_environment() -> FastAPI:
-    """The app of one uvicorn worker process, configured as the `deskbot serve` that started it."""
+def runtime_from_configuration() -> Runtime:
+    """The runtime `deskbot serve` was given: its configuration file and `--kb` folder, passed on in the env."""
     import os
     from pathlib import Path
 
@@ -100,10 +119,47 @@ def app_from_environment() -> FastAPI:
     if knowledge:
         settings.knowledge.path = Path(knowledge)
         settings.knowledge.index_dir = None
-    return create_app(Runtime(settings))
+    return Runtime(settings)
 
 
-def create_app(runtime: Runtime, context: ChannelContext | None = None) -> FastAPI:
+def runtime_from_environment() -> Runtime:
+    """The runtime of a worker process: from `DESKBOT_SERVE_RUNTIME` ("module:function", for embedding Deskbot in
+    another program or a benchmark), else `runtime_from_configuration`."""
+    import importlib
+    import os
+
+    from adapters.http import RUNTIME_FACTORY_ENV
+
+    factory = os.environ.get(RUNTIME_FACTORY_ENV)
+    if not factory:
+        return runtime_from_configuration()
+    module, _, function = factory.partition(":")
+    runtime: Runtime = getattr(importlib.import_module(module), function)()
+    return runtime
+
+
+def app_from_environment() -> FastAPI:
+    """The app of one uvicorn worker process, configured as the `deskbot serve` that started it."""
+    import os
+
+    from adapters.http import ANSWERS_ELSEWHERE_ENV
+
+    return create_app(runtime_from_environment(), answers_elsewhere=bool(os.environ.get(ANSWERS_ELSEWHERE_ENV)))
+
+
+async def close_context(context: ChannelContext) -> None:
+    """Finish what `context` still sends (bounded), then close its connections."""
+    await context.background.drain(SHUTDOWN_GRACE_S)
+    await context.loader.stop()
+    if context.slack is not None:
+        await context.slack.close()
+    if context.outgoing is not None:
+        await context.outgoing.close()
+    context.close()
+
+
+def create_app(runtime: Runtime, context: ChannelContext | None = None, answers_elsewhere: bool = False) -> FastAPI:
+    """The app; its own answer worker answers queued deliveries unless `answers_elsewhere` (answer processes do)."""
     context = context or build_context(runtime)
     settings = runtime.settings
 
@@ -111,17 +167,16 @@ def create_app(runtime: Runtime, context: ChannelContext | None = None) -> FastA
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         context.loader.start()
         pruning = asyncio.create_task(prune_deliveries(context), name="deskbot-prune-deliveries")
+        worker = None if answers_elsewhere else answer_worker(context)
+        answering = asyncio.create_task(worker.run(), name="deskbot-answer-worker") if worker else None
         try:
             yield
         finally:
             pruning.cancel()
-            await context.background.drain(SHUTDOWN_GRACE_S)
-            await context.loader.stop()
-            if context.slack is not None:
-                await context.slack.close()
-            if context.outgoing is not None:
-                await context.outgoing.close()
-            context.close()
+            if answering is not None and worker is not None:
+                await worker.stop(SHUTDOWN_GRACE_S)
+                await answering
+            await close_context(context)
 
     docs = settings.server.docs
     app = FastAPI(

@@ -1,15 +1,18 @@
 """`ChannelContext`: what every route of the HTTP app shares (engine loader, store tables, metrics, outgoing hooks).
 
-`answer(message)` is the one way routes get a reply: it waits for the engine, never raises for a failed turn (the
-customer gets the polite canned reply), records metrics and announces the reply to outgoing webhooks.
+`answer(message)` is the one way to get a reply: it waits for the engine, never raises for a failed turn (the
+customer gets the polite canned reply), records metrics and announces the reply to outgoing webhooks. Webhook routes
+do not call it themselves: they `submit` the delivery and acknowledge, and an `AnswerWorker` answers it.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
+from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from fastapi import Request
 
@@ -20,12 +23,15 @@ from adapters.http.readiness import EngineLoader, EngineNotReadyError
 from bot.types import Emit, Message, Reply
 
 if TYPE_CHECKING:
+    from adapters.http.answer_worker import AnswerWorker
     from adapters.http.slack.replies import SlackReplies
     from adapters.http.webhooks import OutgoingWebhooks
     from bot.config import Settings
     from bot.runtime import Runtime
     from bot.store.api_keys import ApiKeys
     from bot.store.deliveries import Deliveries
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -38,21 +44,31 @@ class ChannelContext:
     slack: SlackReplies | None = None
     outgoing: OutgoingWebhooks | None = None
     background: BackgroundWork = field(default_factory=BackgroundWork)
-    _claims: ThreadPoolExecutor = field(
-        default_factory=lambda: ThreadPoolExecutor(max_workers=1, thread_name_prefix="deskbot-claims")
+    worker: AnswerWorker | None = None  # the answer worker in this process, if any
+    _submits: ThreadPoolExecutor = field(
+        default_factory=lambda: ThreadPoolExecutor(max_workers=1, thread_name_prefix="deskbot-submits")
     )
 
     def close(self) -> None:
-        self._claims.shutdown(wait=False)
+        self._submits.shutdown(wait=False)
 
     @property
     def settings(self) -> Settings:
         return self.runtime.settings
 
-    async def claim_delivery(self, source: str, delivery_id: str) -> bool:
-        """`Deliveries.claim` in a thread of its own, so acknowledgements never queue behind answer work."""
+    async def submit(self, source: str, delivery_id: str, payload: Mapping[str, Any]) -> bool:
+        """Queue a delivery for the answer workers; False for a repeat (counted in the metrics).
+
+        The insert runs in a thread of its own, so an acknowledgement never queues behind other blocking work.
+        """
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._claims, self.deliveries.claim, source, delivery_id)
+        queued = await loop.run_in_executor(self._submits, self.deliveries.submit, source, delivery_id, payload)
+        if not queued:
+            self.metrics.duplicates.labels(source).inc()
+            log.info("%s delivery %s already queued; ignoring the repeat", source, delivery_id)
+        elif self.worker is not None:
+            self.worker.wake()
+        return queued
 
     async def answer(self, message: Message, emit: Emit | None = None) -> Reply:
         prompts = self.runtime.prompts()

@@ -1,14 +1,17 @@
 """Prometheus metrics of the HTTP app: requests and their latency, replies, tokens, abstentions and handoffs.
 
-Each app has its own `CollectorRegistry`, so several apps (tests, workers in one process) never collide.
+Each app has its own `CollectorRegistry`, so several apps (tests, workers in one process) never collide. When
+`deskbot serve` runs several processes, it sets `PROMETHEUS_MULTIPROC_DIR`: each process then writes its values there
+and /metrics reports the sum over all of them (prometheus_client's multiprocess mode).
 """
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable
 
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest, multiprocess
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from bot.types import Reply
@@ -66,7 +69,12 @@ class Metrics:
             self.handoffs.labels(channel).inc()
 
     def render(self) -> bytes:
-        return generate_latest(self.registry)
+        folder = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+        if not folder:
+            return generate_latest(self.registry)
+        everyone = CollectorRegistry()
+        multiprocess.MultiProcessCollector(everyone, path=folder)  # type: ignore[no-untyped-call]
+        return generate_latest(everyone)
 
 
 class RequestMetrics:

@@ -19,6 +19,7 @@ import json
 import logging
 import time
 from collections.abc import Mapping
+from dataclasses import asdict
 from typing import TYPE_CHECKING, Annotated, Any
 
 import httpx
@@ -157,9 +158,6 @@ async def incoming(
         incoming_message = IncomingMessage.model_validate(parse_json_object(body))
     except ValidationError as error:
         raise HTTPException(422, error.errors(include_url=False, include_context=False)) from error
-    if not await context.claim_delivery("webhook", incoming_message.id):
-        context.metrics.duplicates.labels("webhook").inc()
-        return Response(status_code=200)
     message = Message(
         text=incoming_message.text,
         user_id=incoming_message.user_id or "webhook",
@@ -167,9 +165,11 @@ async def incoming(
         channel="webhook",
         metadata={"delivery_id": incoming_message.id},
     )
-
-    async def answer() -> None:
-        await context.answer(message)
-
-    context.background.spawn(answer(), name=f"webhook-{incoming_message.id}")
+    if not await context.submit("webhook", incoming_message.id, asdict(message)):
+        return Response(status_code=200)
     return Response(status_code=202)
+
+
+async def answer_webhook_job(context: ChannelContext, payload: dict[str, Any]) -> None:
+    """The answer worker's handler for queued incoming messages: the reply goes to the outgoing webhooks."""
+    await context.answer(Message(**payload))

@@ -13,8 +13,9 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
-from sqlalchemy import delete, update
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy import Connection, Table, delete, insert, update
+from sqlalchemy import select as core_select
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlmodel import Field, Session, col, select
 
 from bot.config import Settings
@@ -83,6 +84,11 @@ class UserProfileRow(StoreTable, table=True):
     updated_at: datetime
 
 
+CONVERSATIONS: Table = ConversationRow.__table__  # type: ignore[attr-defined]
+MESSAGES: Table = MessageRow.__table__  # type: ignore[attr-defined]
+PROFILES: Table = UserProfileRow.__table__  # type: ignore[attr-defined]
+
+
 def _aware(moment: datetime) -> datetime:
     """SQLite returns naive datetimes; everything stored is UTC."""
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
@@ -108,17 +114,47 @@ class SqlConversationStore:
                 log.error("%s", error)
         return store
 
-    def _run(self, what: str, work: Callable[[Session], T]) -> T:
+    def _ensure_tables(self) -> None:
         if not self._tables_ready:
-            self.database.create_all()
+            self.database.create_all()  # thread- and process-safe
             self._tables_ready = True
+
+    def _run(self, what: str, work: Callable[[Session], T]) -> T:
+        """`work` in one ORM session and transaction (the rarer operations: handoffs, feedback, export)."""
         try:
+            self._ensure_tables()
             with self.database.session() as session:
                 result = work(session)
                 session.commit()
                 return result
         except SQLAlchemyError as error:
             raise StoreError(f"conversation store: cannot {what} ({error.__class__.__name__})") from error
+
+    def _run_sql(self, what: str, work: Callable[[Connection], T]) -> T:
+        """`work` in one transaction on a plain connection: the statements every turn runs, without ORM overhead."""
+        try:
+            self._ensure_tables()
+            with self.database.engine.begin() as connection:
+                return work(connection)
+        except SQLAlchemyError as error:
+            raise StoreError(f"conversation store: cannot {what} ({error.__class__.__name__})") from error
+
+    @staticmethod
+    def _touch_conversation(
+        connection: Connection, conversation_id: str, user_id: str, channel: str, now: datetime
+    ) -> None:
+        """Mark the conversation active at `now`, creating it on its first message (race-safe across workers)."""
+        touched = connection.execute(
+            update(CONVERSATIONS).where(CONVERSATIONS.c.id == conversation_id), {"updated_at": now}
+        )
+        if touched.rowcount:
+            return
+        row = {"id": conversation_id, "user_id": user_id, "channel": channel, "started_at": now, "updated_at": now}
+        try:
+            with connection.begin_nested():
+                connection.execute(insert(CONVERSATIONS).values(reset_after=0, handed_off=False), row)
+        except IntegrityError:  # another worker created it between our update and insert
+            connection.execute(update(CONVERSATIONS).where(CONVERSATIONS.c.id == conversation_id), {"updated_at": now})
 
     @staticmethod
     def _conversation(
@@ -135,19 +171,21 @@ class SqlConversationStore:
         if limit <= 0:
             return []
 
-        def work(session: Session) -> list[ChatMessage]:
-            conversation = session.get(ConversationRow, conversation_id)
-            if conversation is None:
-                return []
-            rows = session.exec(
-                select(MessageRow)
-                .where(MessageRow.conversation_id == conversation_id, col(MessageRow.id) > conversation.reset_after)
-                .order_by(col(MessageRow.id).desc())
-                .limit(limit)
-            ).all()
-            return [ChatMessage(row.role, row.content) for row in reversed(rows)]  # type: ignore[arg-type]
+        reset_after = (
+            core_select(CONVERSATIONS.c.reset_after).where(CONVERSATIONS.c.id == conversation_id).scalar_subquery()
+        )
+        query = (
+            core_select(MESSAGES.c.role, MESSAGES.c.content)
+            .where(MESSAGES.c.conversation_id == conversation_id, MESSAGES.c.id > reset_after)
+            .order_by(MESSAGES.c.id.desc())
+            .limit(limit)
+        )
 
-        return self._run("read the history", work)
+        def work(connection: Connection) -> list[ChatMessage]:
+            rows = connection.execute(query).all()
+            return [ChatMessage(role, content) for role, content in reversed(rows)]
+
+        return self._run_sql("read the history", work)
 
     def append(
         self,
@@ -158,21 +196,13 @@ class SqlConversationStore:
         content: str,
         citations: Sequence[str] = (),
     ) -> None:
-        def work(session: Session) -> None:
+        def work(connection: Connection) -> None:
             now = utc_now()
-            conversation = self._conversation(session, conversation_id, user_id, channel, now)
-            conversation.updated_at = now
-            session.add(
-                MessageRow(
-                    conversation_id=conversation_id,
-                    role=role,
-                    content=content,
-                    citations=json.dumps(list(citations)),
-                    created_at=now,
-                )
-            )
+            self._touch_conversation(connection, conversation_id, user_id, channel, now)
+            message = {"role": role, "content": content, "citations": json.dumps(list(citations)), "created_at": now}
+            connection.execute(insert(MESSAGES).values(conversation_id=conversation_id), message)
 
-        self._run("store a message", work)
+        self._run_sql("store a message", work)
 
     def reset(self, conversation_id: str) -> None:
         def work(session: Session) -> None:
@@ -244,20 +274,19 @@ class SqlConversationStore:
         return self._run("release a handoff", work)
 
     def handed_off(self, conversation_id: str) -> bool:
-        def work(session: Session) -> bool:
-            conversation = session.get(ConversationRow, conversation_id)
-            return conversation is not None and conversation.handed_off
-
-        return self._run("read the handoff state", work)
+        query = core_select(CONVERSATIONS.c.handed_off).where(CONVERSATIONS.c.id == conversation_id)
+        return self._run_sql("read the handoff state", lambda connection: bool(connection.execute(query).scalar()))
 
     def profile(self, user_id: str) -> dict[str, str]:
-        def work(session: Session) -> dict[str, str]:
-            row = session.get(UserProfileRow, user_id)
+        query = core_select(*(PROFILES.c[fact] for fact in PROFILE_FACTS)).where(PROFILES.c.user_id == user_id)
+
+        def work(connection: Connection) -> dict[str, str]:
+            row = connection.execute(query).first()
             if row is None:
                 return {}
-            return {fact: value for fact in PROFILE_FACTS if (value := getattr(row, fact))}
+            return {fact: value for fact, value in zip(PROFILE_FACTS, row, strict=True) if value}
 
-        return self._run("read a user profile", work)
+        return self._run_sql("read a user profile", work)
 
     def update_profile(self, user_id: str, facts: Mapping[str, str]) -> None:
         known = {key: str(value) for key, value in facts.items() if key in PROFILE_FACTS and value}

@@ -1,18 +1,32 @@
-"""Deliveries already handled, so a retried or duplicated webhook is answered once, by whichever worker sees it first.
+"""Webhook deliveries: de-duplicated, queued in the database, and answered once.
 
-`Deliveries.claim(source, delivery_id)` inserts a row under a unique key; the insert that wins the race answers the
-event, every later one (a Slack retry, a second worker) gets False. The database, not process memory, is the arbiter.
+A route acknowledges a delivery as soon as `Deliveries.submit` has stored it; an answer worker (`take`, `finish`) sends
+the reply later, in this process or another (`adapters.http.answer_worker`). Recording the delivery id under a unique
+key and queueing its job happen in one transaction, so a retried or repeated delivery (a Slack retry, the same event
+at two workers) is queued at most once, and the database, not process memory, is the arbiter.
+
+An acknowledged delivery is never lost: a job whose worker died is offered again once its lease runs out (so a crash
+between sending the reply and `finish` answers twice), and a job that keeps failing is given up after `max_attempts`.
+Delivery ids are kept for a day (`forget_older_than`), longer than any retry.
 """
 
 from __future__ import annotations
 
+import json
+import logging
+import uuid
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
-from sqlalchemy import UniqueConstraint, delete, insert
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import ColumnElement, Table, UniqueConstraint, and_, delete, func, insert, or_, select, update
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlmodel import Field
 
-from bot.store.database import Database, StoreTable
+from bot.store.database import Database, StoreError, StoreTable
+
+log = logging.getLogger(__name__)
 
 
 class Delivery(StoreTable, table=True):
@@ -25,27 +39,126 @@ class Delivery(StoreTable, table=True):
     received_at: datetime = Field(default_factory=lambda: datetime.now(UTC), index=True)
 
 
-class Deliveries:
-    def __init__(self, database: Database) -> None:
-        self._database = database
-        StoreTable.metadata.create_all(database.engine, tables=[Delivery.__table__])  # type: ignore[attr-defined]
+class AnswerJob(StoreTable, table=True):
+    __tablename__ = "answer_jobs"
 
-    def claim(self, source: str, delivery_id: str) -> bool:
-        """True the first time `(source, delivery_id)` is seen, in any process sharing the database."""
-        table = Delivery.__table__  # type: ignore[attr-defined]
-        row = {"source": source, "delivery_id": delivery_id, "received_at": datetime.now(UTC)}
+    id: int | None = Field(default=None, primary_key=True)
+    source: str = Field(max_length=50)
+    delivery_id: str = Field(max_length=200)
+    payload: str
+    state: str = Field(default="pending", index=True, max_length=10)  # pending | taken | failed
+    owner: str | None = Field(default=None, index=True, max_length=40)
+    taken_at: datetime | None = None
+    attempts: int = 0
+    created_at: datetime
+
+
+DELIVERIES: Table = Delivery.__table__  # type: ignore[attr-defined]
+JOBS: Table = AnswerJob.__table__  # type: ignore[attr-defined]
+
+
+@dataclass(frozen=True)
+class QueuedAnswer:
+    id: int
+    source: str
+    payload: dict[str, Any]
+    attempts: int
+
+
+class Deliveries:
+    def __init__(self, database: Database, lease: timedelta = timedelta(minutes=5), max_attempts: int = 3) -> None:
+        self._database = database
+        self._lease = lease
+        self._max_attempts = max_attempts
+        StoreTable.metadata.create_all(database.engine, tables=[DELIVERIES, JOBS])
+
+    def submit(self, source: str, delivery_id: str, payload: Mapping[str, Any]) -> bool:
+        """Queue the delivery; False when `(source, delivery_id)` was submitted before (a retry or a repeat)."""
+        now = datetime.now(UTC)
+        delivery = {"source": source, "delivery_id": delivery_id, "received_at": now}
+        job = {"source": source, "delivery_id": delivery_id, "payload": json.dumps(payload), "created_at": now}
         try:
             with self._database.engine.begin() as connection:
-                connection.execute(insert(table).values(**row))
+                connection.execute(insert(DELIVERIES), delivery)
+                connection.execute(insert(JOBS).values(state="pending", attempts=0), job)
         except IntegrityError:
             return False
+        except SQLAlchemyError as error:
+            raise StoreError(
+                f"cannot queue the {source} delivery {delivery_id} ({error.__class__.__name__})"
+            ) from error
         return True
+
+    def _available(self, now: datetime) -> ColumnElement[bool]:
+        lease_expired = and_(JOBS.c.state == "taken", JOBS.c.taken_at < now - self._lease)
+        return or_(JOBS.c.state == "pending", lease_expired)
+
+    def take(self, limit: int, finished: Collection[int] = ()) -> list[QueuedAnswer]:
+        """Up to `limit` waiting jobs, oldest first, each given to exactly one caller across all processes; the
+        `finished` jobs (answered since the last call) go in the same transaction, one write instead of many.
+
+        One UPDATE marks the jobs with a fresh owner token (a write from its first statement, so SQLite never has to
+        upgrade a read lock and Postgres re-checks each row it waited for); the rows with that token are ours.
+        """
+        now, owner = datetime.now(UTC), uuid.uuid4().hex
+        oldest = select(JOBS.c.id).where(self._available(now)).order_by(JOBS.c.id).limit(limit)
+        try:
+            with self._database.engine.begin() as connection:
+                if finished:
+                    connection.execute(delete(JOBS).where(JOBS.c.id.in_(list(finished))))
+                if limit <= 0:
+                    return []
+                connection.execute(
+                    update(JOBS)
+                    .where(JOBS.c.id.in_(oldest.scalar_subquery()), self._available(now))
+                    .values(state="taken", owner=owner, taken_at=now, attempts=JOBS.c.attempts + 1)
+                )
+                rows = connection.execute(
+                    select(JOBS.c.id, JOBS.c.source, JOBS.c.payload, JOBS.c.attempts)
+                    .where(JOBS.c.owner == owner)
+                    .order_by(JOBS.c.id)
+                ).all()
+        except SQLAlchemyError as error:
+            raise StoreError(f"cannot read the answer queue ({error.__class__.__name__})") from error
+        taken = []
+        for job_id, source, payload, attempts in rows:
+            if attempts > self._max_attempts:
+                log.error("giving up the %s delivery in job %d after %d attempts", source, job_id, attempts - 1)
+                self._set_failed(job_id)
+                continue
+            taken.append(QueuedAnswer(job_id, source, json.loads(payload), attempts))
+        return taken
+
+    def finish(self, job_ids: Collection[int]) -> None:
+        """The answers were sent: the jobs go (their delivery ids stay, for de-duplication)."""
+        if job_ids:
+            self._execute(delete(JOBS).where(JOBS.c.id.in_(list(job_ids))), "finish answer jobs")
+
+    def _set_failed(self, job_id: int) -> None:
+        self._execute(update(JOBS).where(JOBS.c.id == job_id).values(state="failed"), "mark an answer job failed")
+
+    def waiting(self) -> int:
+        """Jobs not yet answered (pending or in a worker's hands)."""
+        query = select(func.count()).select_from(JOBS).where(JOBS.c.state != "failed")
+        try:
+            with self._database.engine.connect() as connection:
+                return int(connection.execute(query).scalar_one())
+        except SQLAlchemyError as error:
+            raise StoreError(f"cannot read the answer queue ({error.__class__.__name__})") from error
+
+    def _execute(self, statement: Any, what: str) -> None:
+        try:
+            with self._database.engine.begin() as connection:
+                connection.execute(statement)
+        except SQLAlchemyError as error:
+            raise StoreError(f"cannot {what} ({error.__class__.__name__})") from error
 
     def forget_older_than(self, age: timedelta) -> int:
         """Delete records older than `age` (retries stop after minutes); returns how many went."""
         cutoff = datetime.now(UTC) - age
-        with self._database.session() as session:
-            statement = delete(Delivery).where(Delivery.__table__.c.received_at < cutoff)  # type: ignore[attr-defined]
-            result = session.exec(statement)  # type: ignore[call-overload]
-            session.commit()
-            return int(result.rowcount or 0)
+        try:
+            with self._database.engine.begin() as connection:
+                result = connection.execute(delete(DELIVERIES).where(DELIVERIES.c.received_at < cutoff))
+        except SQLAlchemyError as error:
+            raise StoreError(f"cannot forget old deliveries ({error.__class__.__name__})") from error
+        return int(result.rowcount or 0)

@@ -1,14 +1,16 @@
 """The Slack endpoints: `/slack/events`, `/slack/commands`, `/slack/interactions`.
 
-Each request is verified first (`verified_slack_body`), acknowledged at once, and answered in the background.
-Events are de-duplicated by `event_id` in the database, so Slack's retries (`X-Slack-Retry-Num`) and several workers
-answer each event once.
+Each request is verified first (`verified_slack_body`), queued in the database and acknowledged at once; an answer
+worker replies later (`answer_slack_job`). Events are de-duplicated by `event_id` as they are queued, so Slack's
+retries (`X-Slack-Retry-Num`) and several workers answer each event once.
 """
 
 from __future__ import annotations
 
 import logging
-from typing import Annotated
+import uuid
+from collections.abc import Mapping
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Response
 from fastapi.responses import JSONResponse
@@ -31,7 +33,9 @@ SignedBody = Annotated[bytes, Depends(verified_slack_body)]
 Context = Annotated[ChannelContext, Depends(channel_context)]
 
 
-async def answer_in_slack(context: ChannelContext, turn: SlackTurn) -> None:
+async def answer_slack_job(context: ChannelContext, payload: dict[str, Any]) -> None:
+    """The answer worker's handler for queued Slack turns."""
+    turn = SlackTurn.from_payload(payload)
     reply = await context.answer(turn.message)
     if context.slack is None:
         log.warning("no [slack] bot_token: the reply in %s is not sent", turn.target.channel)
@@ -39,8 +43,13 @@ async def answer_in_slack(context: ChannelContext, turn: SlackTurn) -> None:
     await context.slack.send(turn.target, reply)
 
 
-def _answer_later(context: ChannelContext, turn: SlackTurn, name: str) -> None:
-    context.background.spawn(answer_in_slack(context, turn), name=name)
+async def _answer_later(context: ChannelContext, turn: SlackTurn, delivery_id: str) -> bool:
+    return await context.submit("slack", delivery_id, turn.to_payload())
+
+
+def delivery_id_of(payload: Mapping[str, Any]) -> str:
+    """Slash commands and clicks are not retried by Slack; their `trigger_id` (unique per use) still keys them."""
+    return str(payload.get("trigger_id") or uuid.uuid4().hex)
 
 
 @router.post("/events")
@@ -58,21 +67,19 @@ async def events(body: SignedBody, context: Context) -> Response:
     event_id = str(payload.get("event_id") or "")
     if not event_id:
         raise HTTPException(400, "event_callback without event_id")
-    if not await context.claim_delivery("slack", event_id):
-        context.metrics.duplicates.labels("slack").inc()
-        log.info("Slack event %s already handled; ignoring the repeat", event_id)
+    if not await _answer_later(context, turn, event_id):
         return JSONResponse({"ok": True, "ignored": "duplicate"})
-    _answer_later(context, turn, name=f"slack-event-{event_id}")
     return JSONResponse({"ok": True})
 
 
 @router.post("/commands")
 async def commands(body: SignedBody, context: Context) -> Response:
     """Slash command (`/deskbot QUESTION`, `/deskbot reset`, ...); the answer comes through its response_url."""
-    turn = turn_from_slash_command(parse_form(body))
+    form = parse_form(body)
+    turn = turn_from_slash_command(form)
     if turn is None:
         raise HTTPException(400, "slash command without channel_id or user_id")
-    _answer_later(context, turn, name="slack-command")
+    await _answer_later(context, turn, delivery_id_of(form))
     return Response(status_code=200)
 
 
@@ -82,7 +89,8 @@ async def interactions(body: SignedBody, context: Context) -> Response:
     form = parse_form(body)
     if "payload" not in form:
         raise HTTPException(400, "interaction without payload")
-    turn = turn_from_interaction(parse_json_object(form["payload"]))
+    interaction = parse_json_object(form["payload"])
+    turn = turn_from_interaction(interaction)
     if turn is not None:
-        _answer_later(context, turn, name="slack-interaction")
+        await _answer_later(context, turn, delivery_id_of(interaction))
     return Response(status_code=200)

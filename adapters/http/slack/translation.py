@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any
 
 from bot.types import Message
@@ -38,6 +38,14 @@ class SlackTarget:
 class SlackTurn:
     message: Message
     target: SlackTarget
+
+    def to_payload(self) -> dict[str, Any]:
+        """JSON-ready form, for the answer queue."""
+        return {"message": asdict(self.message), "target": asdict(self.target)}
+
+    @classmethod
+    def from_payload(cls, payload: Mapping[str, Any]) -> SlackTurn:
+        return cls(Message(**payload["message"]), SlackTarget(**payload["target"]))
 
 
 def bot_user_id(payload: Mapping[str, Any]) -> str | None:

@@ -63,6 +63,13 @@ class SlackSender:
         return await self.post("/slack/interactions", body, "application/x-www-form-urlencoded")
 
 
+async def answered(context: ChannelContext, timeout_s: float = 10.0) -> None:
+    """Wait until every queued delivery is answered and every outgoing webhook delivered."""
+    assert context.worker is not None, "the app has no answer worker of its own"
+    assert await context.worker.settle(timeout_s), f"deliveries still unanswered after {timeout_s}s"
+    await context.background.drain(timeout_s)
+
+
 @pytest.fixture
 async def fake_slack() -> AsyncIterator[FakeSlackWebApi]:
     fake = await FakeSlackWebApi().start()

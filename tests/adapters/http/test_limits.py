@@ -5,7 +5,7 @@ from starlette.responses import PlainTextResponse
 from starlette.routing import Route
 
 from adapters.http.limits import BodySizeLimit
-from tests.adapters.http.conftest import fixture, json_body
+from tests.adapters.http.conftest import answered, fixture, json_body
 
 
 def echo_length_app(max_bytes: int) -> BodySizeLimit:
@@ -33,5 +33,5 @@ async def test_slack_body_over_1_mb_is_413_before_verification(slack, context, f
     payload["event"]["text"] = "x" * (1024 * 1024)
     response = await slack.post("/slack/events", json_body(payload), "application/json")
     assert response.status_code == 413
-    await context.background.drain(5)
+    await answered(context, 5)
     assert fake_slack.calls == []

@@ -44,8 +44,9 @@ def deskbot_env(tmp_path, fake_slack):
     }
 
 
-@pytest.mark.parametrize("workers", [1, 2])
-async def test_keys_and_serve_end_to_end(deskbot_env, tmp_path, fake_slack, workers):
+@pytest.mark.parametrize(("workers", "answer_processes"), [(1, 0), (2, 1)])
+async def test_keys_and_serve_end_to_end(deskbot_env, tmp_path, fake_slack, workers, answer_processes):
+    deskbot_env["DESKBOT_SERVER__ANSWER_PROCESSES"] = str(answer_processes)
     created = subprocess.run(
         [DESKBOT, "keys", "create", "ci"], env=deskbot_env, cwd=tmp_path, capture_output=True, text=True, check=True
     )
@@ -92,6 +93,9 @@ async def test_keys_and_serve_end_to_end(deskbot_env, tmp_path, fake_slack, work
             assert call.method == "chat.postMessage"
             await asyncio.sleep(1.0)
             assert len(fake_slack.calls) == 1
+            # Counted by whichever process answered, reported by whichever one serves /metrics.
+            metrics = (await client.get("/metrics")).text
+            assert 'deskbot_replies_total{channel="slack"' in metrics, metrics
     finally:
         server.terminate()
         _out, errors = server.communicate(timeout=30)

@@ -10,6 +10,7 @@ from pydantic import SecretStr
 
 from adapters.http.app import create_app
 from adapters.http.webhooks import OutgoingWebhooks, is_signed, sign, signature_headers
+from tests.adapters.http.conftest import answered
 
 SECRET = "webhook-secret"
 
@@ -101,7 +102,7 @@ async def test_incoming_webhook_is_answered_once_through_outgoing_webhooks(webho
     payload = {"id": "del-1", "text": "How do I reset my Nimbus Thermo?", "conversation_id": "ext-42"}
     assert (await _post_signed(client, payload)).status_code == 202
     assert (await _post_signed(client, payload)).status_code == 200  # the repeat is acknowledged, not answered
-    await context.background.drain(10)
+    await answered(context, 10)
     for _ in range(50):
         if receiver.deliveries:
             break
@@ -122,7 +123,7 @@ async def test_incoming_webhook_refuses_bad_signatures_and_bodies(webhook_app):
     headers = {"Content-Type": "application/json", **signature_headers(SECRET, body)}
     assert (await client.post("/webhooks/incoming", content=body, headers=headers)).status_code == 400
     assert (await _post_signed(client, {"id": "del-3"})).status_code == 422
-    await context.background.drain(5)
+    await answered(context, 5)
     assert receiver.deliveries == []
 
 
@@ -130,5 +131,5 @@ async def test_api_replies_are_announced_to_outgoing_webhooks(webhook_app):
     client, context, receiver = webhook_app
     key = context.api_keys.create("hooks")
     await client.post("/v1/chat", json={"message": "hi"}, headers={"Authorization": f"Bearer {key}"})
-    await context.background.drain(10)
+    await answered(context, 10)
     assert len(receiver.deliveries) == 1

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from pathlib import Path
 
@@ -103,6 +104,21 @@ def test_purge_deletes_idle_conversations(store):
     store.append(new, "u1", "api", "user", "new")
     assert store.history(old) == []
     assert [m.content for m in store.history(new)] == ["new"]
+
+
+def test_concurrent_first_messages_create_one_conversation_and_keep_every_message(store):
+    """Workers racing to store the first message of the same new conversations: nothing lost, no error."""
+    conversations = [cid() for _ in range(10)]
+
+    def send(worker: int) -> None:
+        for conversation_id in conversations:
+            store.append(conversation_id, "u1", "slack", "user", f"from worker {worker}")
+
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        list(pool.map(send, range(6)))
+    for conversation_id in conversations:
+        texts = sorted(message.content for message in store.history(conversation_id, 50))
+        assert texts == [f"from worker {worker}" for worker in range(6)]
 
 
 def test_store_that_is_down_raises_store_error():

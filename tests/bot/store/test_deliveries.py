@@ -1,36 +1,97 @@
+"""The delivery queue on SQLite and a real PostgreSQL server: each delivery queued once, taken once, never lost."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
 from datetime import timedelta
+from pathlib import Path
 from threading import Thread
+
+import pytest
 
 from bot.store.database import Database
 from bot.store.deliveries import Deliveries
 
 
-def test_first_claim_wins_and_sources_are_separate(tmp_path):
-    deliveries = Deliveries(Database(f"sqlite:///{tmp_path / 'db.sqlite'}"))
-    assert deliveries.claim("slack", "Ev1")
-    assert not deliveries.claim("slack", "Ev1")
-    assert deliveries.claim("webhook", "Ev1")
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.integration)])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'db.sqlite'}"
+        return
+    url: str = request.getfixturevalue("postgres_url")
+    database = Database(url)
+    Deliveries(database)
+    with database.engine.begin() as connection:  # one server for the session: start each test empty
+        connection.exec_driver_sql("DELETE FROM answer_jobs")
+        connection.exec_driver_sql("DELETE FROM deliveries")
+    database.dispose()
+    yield url
 
 
-def test_two_workers_on_one_database_agree(tmp_path):
-    url = f"sqlite:///{tmp_path / 'db.sqlite'}"
-    workers = [Deliveries(Database(url)) for _ in range(4)]
-    results: list[bool] = []
-
-    def claim(worker: Deliveries) -> None:
-        results.extend(worker.claim("slack", f"Ev{i}") for i in range(20))
-
-    threads = [Thread(target=claim, args=(w,)) for w in workers]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert results.count(True) == 20
+def test_a_delivery_is_queued_once_per_source(database_url):
+    deliveries = Deliveries(Database(database_url))
+    assert deliveries.submit("slack", "Ev1", {"text": "hello"})
+    assert not deliveries.submit("slack", "Ev1", {"text": "hello again"})
+    assert deliveries.submit("webhook", "Ev1", {"text": "other source"})
+    assert deliveries.waiting() == 2
+    taken = deliveries.take(10)
+    assert [(job.source, job.payload) for job in taken] == [
+        ("slack", {"text": "hello"}),
+        ("webhook", {"text": "other source"}),
+    ]
 
 
-def test_forget_older_than(tmp_path):
-    deliveries = Deliveries(Database(f"sqlite:///{tmp_path / 'db.sqlite'}"))
-    deliveries.claim("slack", "Ev1")
+def test_workers_on_one_database_queue_each_delivery_once_and_take_each_job_once(database_url):
+    workers = [Deliveries(Database(database_url)) for _ in range(4)]
+    queued: list[bool] = []
+    taken: list[int] = []
+
+    def submit(worker: Deliveries) -> None:
+        queued.extend(worker.submit("slack", f"Ev{i}", {"i": i}) for i in range(25))
+
+    def take(worker: Deliveries) -> None:
+        for _ in range(20):
+            taken.extend(job.payload["i"] for job in worker.take(3))
+
+    for work in (submit, take):
+        threads = [Thread(target=work, args=(worker,)) for worker in workers]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    assert queued.count(True) == 25
+    assert sorted(taken) == list(range(25))
+
+
+def test_finished_jobs_go_and_unfinished_ones_come_back_after_their_lease(database_url):
+    deliveries = Deliveries(Database(database_url), lease=timedelta(seconds=0.2))
+    deliveries.submit("slack", "Ev1", {"n": 1})
+    deliveries.submit("slack", "Ev2", {"n": 2})
+    first, _held = deliveries.take(10)
+    deliveries.finish([first.id])
+    assert deliveries.take(10) == [], "a job in a worker's hands is not offered to another"
+    time.sleep(0.3)  # the worker holding the second job died
+    (again,) = deliveries.take(10)
+    assert again.payload == {"n": 2} and again.attempts == 2
+    assert deliveries.waiting() == 1
+    assert deliveries.take(10, finished=[again.id]) == []
+    assert deliveries.waiting() == 0
+
+
+def test_a_job_that_keeps_failing_is_given_up(database_url):
+    deliveries = Deliveries(Database(database_url), lease=timedelta(seconds=0.05), max_attempts=2)
+    deliveries.submit("slack", "Ev1", {})
+    for _ in range(2):
+        assert len(deliveries.take(1)) == 1
+        time.sleep(0.1)
+    assert deliveries.take(1) == []
+    assert deliveries.waiting() == 0
+
+
+def test_forget_older_than_lets_an_old_id_be_queued_again(database_url):
+    deliveries = Deliveries(Database(database_url))
+    deliveries.submit("slack", "Ev1", {})
     assert deliveries.forget_older_than(timedelta(hours=1)) == 0
     assert deliveries.forget_older_than(timedelta(seconds=-1)) == 1
-    assert deliveries.claim("slack", "Ev1")
+    assert deliveries.submit("slack", "Ev1", {})

@@ -3,7 +3,7 @@
 import asyncio
 
 from adapters.http.slack.fake_web_api import Failure
-from tests.adapters.http.conftest import fixture
+from tests.adapters.http.conftest import answered, fixture
 
 
 async def test_url_verification_echoes_the_challenge(slack):
@@ -16,7 +16,7 @@ async def test_url_verification_echoes_the_challenge(slack):
 async def test_app_mention_is_acknowledged_then_answered_in_its_thread(slack, context, fake_slack):
     response = await slack.event(fixture("slack_app_mention.json"))
     assert response.status_code == 200
-    await context.background.drain(10)
+    await answered(context, 10)
     [call] = fake_slack.calls_to("chat.postMessage")
     assert call.params["channel"] == "C123ABC456"
     assert call.params["thread_ts"] == "1515449522.000016"
@@ -33,7 +33,7 @@ async def test_app_mention_is_acknowledged_then_answered_in_its_thread(slack, co
 async def test_direct_message_and_thread_reply_are_answered(slack, context, fake_slack):
     assert (await slack.event(fixture("slack_message_im.json"))).status_code == 200
     assert (await slack.event(fixture("slack_message_thread_reply.json"))).status_code == 200
-    await context.background.drain(10)
+    await answered(context, 10)
     calls = fake_slack.calls_to("chat.postMessage")
     assert sorted((c.params["channel"], c.params.get("thread_ts")) for c in calls) == [
         ("C123ABC456", "1515449522.000016"),
@@ -49,14 +49,14 @@ async def test_duplicate_delivery_and_retries_are_answered_once(slack, context, 
         slack.event(payload, **{"X-Slack-Retry-Num": "2", "X-Slack-Retry-Reason": "http_timeout"}),
     )
     assert first.status_code == 200 and all(r.status_code == 200 for r in retries)
-    await context.background.drain(10)
+    await answered(context, 10)
     assert len(fake_slack.calls_to("chat.postMessage")) == 1
 
 
 async def test_bot_messages_are_ignored(slack, context, fake_slack):
     response = await slack.event(fixture("slack_message_bot.json"))
     assert response.status_code == 200
-    await context.background.drain(5)
+    await answered(context, 5)
     assert fake_slack.calls == []
 
 
@@ -65,7 +65,7 @@ async def test_unknown_event_types_are_200_and_ignored(slack, context, fake_slac
     assert (
         await slack.event({"type": "app_rate_limited", "team_id": "T1", "minute_rate_limited": 1})
     ).status_code == 200
-    await context.background.drain(5)
+    await answered(context, 5)
     assert fake_slack.calls == []
 
 
@@ -79,7 +79,7 @@ async def test_malformed_json_is_400(slack):
 async def test_rate_limited_post_is_retried_after_retry_after(slack, context, fake_slack):
     fake_slack.fail_next("chat.postMessage", Failure(status=429, retry_after=1))
     await slack.event(fixture("slack_app_mention.json"))
-    await context.background.drain(15)
+    await answered(context, 15)
     calls = fake_slack.calls_to("chat.postMessage")
     assert len(calls) == 2, "one refused with 429, then one accepted"
 
@@ -87,7 +87,7 @@ async def test_rate_limited_post_is_retried_after_retry_after(slack, context, fa
 async def test_slack_api_error_is_logged_not_raised(slack, context, fake_slack, caplog):
     fake_slack.fail_next("chat.postMessage", Failure(error="channel_not_found"))
     await slack.event(fixture("slack_app_mention.json"))
-    await context.background.drain(10)
+    await answered(context, 10)
     assert len(fake_slack.calls_to("chat.postMessage")) == 1
     assert "channel_not_found" in caplog.text
     assert "xoxb-test-token" not in caplog.text
@@ -98,7 +98,7 @@ async def test_llm_failure_gets_a_polite_fallback(slack, context, fake_slack, fa
 
     fake_llm.fail_with = LLMError("model exploded")
     await slack.event(fixture("slack_app_mention.json"))
-    await context.background.drain(10)
+    await answered(context, 10)
     [call] = fake_slack.calls_to("chat.postMessage")
     assert call.params["text"].startswith("Sorry, something went wrong")
     assert "exploded" not in call.params["text"]
@@ -109,7 +109,7 @@ async def test_slash_command_runs_the_command_and_answers_on_the_response_url(sl
     fields["response_url"] = fake_slack.url("/hooks/commands/1234/5678")
     response = await slack.command(fields)
     assert response.status_code == 200
-    await context.background.drain(10)
+    await answered(context, 10)
     [call] = fake_slack.calls_to("/hooks/commands/1234/5678")
     assert call.params["response_type"] == "ephemeral"
     assert call.params["text"]
@@ -126,7 +126,7 @@ async def test_button_click_becomes_a_command_in_the_thread(slack, context, fake
     monkeypatch.setattr(context, "answer", spy)
     response = await slack.interaction(fixture("slack_block_actions.json"))
     assert response.status_code == 200
-    await context.background.drain(10)
+    await answered(context, 10)
     assert [m.text for m in seen] == ["/feedback bad"]
     assert seen[0].conversation_id == "slack:T123ABC456:C123ABC456:1515449522.000016"
     [call] = fake_slack.calls_to("chat.postMessage")
