@@ -1,0 +1,104 @@
+"""`AnswerWorker` over a real SQLite queue, and a delivery that outlives the process that acknowledged it."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+from typing import Any
+
+import httpx
+
+from adapters.http.answer_worker import AnswerWorker
+from adapters.http.app import create_app
+from bot.store.database import Database
+from bot.store.deliveries import Deliveries
+from tests.adapters.http.conftest import SlackSender, answered, fixture
+
+
+def queue(tmp_path, lease_s: float = 300.0) -> Deliveries:
+    return Deliveries(Database(f"sqlite:///{tmp_path / 'queue.sqlite'}"), lease=timedelta(seconds=lease_s))
+
+
+async def run_until_settled(worker: AnswerWorker, timeout_s: float = 5.0) -> bool:
+    running = asyncio.create_task(worker.run())
+    try:
+        return await worker.settle(timeout_s)
+    finally:
+        await worker.stop(1.0)
+        await running
+
+
+async def test_each_job_goes_to_its_sources_handler_once(tmp_path):
+    deliveries = queue(tmp_path)
+    seen: list[tuple[str, Any]] = []
+
+    async def slack(payload: dict[str, Any]) -> None:
+        await asyncio.sleep(0.05)
+        seen.append(("slack", payload["n"]))
+
+    async def webhook(payload: dict[str, Any]) -> None:
+        seen.append(("webhook", payload["n"]))
+
+    for n in range(20):
+        deliveries.submit("slack" if n % 2 else "webhook", f"d{n}", {"n": n})
+    worker = AnswerWorker(deliveries, {"slack": slack, "webhook": webhook}, concurrency=4, poll_s=0.01)
+    assert await run_until_settled(worker)
+    assert sorted(seen) == sorted(("slack" if n % 2 else "webhook", n) for n in range(20))
+    assert deliveries.waiting() == 0
+
+
+async def test_a_failed_answer_is_offered_again_after_its_lease(tmp_path, caplog):
+    deliveries = queue(tmp_path, lease_s=0.2)
+    deliveries.submit("slack", "Ev1", {})
+    attempts: list[int] = []
+
+    async def flaky(_payload: dict[str, Any]) -> None:
+        attempts.append(1)
+        if len(attempts) == 1:
+            raise ConnectionError("Slack is unreachable")
+
+    worker = AnswerWorker(deliveries, {"slack": flaky}, poll_s=0.01)
+    assert await run_until_settled(worker, timeout_s=5.0)
+    assert len(attempts) == 2
+    assert "answering job" in caplog.text and "attempt 1" in caplog.text
+
+
+async def test_a_job_of_an_unknown_source_is_dropped_with_an_error(tmp_path, caplog):
+    deliveries = queue(tmp_path)
+    deliveries.submit("carrier-pigeon", "p1", {})
+    assert await run_until_settled(AnswerWorker(deliveries, {}, poll_s=0.01))
+    assert "no answer handler for 'carrier-pigeon'" in caplog.text
+
+
+async def test_stop_lets_running_answers_finish(tmp_path):
+    deliveries = queue(tmp_path)
+    done: list[int] = []
+
+    async def slow(payload: dict[str, Any]) -> None:
+        await asyncio.sleep(0.3)
+        done.append(payload["n"])
+
+    deliveries.submit("slack", "Ev1", {"n": 1})
+    worker = AnswerWorker(deliveries, {"slack": slow}, poll_s=0.01)
+    running = asyncio.create_task(worker.run())
+    while worker.running == 0:
+        await asyncio.sleep(0.01)
+    await worker.stop(grace_s=5.0)
+    await running
+    assert done == [1]
+    assert deliveries.waiting() == 0, "a finished answer is removed on stop"
+
+
+async def test_an_acknowledged_event_is_answered_after_a_restart(http_runtime, fake_slack):
+    """The process that acknowledged the event stops before answering it; the next one answers it."""
+    first = create_app(http_runtime, answers_elsewhere=True)  # acknowledges, answers nothing
+    async with first.router.lifespan_context(first):
+        transport = httpx.ASGITransport(app=first)
+        async with httpx.AsyncClient(transport=transport, base_url="http://deskbot.test") as client:
+            assert (await SlackSender(client).event(fixture("slack_app_mention.json"))).status_code == 200
+    assert fake_slack.calls == []
+    second = create_app(http_runtime)
+    async with second.router.lifespan_context(second):
+        await answered(second.state.deskbot, 10)
+    [call] = fake_slack.calls_to("chat.postMessage")
+    assert call.params["thread_ts"] == "1515449522.000016"
