@@ -7,7 +7,6 @@ folder usable as `[knowledge] embedder_model`. The knowledge index must then be 
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import time
@@ -21,7 +20,7 @@ from bot.finetune.errors import FinetuneError, TrainingDataError
 from bot.finetune.evaluation import Progress, evaluate_retrieval
 from bot.finetune.preparation import PreparedData
 from bot.finetune.progress import quiet_trainer
-from bot.finetune.report import write_report
+from bot.finetune.report import write_run_folder
 from bot.finetune.sources import TrainingPair, passage_text
 
 log = logging.getLogger(__name__)
@@ -164,16 +163,11 @@ def train_embedder(
 def _write_outputs(
     result: EmbedderResult, data: PreparedData, options: EmbedderOptions, history: list[dict[str, Any]]
 ) -> None:
-    folder = options.output_dir
-    (folder / "data_summary.json").write_text(json.dumps(data.summary(), indent=2) + "\n", encoding="utf-8")
     training = {
         "options": {k: str(v) if isinstance(v, Path) else v for k, v in asdict(options).items()},
         "train_pairs": result.train_pairs,
         "steps": result.steps,
         "seconds": round(result.seconds, 1),
-        "log_history": history,
     }
-    (folder / "training.json").write_text(json.dumps(training, indent=2) + "\n", encoding="utf-8")
     evaluation = {"before": result.before, "after": result.after, "validation_queries": result.validation_queries}
-    (folder / "evaluation.json").write_text(json.dumps(evaluation, indent=2) + "\n", encoding="utf-8")
-    write_report(folder, "Embedder fine-tune", data.summary(), history, result.before, result.after)
+    write_run_folder(options.output_dir, "Embedder fine-tune", data.summary(), training, history, evaluation)

@@ -7,7 +7,6 @@ de-quantised once and cached), so the adapter folder this writes loads back with
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from dataclasses import asdict, dataclass, field
@@ -22,7 +21,7 @@ from bot.finetune.evaluation import Progress, evaluate_llm
 from bot.finetune.memory import check_memory
 from bot.finetune.preparation import PreparedData
 from bot.finetune.progress import quiet_trainer
-from bot.finetune.report import write_report
+from bot.finetune.report import write_run_folder
 
 log = logging.getLogger(__name__)
 
@@ -235,17 +234,12 @@ def _write_outputs(
     options: TrainingOptions,
     history: list[dict[str, Any]],
 ) -> None:
-    folder = options.output_dir
-    (folder / "data_summary.json").write_text(json.dumps(data.summary(), indent=2) + "\n", encoding="utf-8")
     training = {
         "lora": asdict(arguments),
         "options": {k: str(v) if isinstance(v, Path) else v for k, v in asdict(options).items()},
         "steps": result.steps,
         "seconds": round(result.seconds, 1),
         "tokens_per_second": round(result.tokens_per_second, 1),
-        "log_history": history,
     }
-    (folder / "training.json").write_text(json.dumps(training, indent=2) + "\n", encoding="utf-8")
     evaluation = {"before": result.before, "after": result.after, "validation_examples": result.validation_examples}
-    (folder / "evaluation.json").write_text(json.dumps(evaluation, indent=2) + "\n", encoding="utf-8")
-    write_report(folder, "LoRA adapter", data.summary(), history, result.before, result.after)
+    write_run_folder(options.output_dir, "LoRA adapter", data.summary(), training, history, evaluation)

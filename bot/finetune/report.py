@@ -4,6 +4,7 @@ per step) and `metrics.png` (before/after bars), written into the trained model'
 from __future__ import annotations
 
 import html
+import json
 import logging
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -56,6 +57,26 @@ def _change(before: float, after: float) -> str:
     if before == 0:
         return ""
     return f"{(after - before) / abs(before) * 100:+.1f}%"
+
+
+def write_run_folder(
+    folder: Path,
+    title: str,
+    summary: Mapping[str, Any],
+    training: Mapping[str, Any],
+    history: Sequence[Mapping[str, Any]],
+    evaluation: Mapping[str, Any],
+) -> Path:
+    """What every fine-tuning run leaves beside its weights: data_summary.json, training.json (with the loss
+    history), evaluation.json (`before` / `after` metrics and more) and the HTML report, whose path is returned."""
+
+    def write_json(name: str, value: Mapping[str, Any]) -> None:
+        (folder / name).write_text(json.dumps(value, indent=2) + "\n", encoding="utf-8")
+
+    write_json("data_summary.json", summary)
+    write_json("training.json", {**training, "log_history": list(history)})
+    write_json("evaluation.json", evaluation)
+    return write_report(folder, title, summary, history, evaluation["before"], evaluation["after"])
 
 
 def write_report(

@@ -11,7 +11,6 @@ Three formats, told apart by their content:
 from __future__ import annotations
 
 import csv
-import json
 import logging
 from collections import Counter
 from collections.abc import Iterator, Mapping
@@ -22,6 +21,8 @@ from typing import Any
 from bot.evaluation.questions import QuestionFileError, load_questions
 from bot.finetune.errors import TrainingDataError
 from bot.types import ChatMessage
+from knowledge.errors import LoaderError
+from knowledge.loaders.base import json_lines
 
 log = logging.getLogger(__name__)
 
@@ -50,9 +51,9 @@ def load_knowledge(path: Path) -> dict[str, Mapping[str, Any]]:
     if not path.is_file():
         raise TrainingDataError(f"{path}: knowledge file not found")
     documents: dict[str, Mapping[str, Any]] = {}
-    for number, record in _jsonl_records(path):
+    for where, record in _jsonl_records(path):
         if not isinstance(record.get("id"), str) or not isinstance(record.get("text"), str):
-            raise TrainingDataError(f"{path}, line {number}: a knowledge line needs string 'id' and 'text'")
+            raise TrainingDataError(f"{where}: a knowledge line needs string 'id' and 'text'")
         documents[record["id"]] = record
     if not documents:
         raise TrainingDataError(f"{path}: the knowledge file has no documents")
@@ -66,18 +67,13 @@ def passage_text(document: Mapping[str, Any]) -> str:
     return f"{title}\n{text}" if title and not text.startswith(title) else text
 
 
-def _jsonl_records(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
-    with path.open(encoding="utf-8") as handle:
-        for number, line in enumerate(handle, start=1):
-            if not line.strip():
-                continue
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError as error:
-                raise TrainingDataError(f"{path}, line {number}: not valid JSON ({error.msg})") from error
-            if not isinstance(record, dict):
-                raise TrainingDataError(f"{path}, line {number}: expected a JSON object")
-            yield number, record
+def _jsonl_records(path: Path) -> Iterator[tuple[str, dict[str, Any]]]:
+    """("<file>, line N", object) per line; bad JSON, and an unreadable (binary, too large) file, are training data
+    errors."""
+    try:
+        yield from json_lines(path, TrainingDataError)
+    except LoaderError as error:
+        raise TrainingDataError(str(error)) from error
 
 
 def read_training_file(path: Path, knowledge: Mapping[str, Mapping[str, Any]] | None = None) -> SourceData:
@@ -163,16 +159,16 @@ def _read_faq_csv(path: Path) -> SourceData:
 
 def _read_conversations(path: Path) -> SourceData:
     data = SourceData([], "conversations")
-    for number, record in _jsonl_records(path):
+    for where, record in _jsonl_records(path):
         messages = record.get("messages")
         if not isinstance(messages, list):
-            raise TrainingDataError(f"{path}, line {number}: 'messages' must be a list")
-        conversation = str(record.get("conversation_id") or f"line-{number}")
+            raise TrainingDataError(f"{where}: 'messages' must be a list")
+        conversation = str(record.get("conversation_id") or where)
         turns: list[ChatMessage] = []
         pending_user: list[str] = []
         for index, message in enumerate(messages):
             if not isinstance(message, dict) or message.get("role") not in {"user", "assistant"}:
-                raise TrainingDataError(f"{path}, line {number}: each message needs role user|assistant")
+                raise TrainingDataError(f"{where}: each message needs role user|assistant")
             content = str(message.get("content") or "")
             if message["role"] == "user":
                 pending_user.append(content)
