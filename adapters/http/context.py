@@ -14,12 +14,13 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from fastapi import Request
+from fastapi import HTTPException, Request
 
 from adapters.fallback import answer_safely, fallback_reply
 from adapters.http.background import BackgroundWork
 from adapters.http.metrics import Metrics
 from adapters.http.readiness import EngineLoader, EngineNotReadyError
+from bot.store.database import StoreError
 from bot.types import Emit, Message, Reply
 
 if TYPE_CHECKING:
@@ -57,12 +58,17 @@ class ChannelContext:
         return self.runtime.settings
 
     async def submit(self, source: str, delivery_id: str, payload: Mapping[str, Any]) -> bool:
-        """Queue a delivery for the answer workers; False for a repeat (counted in the metrics).
+        """Queue a delivery for the answer workers; False for a repeat (counted in the metrics). A database that is
+        down is a 503, which Slack and webhook senders retry.
 
         The insert runs in a thread of its own, so an acknowledgement never queues behind other blocking work.
         """
         loop = asyncio.get_running_loop()
-        queued = await loop.run_in_executor(self._submits, self.deliveries.submit, source, delivery_id, payload)
+        try:
+            queued = await loop.run_in_executor(self._submits, self.deliveries.submit, source, delivery_id, payload)
+        except StoreError as error:  # not acknowledged, so the sender retries it later
+            log.error("%s", error)
+            raise HTTPException(503, "cannot queue the delivery right now; retry later") from error
         if not queued:
             self.metrics.duplicates.labels(source).inc()
             log.info("%s delivery %s already queued; ignoring the repeat", source, delivery_id)

@@ -3,6 +3,7 @@
 import asyncio
 
 from adapters.http.slack.fake_web_api import Failure
+from bot.store.database import Database
 from tests.adapters.http.conftest import answered, fixture
 
 
@@ -131,3 +132,15 @@ async def test_button_click_becomes_a_command_in_the_thread(slack, context, fake
     assert seen[0].conversation_id == "slack:T123ABC456:C123ABC456:1515449522.000016"
     [call] = fake_slack.calls_to("chat.postMessage")
     assert call.params["thread_ts"] == "1515449522.000016"
+
+
+async def test_a_queue_that_is_down_is_503_so_slack_retries(slack, context, fake_slack, monkeypatch, caplog):
+    unreachable = Database("postgresql+psycopg://deskbot@127.0.0.1:9/deskbot")  # nothing listens on port 9
+    monkeypatch.setattr(context.deliveries, "_database", unreachable)
+    response = await slack.event(fixture("slack_app_mention.json"))
+    assert response.status_code == 503
+    assert "cannot queue" in caplog.text
+    monkeypatch.undo()
+    assert (await slack.event(fixture("slack_app_mention.json"))).status_code == 200, "the retry is accepted"
+    await answered(context, 10)
+    assert len(fake_slack.calls_to("chat.postMessage")) == 1
