@@ -7,10 +7,11 @@
 2. **Grounded generation**, when the passages are evidence of an answer: the best hit scores at least
    `answer.min_score`, and the top passages contain enough of the message's topic words (`coverage`). How much is
    enough depends on whether the retrievers agree: each of dense similarity and BM25 that ranks the best hit first
-   among the retrieved hits lowers the required share from `answer.min_coverage` by `answer.agreement_credit`.
+   among the retrieved hits (`knowledge.top_k` of them, 4 when calibrated) lowers the required share from
+   `answer.min_coverage` by `answer.agreement_credit`.
    Unanswerable questions are usually on topic - similar passages that lack what the customer asks about - so
-   similarity alone separates them poorly; the fused ranking's best hit that neither retriever put first on its own
-   is a compromise between two weak matches, and then nearly every topic word must be in the passages. The best
+   similarity alone separates them poorly; a fused best hit that neither retriever put first on its own is usually a
+   compromise between two weak matches, and then nearly every topic word must be in the passages. The best
    passages that fit `answer.max_context_tokens` (counted in the model's own tokens) go to the model as numbered,
    delimited context with the last `answer.history_tokens` of the conversation and the user's profile; the reply
    cites their documents.
@@ -42,7 +43,7 @@ from prompts import PromptLibrary
 
 log = logging.getLogger(__name__)
 
-_TOLERANCE = 1e-9  # coverage is a ratio of small counts; 0.85 - 2 * 0.3 must still admit 1/4
+_TOLERANCE = 1e-9  # coverage is a ratio of small counts; 0.8 - 2 * 0.3 must still admit 1/5
 _TAG = re.compile(r"<(/?)(passage|customer_message)", re.IGNORECASE)
 
 
