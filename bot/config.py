@@ -67,7 +67,17 @@ class AnswerSettings(Section):
     # Calibrated on the dev sets' `answerable` labels with hybrid retrieval (benchmarks/calibrate_answer_policy.py).
     min_score: float = Field(0.32, ge=-1.0, le=1.0, description="Best retrieval score below which the bot abstains.")
     min_coverage: float = Field(
-        0.60, ge=0.0, le=1.0, description="Share of the message's topic words the passages must contain, else abstain."
+        0.80,
+        ge=0.0,
+        le=1.0,
+        description="Share of the message's topic words the passages must contain when neither retriever (dense, "
+        "BM25) ranks the best passage first, else abstain.",
+    )
+    agreement_credit: float = Field(
+        0.25,
+        ge=0.0,
+        le=1.0,
+        description="How much lower the required share is for each retriever that ranks the best passage first.",
     )
     max_context_tokens: int = Field(300, ge=32, description="Passages given to the model, in its tokens.")
     max_passages: int = Field(3, ge=1, le=20)

@@ -24,7 +24,8 @@ max_new_tokens = 160
 
 [answer]
 min_score = 0.32              # below this retrieval score the bot says it does not know and offers a person
-min_coverage = 0.60           # share of the question's topic words the passages must contain, else it abstains
+min_coverage = 0.80           # share of the question's topic words the passages must contain, else it abstains,
+agreement_credit = 0.25       # less this for each retriever (dense, BM25) that ranks the best passage first
 max_context_tokens = 600
 
 [prompts]

@@ -4,17 +4,23 @@
    is a question, or whose document is marked `doc_type`/`type` `faq` in its metadata (jsonl/csv FAQ entries). When the
    best hit is an FAQ entry scoring at least `answer.faq_min_score`, its text is the reply: no generation, nothing
    made up.
-2. **Grounded generation.** When the best hit scores at least `answer.min_score` and the passages contain at least
-   `answer.min_coverage` of the message's topic words (similar passages that lack what the customer asks about are
-   the usual sign of an unanswerable question), the best passages that fit
-   `answer.max_context_tokens` (counted in the model's own tokens) go to the model as numbered, delimited context with
-   the last `answer.history_tokens` of the conversation and the user's profile; the reply cites their documents.
+2. **Grounded generation**, when the passages are evidence of an answer: the best hit scores at least
+   `answer.min_score`, and the top passages contain enough of the message's topic words (`coverage`). How much is
+   enough depends on whether the retrievers agree: each of dense similarity and BM25 that ranks the best hit first
+   among the retrieved hits (`knowledge.top_k` of them, 4 when calibrated) lowers the required share from
+   `answer.min_coverage` by `answer.agreement_credit`.
+   Unanswerable questions are usually on topic - similar passages that lack what the customer asks about - so
+   similarity alone separates them poorly; a fused best hit that neither retriever put first on its own is usually a
+   compromise between two weak matches, and then nearly every topic word must be in the passages. The best
+   passages that fit `answer.max_context_tokens` (counted in the model's own tokens) go to the model as numbered,
+   delimited context with the last `answer.history_tokens` of the conversation and the user's profile; the reply
+   cites their documents.
 3. **Honest abstention.** Otherwise the bot says it could not find the answer and offers a person (`/human`): small
-   models answer confidently from nothing, so abstention comes from retrieval scores, not from the model.
+   models answer confidently from nothing, so abstention comes from retrieval evidence, not from the model.
 
-Both thresholds are calibrated on the dev sets' `answerable` labels (docs/answer-policy.md). Retrieved text and the
-customer's message are wrapped in tags that their content cannot close, and a reply that repeats the system prompt
-is replaced by a refusal.
+The thresholds are calibrated on the dev sets' `answerable` labels (`benchmarks/calibrate_answer_policy.py`,
+docs/conversation-engine.md). Retrieved text and the customer's message are wrapped in tags that their content cannot
+close, and a reply that repeats the system prompt is replaced by a refusal.
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from bot.config import AnswerSettings, LLMSettings
@@ -36,12 +43,25 @@ from prompts import PromptLibrary
 
 log = logging.getLogger(__name__)
 
+_TOLERANCE = 1e-9  # coverage is a ratio of small counts; 0.8 - 2 * 0.3 must still admit 1/5
 _TAG = re.compile(r"<(/?)(passage|customer_message)", re.IGNORECASE)
 
 
 def neutralise_tags(text: str) -> str:
     """Text that cannot open or close the prompt's own delimiting tags."""
     return _TAG.sub(r"‹\1\2", text)
+
+
+def agreeing_retrievers(hits: Sequence[SearchHit]) -> int:
+    """How many of the two retrievers, dense similarity (`score`) and BM25 (`lexical_score`), rank the best hit
+    first among `hits`: 0, 1 or 2. A hit that BM25 did not find (no lexical score) is not BM25's first."""
+    if not hits:
+        return 0
+    best = hits[0]
+    dense_first = best.score >= max(hit.score for hit in hits)
+    lexical = [hit.lexical_score for hit in hits if hit.lexical_score is not None]
+    lexical_first = best.lexical_score is not None and best.lexical_score >= max(lexical)
+    return int(dense_first) + int(lexical_first)
 
 
 def is_faq_entry(hit: SearchHit) -> bool:
@@ -97,10 +117,19 @@ class AnswerStage:
             return hits[0]
         return None
 
-    def coverage(self, message: str, hits: list[SearchHit]) -> float:
+    def coverage(self, message: str, hits: Sequence[SearchHit]) -> float:
         """Share of the message's topic words found in the top passages (titles included)."""
         top = hits[: self._answer.max_passages]
         return coverage(message, " ".join(f"{h.chunk.title} {h.chunk.section} {h.chunk.text}" for h in top))
+
+    def required_coverage(self, hits: Sequence[SearchHit]) -> float:
+        """Share of topic words the passages must contain: `min_coverage`, less `agreement_credit` for each
+        retriever that ranks the best hit first."""
+        return self._answer.min_coverage - self._answer.agreement_credit * agreeing_retrievers(hits)
+
+    def grounded(self, message: str, hits: Sequence[SearchHit]) -> bool:
+        """True when the passages carry enough of what the message asks about to answer from them."""
+        return self.coverage(message, hits) >= self.required_coverage(hits) - _TOLERANCE
 
     def select_passages(self, hits: list[SearchHit]) -> list[Passage]:
         """The best passages, in rank order, that fit the context budget (at least one)."""
@@ -190,7 +219,7 @@ class AnswerStage:
         if faq is not None:
             return await self._faq_reply(turn, faq)
         passages = self.select_passages(turn.hits) if turn.hits else []
-        if not passages or self.coverage(turn.message.text, turn.hits) < self._answer.min_coverage:
+        if not passages or not self.grounded(turn.message.text, turn.hits):
             return self.abstain(turn)
         messages = self.messages_for(turn.message.text, passages, self.recent_history(turn.history), turn.profile)
         pieces: list[str] = []

@@ -1,11 +1,15 @@
 from pathlib import Path
 
+import pytest
+
+from bot.config import AnswerSettings, LLMSettings
 from bot.llm.fake import FakeLLM
 from bot.plugins import PluginRegistry
 from bot.runtime import Runtime
-from bot.stages.answer import is_faq_entry, neutralise_tags
-from bot.types import Message
+from bot.stages.answer import AnswerStage, agreeing_retrievers, is_faq_entry, neutralise_tags
+from bot.types import Message, Reply, Turn
 from knowledge.documents import Chunk, SearchHit
+from prompts import PromptLibrary
 
 
 def hit(title: str, section: str = "", score: float = 0.9, metadata: dict[str, str] | None = None) -> SearchHit:
@@ -38,9 +42,79 @@ async def test_no_good_passage_means_abstain_with_offer_of_a_human(runtime, sett
 
 async def test_passages_missing_the_asked_detail_mean_abstain(runtime, settings, fake_llm):
     settings.answer.faq_min_score = 1.01
-    settings.answer.min_coverage = 0.55
     reply = await runtime.engine().handle(Message(text="Nimbus Thermo jail sentence lawyer subpoena courtroom?"))
     assert reply.abstained and fake_llm.calls == []
+
+
+def passage(number: int, text: str, score: float, lexical: float | None) -> SearchHit:
+    chunk = Chunk(f"doc{number}#0", f"doc{number}", f"Document {number}", text)
+    return SearchHit(chunk, score, lexical_score=lexical)
+
+
+def stage(**answer: float) -> AnswerStage:
+    return AnswerStage(FakeLLM(), PromptLibrary(), AnswerSettings(**answer), LLMSettings(backend="fake"))
+
+
+def test_agreeing_retrievers_count_dense_and_bm25_that_rank_the_best_hit_first():
+    assert agreeing_retrievers([passage(1, "a", 0.7, 9.0), passage(2, "b", 0.6, 4.0)]) == 2
+    assert agreeing_retrievers([passage(1, "a", 0.7, 3.0), passage(2, "b", 0.6, 4.0)]) == 1  # dense only
+    assert agreeing_retrievers([passage(1, "a", 0.5, 9.0), passage(2, "b", 0.6, 4.0)]) == 1  # BM25 only
+    assert agreeing_retrievers([passage(1, "a", 0.5, 3.0), passage(2, "b", 0.6, 4.0)]) == 0
+    assert agreeing_retrievers([passage(1, "a", 0.7, None), passage(2, "b", 0.6, 4.0)]) == 1  # BM25 missed it
+    assert agreeing_retrievers([passage(1, "a", 0.7, None), passage(2, "b", 0.6, None)]) == 1  # dense retriever
+    assert agreeing_retrievers([]) == 0
+
+
+QUESTION = "Is the gym membership fee in Spanish pesos?"  # topic words: gym membership fee Spanish pesos
+PARTLY = "The gym membership fee is 30 euros a month, paid by card."  # 3 of 5 topic words: coverage 0.6
+
+
+def test_same_coverage_is_enough_when_a_retriever_agrees_but_not_when_none_does():
+    policy = stage(min_coverage=0.8, agreement_credit=0.25)
+    agreed = [passage(1, PARTLY, 0.7, 8.0), passage(2, "Opening hours.", 0.6, 9.0)]  # dense ranks it first
+    compromise = [passage(1, PARTLY, 0.6, 8.0), passage(2, "Opening hours.", 0.7, 9.0)]  # neither does
+    assert policy.coverage(QUESTION, agreed) == pytest.approx(0.6)
+    assert policy.required_coverage(agreed) == pytest.approx(0.55)
+    assert policy.grounded(QUESTION, agreed)
+    assert policy.required_coverage(compromise) == pytest.approx(0.8)
+    assert not policy.grounded(QUESTION, compromise)
+
+
+def test_passages_lacking_most_topic_words_are_abstained_on_even_when_both_retrievers_agree():
+    policy = stage(min_coverage=0.8, agreement_credit=0.25)
+    hits = [passage(1, "Our gym opens at six.", 0.8, 12.0), passage(2, "Parking is free.", 0.5, 2.0)]
+    assert agreeing_retrievers(hits) == 2
+    assert policy.coverage(QUESTION, hits) == pytest.approx(0.2)  # only "gym"
+    assert not policy.grounded(QUESTION, hits)
+
+
+def test_passages_with_every_topic_word_are_answered_from_even_without_agreement():
+    policy = stage(min_coverage=0.8, agreement_credit=0.25)
+    full = "The gym membership fee can be paid in euros, US dollars or Spanish pesos."
+    hits = [passage(1, full, 0.6, 5.0), passage(2, "Opening hours.", 0.7, 9.0)]
+    assert agreeing_retrievers(hits) == 0 and policy.grounded(QUESTION, hits)
+
+
+def test_coverage_at_exactly_the_required_share_is_enough():
+    policy = stage(min_coverage=0.8, agreement_credit=0.3)  # 0.8 - 2 * 0.3 is not exactly 0.2 in floating point
+    hits = [passage(1, "Our gym opens at six.", 0.8, 12.0)]
+    assert policy.grounded(QUESTION, hits)
+
+
+async def test_the_stage_abstains_without_calling_the_model_when_the_passages_are_not_evidence():
+    llm = FakeLLM()
+    policy = AnswerStage(llm, PromptLibrary(), AnswerSettings(faq_min_score=1.01), LLMSettings(backend="fake"))
+    turn = Turn(message=Message(text=QUESTION))
+    turn.hits = [passage(1, PARTLY, 0.6, 8.0), passage(2, "Opening hours.", 0.7, 9.0)]
+
+    async def unreachable(_turn: Turn) -> Reply:
+        raise AssertionError("the answer stage ends the chain")
+
+    reply = await policy(turn, unreachable)
+    assert reply.abstained and llm.calls == []
+    turn.hits = [passage(1, PARTLY, 0.7, 9.0), passage(2, "Opening hours.", 0.6, 8.0)]
+    reply = await policy(turn, unreachable)
+    assert not reply.abstained and len(llm.calls) == 1
 
 
 def test_tags_in_untrusted_text_cannot_close_the_delimiters():
