@@ -26,7 +26,7 @@ max_new_tokens = 160
 min_score = 0.32              # below this retrieval score the bot says it does not know and offers a person
 min_coverage = 0.80           # share of the question's topic words the passages must contain, else it abstains,
 agreement_credit = 0.25       # less this for each retriever (dense, BM25) that ranks the best passage first
-max_context_tokens = 600
+max_context_tokens = 300       # passages given to the model, in its tokens (time to first token grows with it)
 
 [prompts]
 directory = "prompts"         # templates here override the shipped ones, file by file

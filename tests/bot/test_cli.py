@@ -102,3 +102,18 @@ def test_chat_reads_piped_lines(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert "/reset" in result.stdout
     assert "payment-methods" in result.stdout
+
+
+def test_init_template_states_the_defaults() -> None:
+    """`deskbot init` writes the defaults out for people to edit; only the project's own folders differ."""
+    import tomllib
+
+    from bot.cli.project_commands import CONFIG_TEMPLATE
+    from bot.config import Settings
+
+    defaults = Settings()
+    project_folders = {("knowledge", "path"), ("prompts", "directory")}
+    for section, values in tomllib.loads(CONFIG_TEMPLATE).items():
+        for key, value in values.items():
+            if (section, key) not in project_folders:
+                assert getattr(getattr(defaults, section), key) == value, f"[{section}] {key}"
