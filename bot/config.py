@@ -38,7 +38,9 @@ class KnowledgeSettings(Section):
     embedder: str = "sentence-transformers"
     embedder_model: str = "all-MiniLM-L6-v2"
     index_type: Literal["flat", "hnsw", "ivf"] = "flat"
-    chunk_tokens: int = Field(180, ge=32, le=2048)
+    chunk_tokens: int = Field(
+        200, ge=32, le=2048, description="Embedder tokens per chunk, title and section line included."
+    )
     top_k: int = Field(4, ge=1, le=100)
     per_document: int = Field(2, ge=1)
     retriever: Literal["hybrid", "dense"] = Field(

@@ -86,7 +86,7 @@ class Runtime:
                 raise ConfigError(f"knowledge folder {folder} does not exist (knowledge.path / --kb)")
             embedder = self.embedder()
             chunker = Chunker(
-                embedder.count_tokens, max_tokens=min(self.settings.knowledge.chunk_tokens, embedder.max_tokens - 16)
+                embedder.count_tokens, max_tokens=min(self.settings.knowledge.chunk_tokens, embedder.max_tokens)
             )
             kb = KnowledgeBase(
                 self.index_dir(),

@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from knowledge.chunking import Chunker
+from knowledge.chunking import DEFAULT_CHUNK_TOKENS, Chunker
 from knowledge.cleaning import clean_text
 from knowledge.documents import Chunk, Document, SearchHit
 from knowledge.embedders.base import Embedder
@@ -102,7 +102,7 @@ class KnowledgeBase:
     @property
     def chunker(self) -> Chunker:
         if self._chunker is None:
-            budget = min(180, self.embedder.max_tokens - 32)
+            budget = min(DEFAULT_CHUNK_TOKENS, self.embedder.max_tokens)
             self._chunker = Chunker(self.embedder.count_tokens, max_tokens=budget)
         return self._chunker
 

@@ -79,7 +79,10 @@ class SentenceTransformerEmbedder:
 
     @property
     def max_tokens(self) -> int:
-        return int(self._loaded().max_seq_length)
+        """Tokens of text the model reads: its window less the special tokens it adds (for BERT, [CLS] and [SEP])."""
+        model = self._loaded()
+        special = len(model.tokenizer("", add_special_tokens=True)["input_ids"])
+        return int(model.max_seq_length) - special
 
     def count_tokens(self, text: str) -> int:
         tokenizer = self._loaded().tokenizer
