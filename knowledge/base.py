@@ -385,10 +385,12 @@ class KnowledgeBase:
             raise IndexCorruptError(f"{snapshot}: not a Deskbot index (format {facts.get('format_version')})")
         built_with = facts.get("embedder")
         if built_with != self.embedder.name or int(facts["dimension"]) != self.embedder.dimension:
+            same_model = str(built_with).partition("@")[0] == self.embedder.name.partition("@")[0]
+            hint = " (same model in another precision: or set [knowledge] embedder_precision to match)"
             raise IndexCorruptError(
                 f"{self.directory}: index was built with embedder '{built_with}' ({facts['dimension']} dims), "
                 f"but the configured embedder is '{self.embedder.name}' ({self.embedder.dimension} dims); "
-                "run `deskbot kb rebuild`"
+                f"run `deskbot kb rebuild`{hint if same_model else ''}"
             )
 
     def _vanished(
