@@ -31,10 +31,12 @@ class Chunker:
         self.max_tokens = max_tokens
         self.overlap_tokens = overlap_tokens
         self._count_tokens = count_tokens
+        self._counts: dict[str, int] = {}
         self._headings = MarkdownHeaderTextSplitter(_HEADINGS, strip_headers=True)
         self._splitters: dict[int, RecursiveCharacterTextSplitter] = {}
 
     def split(self, document: Document) -> list[Chunk]:
+        self._counts.clear()
         chunks: list[Chunk] = []
         for section_text, section in self._sections(document.text):
             heading = Chunk("", document.id, document.title, "", section=section).embedding_text()
@@ -57,14 +59,21 @@ class Chunker:
 
     def _pieces(self, text: str, budget: int) -> list[str]:
         """The text whole when it fits (one tokenizer call), else split by the recursive splitter."""
-        if self._count_tokens(text) <= budget:
+        if self._counted(text) <= budget:
             return [text]
         return self._splitter(budget).split_text(text)
+
+    def _counted(self, text: str) -> int:
+        """`count_tokens`, remembered for the document being split: the splitter measures most pieces twice."""
+        count = self._counts.get(text)
+        if count is None:
+            count = self._counts[text] = self._count_tokens(text)
+        return count
 
     def _text_budget(self, heading: str) -> int:
         """Tokens left for the passage after the heading line; at least half the limit, so a long title still
         leaves room for text (the embedder then cuts the end of that chunk)."""
-        used = self._count_tokens(heading) if heading else 0
+        used = self._counted(heading) if heading else 0
         return max(self.max_tokens - used, self.max_tokens // 2)
 
     def _splitter(self, budget: int) -> RecursiveCharacterTextSplitter:
@@ -72,7 +81,7 @@ class Chunker:
             self._splitters[budget] = RecursiveCharacterTextSplitter(
                 chunk_size=budget,
                 chunk_overlap=min(self.overlap_tokens, budget // 2),
-                length_function=self._count_tokens,
+                length_function=self._counted,
                 separators=_SEPARATORS,
                 keep_separator="end",
             )

@@ -89,6 +89,7 @@ class SentenceTransformerEmbedder:
         self._batch_size = batch_size or (16 if (device or "cpu") == "cpu" else 64)
         self.precision = resolve_precision(precision, device)
         self._model: Any = None
+        self._counter: Any = None
         self._lock = threading.Lock()
 
     @property
@@ -128,8 +129,28 @@ class SentenceTransformerEmbedder:
         return int(model.max_seq_length) - special
 
     def count_tokens(self, text: str) -> int:
-        tokenizer = self._loaded().tokenizer
-        return len(tokenizer(text, add_special_tokens=False, truncation=False)["input_ids"])
+        """Word pieces in `text`, special tokens excluded (the chunker calls this tens of times per document)."""
+        if self._counter is None:
+            self._counter = self._token_counter(self._loaded().tokenizer)
+        if self._counter is False:
+            tokenizer = self._loaded().tokenizer
+            return len(tokenizer(text, add_special_tokens=False, truncation=False)["input_ids"])
+        return len(self._counter.encode(text, add_special_tokens=False).ids)
+
+    @staticmethod
+    def _token_counter(tokenizer: Any) -> Any:
+        """A private copy of a fast tokenizer's Rust core, without truncation or padding: about 2x quicker than the
+        transformers wrapper per call, and unaffected by the truncation that `encode` switches on. False when the
+        tokenizer is not a fast one."""
+        backend = getattr(tokenizer, "backend_tokenizer", None)
+        if backend is None:
+            return False
+        from tokenizers import Tokenizer
+
+        counter = Tokenizer.from_str(backend.to_str())
+        counter.no_truncation()
+        counter.no_padding()
+        return counter
 
     def embed_documents(self, texts: Sequence[str]) -> Vectors:
         if not texts:

@@ -60,3 +60,14 @@ def test_headings_start_chunks_and_name_the_section() -> None:
 def test_limit_must_leave_room_beyond_the_overlap() -> None:
     with pytest.raises(ValueError, match="larger than overlap"):
         Chunker(count_tokens, max_tokens=20, overlap_tokens=20)
+
+
+def test_each_distinct_piece_is_counted_once_per_document() -> None:
+    calls: list[str] = []
+
+    def counting(text: str) -> int:
+        calls.append(text)
+        return count_tokens(text)
+
+    Chunker(counting, max_tokens=64, overlap_tokens=8).split(Document("d", "Title", sentences(60)))
+    assert calls and len(calls) == len(set(calls))

@@ -83,3 +83,15 @@ def test_bfloat16_vectors_match_float32_ones() -> None:
     fast = SentenceTransformerEmbedder(precision="bfloat16").embed_documents(texts)
     assert fast.dtype == np.float32 and fast.shape == exact.shape
     assert np.all(np.sum(exact * fast, axis=1) > 0.999)
+
+
+@pytest.mark.slow
+def test_token_count_ignores_the_truncation_that_encoding_switches_on() -> None:
+    embedder = SentenceTransformerEmbedder(precision="float32")
+    tokenizer = embedder._loaded().tokenizer
+    long_text = "Refunds take five days. " * 100
+    embedder.embed_documents([long_text])  # encodes with truncation to the model's window
+    for text in (long_text, "Refunds take five days."):
+        expected = len(tokenizer(text, add_special_tokens=False, truncation=False)["input_ids"])
+        assert embedder.count_tokens(text) == expected
+    assert embedder.count_tokens(long_text) > 500
