@@ -37,8 +37,13 @@ class KnowledgeSettings(Section):
     index_dir: Path | None = Field(None, description="Where the index lives; default <path>/.deskbot-index.")
     embedder: str = "sentence-transformers"
     embedder_model: str = "all-MiniLM-L6-v2"
+    embedder_precision: Literal["auto", "float32", "bfloat16"] = Field(
+        "auto", description="auto: bfloat16 on CPUs with native bfloat16 (AVX512-BF16, AMX), else float32."
+    )
     index_type: Literal["flat", "hnsw", "ivf"] = "flat"
-    chunk_tokens: int = Field(180, ge=32, le=2048)
+    chunk_tokens: int = Field(
+        200, ge=32, le=2048, description="Embedder tokens per chunk, title and section line included."
+    )
     top_k: int = Field(4, ge=1, le=100)
     per_document: int = Field(2, ge=1)
     retriever: Literal["hybrid", "dense"] = Field(

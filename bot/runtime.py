@@ -5,6 +5,7 @@ Adapters and CLI commands receive a `Runtime` and ask it for what they need; eve
 
 from __future__ import annotations
 
+import inspect
 import logging
 import re
 from collections.abc import Callable
@@ -69,8 +70,17 @@ class Runtime:
 
     def embedder(self) -> Embedder:
         if self._embedder is None:
-            plugin = self.registry.load("embedders", self.settings.knowledge.embedder)
-            self._embedder = plugin(model=self.settings.knowledge.embedder_model)
+            knowledge = self.settings.knowledge
+            plugin = self.registry.load("embedders", knowledge.embedder)
+            options: dict[str, Any] = {"model": knowledge.embedder_model}
+            if knowledge.embedder_precision != "auto":  # only embedders that run a neural model take it
+                if "precision" not in _parameters(plugin):
+                    raise ConfigError(
+                        f"knowledge.embedder_precision: the '{knowledge.embedder}' embedder has no precision "
+                        "setting; remove the key"
+                    )
+                options["precision"] = knowledge.embedder_precision
+            self._embedder = plugin(**options)
         return self._embedder
 
     def loaders(self) -> LoaderSet:
@@ -86,7 +96,7 @@ class Runtime:
                 raise ConfigError(f"knowledge folder {folder} does not exist (knowledge.path / --kb)")
             embedder = self.embedder()
             chunker = Chunker(
-                embedder.count_tokens, max_tokens=min(self.settings.knowledge.chunk_tokens, embedder.max_tokens - 16)
+                embedder.count_tokens, max_tokens=min(self.settings.knowledge.chunk_tokens, embedder.max_tokens)
             )
             kb = KnowledgeBase(
                 self.index_dir(),
@@ -167,3 +177,10 @@ class Runtime:
 
     def adapter(self, name: str) -> Any:
         return self.registry.load("adapters", name)(self)
+
+
+def _parameters(factory: Callable[..., Any]) -> set[str]:
+    try:
+        return set(inspect.signature(factory).parameters)
+    except (TypeError, ValueError):
+        return set()

@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from knowledge.chunking import Chunker
+from knowledge.chunking import DEFAULT_CHUNK_TOKENS, Chunker
 from knowledge.cleaning import clean_text
 from knowledge.documents import Chunk, Document, SearchHit
 from knowledge.embedders.base import Embedder
@@ -102,7 +102,7 @@ class KnowledgeBase:
     @property
     def chunker(self) -> Chunker:
         if self._chunker is None:
-            budget = min(180, self.embedder.max_tokens - 32)
+            budget = min(DEFAULT_CHUNK_TOKENS, self.embedder.max_tokens)
             self._chunker = Chunker(self.embedder.count_tokens, max_tokens=budget)
         return self._chunker
 
@@ -385,10 +385,12 @@ class KnowledgeBase:
             raise IndexCorruptError(f"{snapshot}: not a Deskbot index (format {facts.get('format_version')})")
         built_with = facts.get("embedder")
         if built_with != self.embedder.name or int(facts["dimension"]) != self.embedder.dimension:
+            same_model = str(built_with).partition("@")[0] == self.embedder.name.partition("@")[0]
+            hint = " (same model in another precision: or set [knowledge] embedder_precision to match)"
             raise IndexCorruptError(
                 f"{self.directory}: index was built with embedder '{built_with}' ({facts['dimension']} dims), "
                 f"but the configured embedder is '{self.embedder.name}' ({self.embedder.dimension} dims); "
-                "run `deskbot kb rebuild`"
+                f"run `deskbot kb rebuild`{hint if same_model else ''}"
             )
 
     def _vanished(

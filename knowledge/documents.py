@@ -40,9 +40,17 @@ class Chunk:
     metadata: Mapping[str, Any] = field(default_factory=dict)
 
     def embedding_text(self) -> str:
-        """What the embedder reads: the title and section give a passage its subject."""
-        heading = " - ".join(part for part in (self.title, self.section) if part)
+        """What the embedder (and BM25) reads: the title and section give a passage its subject.
+
+        A title the passage already opens with (as many help-centre pages do) is not repeated before it.
+        """
+        title = "" if _opens_with(self.text, self.title) else self.title
+        heading = " - ".join(part for part in (title, self.section) if part)
         return f"{heading}\n{self.text}" if heading else self.text
+
+
+def _opens_with(text: str, prefix: str) -> bool:
+    return bool(prefix) and text.startswith(prefix) and not text[len(prefix) : len(prefix) + 1].isalnum()
 
 
 @dataclass(frozen=True)

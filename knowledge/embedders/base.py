@@ -25,7 +25,7 @@ class Embedder(Protocol):
 
     @property
     def max_tokens(self) -> int:
-        """Longest input the model reads; chunks are sized to fit."""
+        """Longest text the model reads, in `count_tokens` units (special tokens excluded); chunks are sized to fit."""
         ...
 
     def count_tokens(self, text: str) -> int: ...
