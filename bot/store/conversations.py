@@ -132,12 +132,9 @@ class SqlConversationStore:
 
     def _run_sql(self, what: str, work: Callable[[Connection], T]) -> T:
         """`work` in one transaction on a plain connection: the statements every turn runs, without ORM overhead."""
-        try:
-            self._ensure_tables()
-            with self.database.engine.begin() as connection:
-                return work(connection)
-        except SQLAlchemyError as error:
-            raise StoreError(f"conversation store: cannot {what} ({error.__class__.__name__})") from error
+        self._ensure_tables()
+        with self.database.transaction(what, part="conversation store") as connection:
+            return work(connection)
 
     @staticmethod
     def _touch_conversation(

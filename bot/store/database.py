@@ -6,17 +6,20 @@ Store tables subclass `StoreTable`, which has its own metadata, so `create_all` 
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import Engine, event
+from sqlalchemy import Connection, Engine, Table, event
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import registry
 from sqlmodel import Session, SQLModel, create_engine
 
 from bot.config import Settings
 from bot.errors import DeskbotError
+
+# Each lost race means another process created at least one table or index: a few looks suffice.
+CREATE_ATTEMPTS = 10
 
 
 class StoreError(DeskbotError):
@@ -75,18 +78,29 @@ class Database:
         database.create_all()
         return database
 
-    def create_all(self) -> None:
-        """Create the store's missing tables. Safe when threads or worker processes do it at the same time: the
-        loser of a race ("table already exists") looks again and finds them."""
+    def create_all(self, tables: Sequence[Table] | None = None) -> None:
+        """Create the store's missing tables (or just `tables`). Safe when threads or worker processes do it at the
+        same time: the loser of a race ("table already exists") looks again, and each look finds more of them."""
         with self._creating:
-            for attempt in (1, 2):
+            for attempt in range(1, CREATE_ATTEMPTS + 1):
                 try:
-                    StoreTable.metadata.create_all(self.engine)
+                    StoreTable.metadata.create_all(self.engine, tables=tables)
                     return
                 except SQLAlchemyError as error:
-                    if attempt == 2:
+                    if attempt == CREATE_ATTEMPTS:
                         url = self.engine.url.render_as_string(hide_password=True)
                         raise StoreError(f"cannot open the database at {url}: {error.__class__.__name__}") from error
+
+    @contextmanager
+    def transaction(self, what: str, part: str = "") -> Iterator[Connection]:
+        """One transaction on a plain connection (no ORM); a database failure becomes a `StoreError` that says what
+        could not be done: "[<part>: ]cannot <what> (<error class>)"."""
+        try:
+            with self.engine.begin() as connection:
+                yield connection
+        except SQLAlchemyError as error:
+            prefix = f"{part}: " if part else ""
+            raise StoreError(f"{prefix}cannot {what} ({error.__class__.__name__})") from error
 
     @contextmanager
     def session(self) -> Iterator[Session]:

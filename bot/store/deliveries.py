@@ -21,7 +21,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import ColumnElement, Table, UniqueConstraint, and_, delete, func, insert, or_, select, update
-from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Field
 
 from bot.store.database import Database, StoreError, StoreTable
@@ -70,7 +70,7 @@ class Deliveries:
         self._database = database
         self._lease = lease
         self._max_attempts = max_attempts
-        StoreTable.metadata.create_all(database.engine, tables=[DELIVERIES, JOBS])
+        database.create_all([DELIVERIES, JOBS])
 
     def submit(self, source: str, delivery_id: str, payload: Mapping[str, Any]) -> bool:
         """Queue the delivery; False when `(source, delivery_id)` was submitted before (a retry or a repeat)."""
@@ -78,15 +78,13 @@ class Deliveries:
         delivery = {"source": source, "delivery_id": delivery_id, "received_at": now}
         job = {"source": source, "delivery_id": delivery_id, "payload": json.dumps(payload), "created_at": now}
         try:
-            with self._database.engine.begin() as connection:
+            with self._database.transaction(f"queue the {source} delivery {delivery_id}") as connection:
                 connection.execute(insert(DELIVERIES), delivery)
                 connection.execute(insert(JOBS).values(state="pending", attempts=0), job)
-        except IntegrityError:
-            return False
-        except SQLAlchemyError as error:
-            raise StoreError(
-                f"cannot queue the {source} delivery {delivery_id} ({error.__class__.__name__})"
-            ) from error
+        except StoreError as error:
+            if isinstance(error.__cause__, IntegrityError):  # the unique (source, delivery_id) key: a repeat
+                return False
+            raise
         return True
 
     def _available(self, now: datetime) -> ColumnElement[bool]:
@@ -102,63 +100,46 @@ class Deliveries:
         """
         now, owner = datetime.now(UTC), uuid.uuid4().hex
         oldest = select(JOBS.c.id).where(self._available(now)).order_by(JOBS.c.id).limit(limit)
-        try:
-            with self._database.engine.begin() as connection:
-                if finished:
-                    connection.execute(delete(JOBS).where(JOBS.c.id.in_(list(finished))))
-                if limit <= 0:
-                    return []
-                connection.execute(
-                    update(JOBS)
-                    .where(JOBS.c.id.in_(oldest.scalar_subquery()), self._available(now))
-                    .values(state="taken", owner=owner, taken_at=now, attempts=JOBS.c.attempts + 1)
-                )
-                rows = connection.execute(
-                    select(JOBS.c.id, JOBS.c.source, JOBS.c.payload, JOBS.c.attempts)
-                    .where(JOBS.c.owner == owner)
-                    .order_by(JOBS.c.id)
-                ).all()
-        except SQLAlchemyError as error:
-            raise StoreError(f"cannot read the answer queue ({error.__class__.__name__})") from error
-        taken = []
-        for job_id, source, payload, attempts in rows:
-            if attempts > self._max_attempts:
-                log.error("giving up the %s delivery in job %d after %d attempts", source, job_id, attempts - 1)
-                self._set_failed(job_id)
-                continue
-            taken.append(QueuedAnswer(job_id, source, json.loads(payload), attempts))
-        return taken
+        with self._database.transaction("read the answer queue") as connection:
+            if finished:
+                connection.execute(delete(JOBS).where(JOBS.c.id.in_(list(finished))))
+            if limit <= 0:
+                return []
+            connection.execute(
+                update(JOBS)
+                .where(JOBS.c.id.in_(oldest.scalar_subquery()), self._available(now))
+                .values(state="taken", owner=owner, taken_at=now, attempts=JOBS.c.attempts + 1)
+            )
+            rows = connection.execute(
+                select(JOBS.c.id, JOBS.c.source, JOBS.c.payload, JOBS.c.attempts)
+                .where(JOBS.c.owner == owner)
+                .order_by(JOBS.c.id)
+            ).all()
+            for job_id, source, _payload, attempts in rows:
+                if attempts > self._max_attempts:
+                    log.error("giving up the %s delivery in job %d after %d attempts", source, job_id, attempts - 1)
+                    connection.execute(update(JOBS).where(JOBS.c.id == job_id).values(state="failed"))
+        return [
+            QueuedAnswer(job_id, source, json.loads(payload), attempts)
+            for job_id, source, payload, attempts in rows
+            if attempts <= self._max_attempts
+        ]
 
     def finish(self, job_ids: Collection[int]) -> None:
         """The answers were sent: the jobs go (their delivery ids stay, for de-duplication)."""
         if job_ids:
-            self._execute(delete(JOBS).where(JOBS.c.id.in_(list(job_ids))), "finish answer jobs")
-
-    def _set_failed(self, job_id: int) -> None:
-        self._execute(update(JOBS).where(JOBS.c.id == job_id).values(state="failed"), "mark an answer job failed")
+            with self._database.transaction("finish answer jobs") as connection:
+                connection.execute(delete(JOBS).where(JOBS.c.id.in_(list(job_ids))))
 
     def waiting(self) -> int:
         """Jobs not yet answered (pending or in a worker's hands)."""
         query = select(func.count()).select_from(JOBS).where(JOBS.c.state != "failed")
-        try:
-            with self._database.engine.connect() as connection:
-                return int(connection.execute(query).scalar_one())
-        except SQLAlchemyError as error:
-            raise StoreError(f"cannot read the answer queue ({error.__class__.__name__})") from error
-
-    def _execute(self, statement: Any, what: str) -> None:
-        try:
-            with self._database.engine.begin() as connection:
-                connection.execute(statement)
-        except SQLAlchemyError as error:
-            raise StoreError(f"cannot {what} ({error.__class__.__name__})") from error
+        with self._database.transaction("read the answer queue") as connection:
+            return int(connection.execute(query).scalar_one())
 
     def forget_older_than(self, age: timedelta) -> int:
         """Delete records older than `age` (retries stop after minutes); returns how many went."""
         cutoff = datetime.now(UTC) - age
-        try:
-            with self._database.engine.begin() as connection:
-                result = connection.execute(delete(DELIVERIES).where(DELIVERIES.c.received_at < cutoff))
-        except SQLAlchemyError as error:
-            raise StoreError(f"cannot forget old deliveries ({error.__class__.__name__})") from error
+        with self._database.transaction("forget old deliveries") as connection:
+            result = connection.execute(delete(DELIVERIES).where(DELIVERIES.c.received_at < cutoff))
         return int(result.rowcount or 0)

@@ -95,3 +95,22 @@ def test_forget_older_than_lets_an_old_id_be_queued_again(database_url):
     assert deliveries.forget_older_than(timedelta(hours=1)) == 0
     assert deliveries.forget_older_than(timedelta(seconds=-1)) == 1
     assert deliveries.submit("slack", "Ev1", {})
+
+
+def test_processes_opening_a_new_queue_at_once_all_get_it(tmp_path):
+    """The HTTP worker and the answer processes start together on a database that has no tables yet."""
+    url = f"sqlite:///{tmp_path / 'fresh.sqlite'}"
+    failures: list[BaseException] = []
+
+    def open_queue() -> None:
+        try:
+            Deliveries(Database(url))
+        except BaseException as error:  # collected for the assertion below
+            failures.append(error)
+
+    threads = [Thread(target=open_queue) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert failures == []
