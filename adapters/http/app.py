@@ -43,14 +43,14 @@ PRUNE_EVERY_S = 3600.0
 def build_context(runtime: Runtime) -> ChannelContext:
     settings = runtime.settings
     database = runtime.database()
+    queue_url = queue_database_url(settings)
+    queue_database = database if queue_url == database.url else Database(queue_url)  # one pool per database
     context = ChannelContext(
         runtime=runtime,
         loader=EngineLoader(runtime, settings.server.ready_timeout_s),
         metrics=Metrics(),
         api_keys=ApiKeys(database),
-        deliveries=Deliveries(
-            Database(queue_database_url(settings)), lease=timedelta(seconds=settings.server.answer_lease_s)
-        ),
+        deliveries=Deliveries(queue_database, lease=timedelta(seconds=settings.server.answer_lease_s)),
     )
     slack = settings.slack
     if slack.signing_secret is not None and slack.bot_token is not None:
