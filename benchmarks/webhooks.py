@@ -4,12 +4,12 @@
 
 The server runs in its own process group exactly as `deskbot serve` runs it (`HttpServer`: `--workers` uvicorn workers
 that verify, queue and acknowledge, `--answer-processes` answer processes at a lower CPU priority, SQLite store) with
-the sample knowledge, the hash embedder and a FakeLLM that takes `--llm-delay` seconds per answer. This process
-plays Slack:
-it sends signed `app_mention` events at a fixed rate (open loop: a send is never delayed by a slow answer), re-sends
-every `--duplicate-every`-th event as a retry (`X-Slack-Retry-Num: 1`), and runs the fake Slack Web API that records
-the replies. Reported: ack latency p50/p95/p99/max, non-200 acks, events never answered, replies per event, and the
-server's RSS after the first 1,000 events and after all of them (each sample taken once the answers drained).
+the sample knowledge, the hash embedder and a FakeLLM that takes `--llm-delay` seconds per answer. This process plays
+Slack: it sends signed `app_mention` events at a fixed rate (open loop: a send is never delayed by a slow answer),
+re-sends every `--duplicate-every`-th event as a retry (`X-Slack-Retry-Num: 1`), and runs the fake Slack Web API that
+records the replies. Reported: ack latency p50/p95/p99/max, non-200 acks, events never answered, replies per event,
+how long after its event each reply came, CPU per event (serving process, answer processes), and the server's RSS
+after the first 1,000 events and after all of them (each sample taken once the answers drained).
 Bounded: at most 20,000 events and 10 minutes.
 """
 
@@ -63,8 +63,13 @@ def serve(port: int, workers: int) -> None:
     HttpServer(worker_runtime()).run(host="127.0.0.1", port=port, workers=workers)
 
 
+def event_ts(index: int) -> str:
+    """The Slack `ts` of event `index`: the bot replies in its thread."""
+    return f"{1_700_000_000 + index}.{index % 1_000_000:06d}"
+
+
 def event_payload(index: int, from_bot: bool = False) -> bytes:
-    ts = f"{1_700_000_000 + index}.{index % 1_000_000:06d}"
+    ts = event_ts(index)
     payload: dict[str, Any] = {
         "token": "benchmark",
         "team_id": "T0BENCH",
@@ -104,9 +109,12 @@ def server_processes(pid: int) -> list[psutil.Process]:
     return [parent, *parent.children(recursive=True)]
 
 
-def cpu_seconds(pid: int) -> float:
-    """CPU time of the server and its worker processes."""
-    return sum(float(p.cpu_times().user + p.cpu_times().system) for p in server_processes(pid))
+def cpu_seconds(pid: int) -> tuple[float, float]:
+    """CPU time of the serving process (uvicorn; with `--workers 1` it acknowledges too) and of its children (the
+    answer processes, and the HTTP workers when there are several)."""
+    parent, *children = server_processes(pid)
+    times = [float(p.cpu_times().user + p.cpu_times().system) for p in (parent, *children)]
+    return times[0], sum(times[1:])
 
 
 def rss_mb(pid: int) -> float:
@@ -146,6 +154,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         "PYTHONPATH": os.pathsep.join([str(REPO), str(REPO / "benchmarks")]),
         "DESKBOT_SERVE_RUNTIME": "webhooks:worker_runtime",
         "DESKBOT_SERVER__ANSWER_PROCESSES": str(args.answer_processes),
+        "DESKBOT_SERVER__ANSWER_CONCURRENCY": str(args.answer_concurrency),
         "BENCH_LLM_DELAY": str(args.llm_delay),
         "DESKBOT_DATA_DIR": data_dir,
         "DESKBOT_KNOWLEDGE__EMBEDDER": "hash",
@@ -161,6 +170,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     server = subprocess.Popen(command, env=env, cwd=data_dir, stderr=server_log, stdout=server_log)
     verifier = SignatureVerifier(SECRET)
     latencies: list[float] = []
+    sent_at: dict[str, float] = {}  # thread ts of each event -> when it was first sent (time.monotonic)
     statuses: dict[int, int] = {}
     failures = 0
     base = f"http://127.0.0.1:{port}"
@@ -180,6 +190,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                     headers["X-Slack-Retry-Num"] = "1"
                     headers["X-Slack-Retry-Reason"] = "http_timeout"
                 started = time.perf_counter()
+                sent_at.setdefault(event_ts(index), time.monotonic())
                 try:
                     async with client.post("/slack/events", data=body, headers=headers) as response:
                         await response.read()
@@ -211,7 +222,9 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             elapsed = await burst(warm, args.events - warm)
             await drain(fake, expected, args.llm_delay * 5 + 60)
             rss_end = rss_mb(server.pid)
-            cpu_per_event_ms = 1000.0 * (cpu_seconds(server.pid) - cpu_warm) / max(1, args.events - warm)
+            cpu_end = cpu_seconds(server.pid)
+            measured = max(1, args.events - warm)
+            cpu_per_event_ms = [1000.0 * (end - start) / measured for start, end in zip(cpu_warm, cpu_end, strict=True)]
             async with client.get("/metrics") as response:
                 metrics = await response.text()
     finally:
@@ -224,6 +237,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     for call in replies:
         thread = str(call.params.get("thread_ts"))
         per_thread[thread] = per_thread.get(thread, 0) + 1
+    reply_delays = [call.received_at - sent_at[str(call.params.get("thread_ts"))] for call in replies]
     duplicates_sent = sum(1 for i in range(args.events) if args.duplicate_every and i % args.duplicate_every == 0)
     sent_after_warm = args.events - min(1000, args.events)
     return {
@@ -234,6 +248,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         "llm_delay_s": args.llm_delay,
         "server_workers": args.workers,
         "answer_processes": args.answer_processes,
+        "answer_concurrency": args.answer_concurrency,
         "ack_p50_ms": round(statistics.median(latencies), 1),
         "ack_p95_ms": round(percentile(latencies, 0.95), 1),
         "ack_p99_ms": round(percentile(latencies, 0.99), 1),
@@ -243,10 +258,14 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         "unanswered_events": (0 if args.ack_only else args.events) - len(per_thread),
         "replies": len(replies),
         "events_answered_twice": sum(1 for n in per_thread.values() if n > 1),
+        "reply_after_p50_s": round(statistics.median(reply_delays), 2) if reply_delays else None,
+        "reply_after_p99_s": round(percentile(reply_delays, 0.99), 2) if reply_delays else None,
         "rss_after_1k_mb": round(rss_warm, 1),
         "rss_after_all_mb": round(rss_end, 1),
         "rss_growth_pct": round(100.0 * (rss_end - rss_warm) / rss_warm, 1),
-        "server_cpu_ms_per_event": round(cpu_per_event_ms, 2),
+        "server_cpu_ms_per_event": round(sum(cpu_per_event_ms), 2),
+        "serving_process_cpu_ms_per_event": round(cpu_per_event_ms[0], 2),
+        "child_processes_cpu_ms_per_event": round(cpu_per_event_ms[1], 2),
         "server_acks_within_50ms_pct": _share_within(metrics, "/slack/events", "0.05"),
         "server_duplicates_counted": _metric(metrics, 'deskbot_duplicate_deliveries_total{source="slack"}'),
         "load_average_1m": round(os.getloadavg()[0], 1),
@@ -270,6 +289,8 @@ def _metric(text: str, name: str) -> float | None:
 
 
 def main() -> None:
+    from bot.config import ServerSettings
+
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rate", type=float, default=200.0, help="Events per second (default 200).")
     parser.add_argument("--events", type=int, default=10_000, help="Events to send (default 10,000).")
@@ -282,6 +303,12 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=1, help="HTTP worker processes (default 1).")
     parser.add_argument(
         "--answer-processes", type=int, default=1, help="Answer processes (default 1; 0: in the HTTP ones)."
+    )
+    parser.add_argument(
+        "--answer-concurrency",
+        type=int,
+        default=ServerSettings().answer_concurrency,
+        help="Deliveries each answer process handles at once (default: Deskbot's).",
     )
     args = parser.parse_args()
     if args.serve:

@@ -37,7 +37,7 @@ def answer_process_main(niceness: int) -> None:
 async def _answer_until_stopped(runtime: Runtime) -> None:
     from adapters.http.app import SHUTDOWN_GRACE_S, answer_worker, build_context, close_context
 
-    context = build_context(runtime)
+    context = build_context(runtime, owns_process=True)
     stopped = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):

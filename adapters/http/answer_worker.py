@@ -26,6 +26,8 @@ log = logging.getLogger(__name__)
 JobHandler = Callable[[dict[str, Any]], Awaitable[None]]
 
 STORE_DOWN_PAUSE_S = 1.0
+# A backlogged worker takes more jobs once this share of its slots is free (or at the next poll).
+REFILL_SHARE = 8
 
 
 class AnswerWorker:
@@ -39,6 +41,7 @@ class AnswerWorker:
         self._deliveries = deliveries
         self._handlers = dict(handlers)
         self._concurrency = concurrency
+        self._refill = max(1, concurrency // REFILL_SHARE)
         self._poll_s = poll_s
         self._running: set[asyncio.Task[None]] = set()
         self._wake = asyncio.Event()
@@ -56,18 +59,20 @@ class AnswerWorker:
             self._wake.clear()
             free = self._concurrency - len(self._running)
             answered, self._answered = self._answered, []
-            try:
-                jobs = await asyncio.to_thread(self._deliveries.take, free, answered)
-            except StoreError as error:
-                self._answered.extend(answered)
-                log.error("answer worker: %s; trying again in %.0fs", error, STORE_DOWN_PAUSE_S)
-                await asyncio.sleep(STORE_DOWN_PAUSE_S)
-                continue
+            jobs: list[QueuedAnswer] = []
+            if free > 0 or answered:
+                try:
+                    jobs = await asyncio.to_thread(self._deliveries.take, free, answered)
+                except StoreError as error:
+                    self._answered.extend(answered)
+                    log.error("answer worker: %s; trying again in %.0fs", error, STORE_DOWN_PAUSE_S)
+                    await asyncio.sleep(STORE_DOWN_PAUSE_S)
+                    continue
             for job in jobs:
                 task = asyncio.create_task(self._answer(job), name=f"answer-{job.source}-{job.id}")
                 self._running.add(task)
                 task.add_done_callback(self._finished)
-            # With a full batch there is probably more waiting: look again as soon as a slot frees.
+            # With a full batch there is probably more waiting: look again once a batch of slots is free.
             self._backlog = free > 0 and len(jobs) == free
             if (jobs and not self._backlog) or self._stopping:
                 continue
@@ -76,7 +81,8 @@ class AnswerWorker:
 
     def _finished(self, task: asyncio.Task[None]) -> None:
         self._running.discard(task)
-        if self._backlog:
+        # Not one take per freed slot: each take is a write, and SQLite has one writer, the acknowledgements included.
+        if self._backlog and self._concurrency - len(self._running) >= self._refill:
             self._wake.set()
 
     async def _answer(self, job: QueuedAnswer) -> None:

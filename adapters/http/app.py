@@ -40,14 +40,17 @@ DELIVERY_MEMORY = timedelta(days=1)
 PRUNE_EVERY_S = 3600.0
 
 
-def build_context(runtime: Runtime) -> ChannelContext:
+def build_context(runtime: Runtime, owns_process: bool = False) -> ChannelContext:
+    """The channel context of an app or answer process; `owns_process`: the only one in its process, which lives as
+    long as it does (a `deskbot serve` process, not a test), so what it loads may be frozen for the garbage collector
+    (`EngineLoader`)."""
     settings = runtime.settings
     database = runtime.database()
     queue_url = queue_database_url(settings)
     queue_database = database if queue_url == database.url else Database(queue_url)  # one pool per database
     context = ChannelContext(
         runtime=runtime,
-        loader=EngineLoader(runtime, settings.server.ready_timeout_s),
+        loader=EngineLoader(runtime, settings.server.ready_timeout_s, owns_process),
         metrics=Metrics(),
         api_keys=ApiKeys(database),
         deliveries=Deliveries(queue_database, lease=timedelta(seconds=settings.server.answer_lease_s)),
@@ -144,7 +147,9 @@ def app_from_environment() -> FastAPI:
 
     from adapters.http import ANSWERS_ELSEWHERE_ENV
 
-    return create_app(runtime_from_environment(), answers_elsewhere=bool(os.environ.get(ANSWERS_ELSEWHERE_ENV)))
+    runtime = runtime_from_environment()
+    answers_elsewhere = bool(os.environ.get(ANSWERS_ELSEWHERE_ENV))
+    return create_app(runtime, build_context(runtime, owns_process=True), answers_elsewhere)
 
 
 async def close_context(context: ChannelContext) -> None:

@@ -1,11 +1,16 @@
 """`EngineLoader`: builds the engine and loads the models in the background, so the server starts listening at once.
 
 `/readyz` reports whether loading has finished; requests that need the engine wait for it (bounded).
+
+In a process of its own (a `deskbot serve` worker or answer process), the loader then freezes the heap (`gc.freeze`):
+the models and libraries just loaded live as long as the process, and without that every full collection walked
+them all again, stopping the process for about 100 ms, long enough to hold up the acknowledgements arriving then.
 """
 
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 from typing import TYPE_CHECKING
 
@@ -23,9 +28,10 @@ class EngineNotReadyError(DeskbotError):
 
 
 class EngineLoader:
-    def __init__(self, runtime: Runtime, timeout_s: float) -> None:
+    def __init__(self, runtime: Runtime, timeout_s: float, owns_process: bool = False) -> None:
         self._runtime = runtime
         self._timeout_s = timeout_s
+        self._owns_process = owns_process
         self._task: asyncio.Task[Engine] | None = None
 
     def start(self) -> None:
@@ -35,6 +41,9 @@ class EngineLoader:
     async def _load(self) -> Engine:
         engine = await asyncio.to_thread(self._runtime.engine)
         await engine.warm_up()
+        if self._owns_process:
+            gc.collect()
+            gc.freeze()
         log.info("engine ready")
         return engine
 

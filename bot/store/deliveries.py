@@ -95,8 +95,9 @@ class Deliveries:
         """Up to `limit` waiting jobs, oldest first, each given to exactly one caller across all processes; the
         `finished` jobs (answered since the last call) go in the same transaction, one write instead of many.
 
-        One UPDATE marks the jobs with a fresh owner token (a write from its first statement, so SQLite never has to
-        upgrade a read lock and Postgres re-checks each row it waited for); the rows with that token are ours.
+        One UPDATE ... RETURNING marks the jobs with a fresh owner token and reads them: a write from its first
+        statement (SQLite never has to upgrade a read lock, Postgres re-checks each row it waited for), and the write
+        lock is held for as few statements as possible, since acknowledgements wait for it.
         """
         now, owner = datetime.now(UTC), uuid.uuid4().hex
         oldest = select(JOBS.c.id).where(self._available(now)).order_by(JOBS.c.id).limit(limit)
@@ -105,23 +106,21 @@ class Deliveries:
                 connection.execute(delete(JOBS).where(JOBS.c.id.in_(list(finished))))
             if limit <= 0:
                 return []
-            connection.execute(
+            rows = connection.execute(
                 update(JOBS)
                 .where(JOBS.c.id.in_(oldest.scalar_subquery()), self._available(now))
                 .values(state="taken", owner=owner, taken_at=now, attempts=JOBS.c.attempts + 1)
-            )
-            rows = connection.execute(
-                select(JOBS.c.id, JOBS.c.source, JOBS.c.payload, JOBS.c.attempts)
-                .where(JOBS.c.owner == owner)
-                .order_by(JOBS.c.id)
+                .returning(JOBS.c.id, JOBS.c.source, JOBS.c.payload, JOBS.c.attempts)
             ).all()
-            for job_id, source, _payload, attempts in rows:
-                if attempts > self._max_attempts:
-                    log.error("giving up the %s delivery in job %d after %d attempts", source, job_id, attempts - 1)
-                    connection.execute(update(JOBS).where(JOBS.c.id == job_id).values(state="failed"))
+            given_up = [job_id for job_id, _source, _payload, attempts in rows if attempts > self._max_attempts]
+            if given_up:
+                connection.execute(update(JOBS).where(JOBS.c.id.in_(given_up)).values(state="failed"))
+        for job_id, source, _payload, attempts in rows:
+            if attempts > self._max_attempts:
+                log.error("giving up the %s delivery in job %d after %d attempts", source, job_id, attempts - 1)
         return [
             QueuedAnswer(job_id, source, json.loads(payload), attempts)
-            for job_id, source, payload, attempts in rows
+            for job_id, source, payload, attempts in sorted(rows)
             if attempts <= self._max_attempts
         ]
 

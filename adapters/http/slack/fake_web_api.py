@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from collections import defaultdict, deque
 from dataclasses import dataclass, field
 from typing import Any
@@ -21,6 +22,7 @@ class RecordedCall:
     method: str
     params: dict[str, Any]
     headers: dict[str, str]
+    received_at: float = field(default_factory=time.monotonic)
 
 
 @dataclass(frozen=True)

@@ -47,6 +47,32 @@ async def test_each_job_goes_to_its_sources_handler_once(tmp_path):
     assert deliveries.waiting() == 0
 
 
+class CountedTakes(Deliveries):
+    takes = 0
+
+    def take(self, limit: int, finished: Any = ()) -> Any:
+        self.takes += 1
+        return super().take(limit, finished)
+
+
+async def test_a_backlogged_worker_takes_jobs_in_batches_not_one_per_freed_slot(tmp_path):
+    # Each take is a write that acknowledgements wait for: with 96 answers ending one by one on a 32-slot worker,
+    # taking again at every freed slot would be ~64 writes; refilling an eighth at a time is ~16.
+    deliveries = CountedTakes(Database(f"sqlite:///{tmp_path / 'queue.sqlite'}"))
+    for n in range(96):
+        deliveries.submit("slack", f"Ev{n}", {"n": n})
+    answered: list[int] = []
+
+    async def staggered(payload: dict[str, Any]) -> None:
+        await asyncio.sleep(0.005 * (payload["n"] % 32))
+        answered.append(payload["n"])
+
+    worker = AnswerWorker(deliveries, {"slack": staggered}, concurrency=32, poll_s=1.0)
+    assert await run_until_settled(worker, timeout_s=20.0)
+    assert sorted(answered) == list(range(96))
+    assert deliveries.takes <= 30
+
+
 async def test_a_failed_answer_is_offered_again_after_its_lease(tmp_path, caplog):
     deliveries = queue(tmp_path, lease_s=0.2)
     deliveries.submit("slack", "Ev1", {})

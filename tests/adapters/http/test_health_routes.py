@@ -1,6 +1,8 @@
 import asyncio
+import gc
 
 from adapters.http.metrics import Metrics
+from adapters.http.readiness import EngineLoader
 from bot.types import Reply
 
 
@@ -49,3 +51,18 @@ async def test_openapi_docs_list_the_routes(app_client):
     for path in ("/v1/chat", "/v1/chat/stream", "/slack/events", "/slack/commands", "/slack/interactions"):
         assert path in schema["paths"]
     assert (await app_client.get("/docs")).status_code == 200
+
+
+async def test_a_loader_that_owns_its_process_freezes_what_it_loaded(runtime):
+    # A `deskbot serve` process keeps its models for life: frozen, full collections stop walking them (~100 ms each).
+    loader = EngineLoader(runtime, timeout_s=60, owns_process=True)
+    try:
+        await loader.engine()
+        assert gc.get_freeze_count() > 0
+    finally:
+        gc.unfreeze()
+
+
+async def test_a_loader_sharing_its_process_leaves_the_collector_alone(runtime):
+    await EngineLoader(runtime, timeout_s=60).engine()
+    assert gc.get_freeze_count() == 0
