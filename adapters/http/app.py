@@ -83,7 +83,15 @@ def answer_worker(context: ChannelContext) -> AnswerWorker:
         "slack": functools.partial(answer_slack_job, context),
         "webhook": functools.partial(answer_webhook_job, context),
     }
-    worker = AnswerWorker(context.deliveries, handlers, context.settings.server.answer_concurrency)
+    settings = context.settings
+    if settings.server.answer_lease_s <= settings.llm.timeout_s:
+        log.warning(
+            "[server] answer_lease_s (%gs) is not longer than [llm] timeout_s (%gs): a slow answer may be taken by "
+            "another worker and sent twice",
+            settings.server.answer_lease_s,
+            settings.llm.timeout_s,
+        )
+    worker = AnswerWorker(context.deliveries, handlers, settings.server.answer_concurrency)
     context.worker = worker
     return worker
 

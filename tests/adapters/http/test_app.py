@@ -1,7 +1,7 @@
 """Wiring: which routes exist under which settings; the adapter is found through the plugin registry."""
 
 from adapters.http import HttpServer
-from adapters.http.app import create_app
+from adapters.http.app import answer_worker, build_context, create_app
 
 
 def paths(app):
@@ -36,3 +36,16 @@ def test_slack_settings_come_from_the_environment(monkeypatch, tmp_path):
     assert settings.slack.api_url == "http://127.0.0.1:9999/api/"
     assert settings.discord.token.get_secret_value() == "discord-token"
     assert "s3cret" not in repr(settings)
+
+
+def test_a_lease_shorter_than_the_llm_timeout_is_warned_about(runtime, caplog):
+    # A job still waiting for the LLM when its lease ends is offered to another worker: answered twice.
+    runtime.settings.server.answer_lease_s = 60.0
+    runtime.settings.llm.timeout_s = 120.0
+    answer_worker(build_context(runtime))
+    assert "answer_lease_s (60s) is not longer than [llm] timeout_s (120s)" in caplog.text
+
+
+def test_the_default_lease_outlasts_the_default_llm_timeout(runtime, caplog):
+    answer_worker(build_context(runtime))
+    assert "answer_lease_s" not in caplog.text
