@@ -47,10 +47,9 @@ class HttpServer:
         answer_processes = settings.server.answer_processes
         common: dict[str, Any] = {"host": host, "port": port, "log_level": "info", "access_log": False}
         if workers == 1 and not answer_processes:
-            from adapters.http.app import build_context, create_app
+            from adapters.http.app import serving_app
 
-            app = create_app(self._runtime, build_context(self._runtime, owns_process=True))
-            uvicorn.run(app, **common)
+            uvicorn.run(serving_app(self._runtime), **common)
             return
         if settings.config_file is not None:
             os.environ[CONFIG_FILE_ENV] = str(settings.config_file)

@@ -57,7 +57,7 @@ class AnswerWorker:
         """Take and answer jobs until `stop`."""
         while not self._stopping:
             self._wake.clear()
-            free = self._concurrency - len(self._running)
+            free = self._free_slots
             answered, self._answered = self._answered, []
             jobs: list[QueuedAnswer] = []
             if free > 0 or answered:
@@ -82,7 +82,7 @@ class AnswerWorker:
     def _finished(self, task: asyncio.Task[None]) -> None:
         self._running.discard(task)
         # Not one take per freed slot: each take is a write, and SQLite has one writer, the acknowledgements included.
-        if self._backlog and self._concurrency - len(self._running) >= self._refill:
+        if self._backlog and self._free_slots >= self._refill:
             self._wake.set()
 
     async def _answer(self, job: QueuedAnswer) -> None:
@@ -96,6 +96,10 @@ class AnswerWorker:
                 log.exception("answering job %d (%s, attempt %d) failed", job.id, job.source, job.attempts)
                 return
         self._answered.append(job.id)
+
+    @property
+    def _free_slots(self) -> int:
+        return self._concurrency - len(self._running)
 
     @property
     def running(self) -> int:

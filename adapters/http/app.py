@@ -155,8 +155,11 @@ def app_from_environment() -> FastAPI:
 
     from adapters.http import ANSWERS_ELSEWHERE_ENV
 
-    runtime = runtime_from_environment()
-    answers_elsewhere = bool(os.environ.get(ANSWERS_ELSEWHERE_ENV))
+    return serving_app(runtime_from_environment(), answers_elsewhere=bool(os.environ.get(ANSWERS_ELSEWHERE_ENV)))
+
+
+def serving_app(runtime: Runtime, answers_elsewhere: bool = False) -> FastAPI:
+    """The app of a `deskbot serve` process, which it has to itself (see `build_context`'s `owns_process`)."""
     return create_app(runtime, build_context(runtime, owns_process=True), answers_elsewhere)
 
 

@@ -141,17 +141,15 @@ class SqlConversationStore:
         connection: Connection, conversation_id: str, user_id: str, channel: str, now: datetime
     ) -> None:
         """Mark the conversation active at `now`, creating it on its first message (race-safe across workers)."""
-        touched = connection.execute(
-            update(CONVERSATIONS).where(CONVERSATIONS.c.id == conversation_id), {"updated_at": now}
-        )
-        if touched.rowcount:
+        touch = update(CONVERSATIONS).where(CONVERSATIONS.c.id == conversation_id).values(updated_at=now)
+        if connection.execute(touch).rowcount:
             return
         row = {"id": conversation_id, "user_id": user_id, "channel": channel, "started_at": now, "updated_at": now}
         try:
             with connection.begin_nested():
                 connection.execute(insert(CONVERSATIONS).values(reset_after=0, handed_off=False), row)
         except IntegrityError:  # another worker created it between our update and insert
-            connection.execute(update(CONVERSATIONS).where(CONVERSATIONS.c.id == conversation_id), {"updated_at": now})
+            connection.execute(touch)
 
     @staticmethod
     def _conversation(

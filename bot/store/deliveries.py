@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 import logging
-import uuid
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -47,7 +46,6 @@ class AnswerJob(StoreTable, table=True):
     delivery_id: str = Field(max_length=200)
     payload: str
     state: str = Field(default="pending", index=True, max_length=10)  # pending | taken | failed
-    owner: str | None = Field(default=None, index=True, max_length=40)
     taken_at: datetime | None = None
     attempts: int = 0
     created_at: datetime
@@ -95,11 +93,11 @@ class Deliveries:
         """Up to `limit` waiting jobs, oldest first, each given to exactly one caller across all processes; the
         `finished` jobs (answered since the last call) go in the same transaction, one write instead of many.
 
-        One UPDATE ... RETURNING marks the jobs with a fresh owner token and reads them: a write from its first
-        statement (SQLite never has to upgrade a read lock, Postgres re-checks each row it waited for), and the write
-        lock is held for as few statements as possible, since acknowledgements wait for it.
+        One UPDATE ... RETURNING marks the jobs taken and reads them: a write from its first statement (SQLite never
+        has to upgrade a read lock, Postgres re-checks each row it waited for), and the write lock is held for as few
+        statements as possible, since acknowledgements wait for it.
         """
-        now, owner = datetime.now(UTC), uuid.uuid4().hex
+        now = datetime.now(UTC)
         oldest = select(JOBS.c.id).where(self._available(now)).order_by(JOBS.c.id).limit(limit)
         with self._database.transaction("read the answer queue") as connection:
             if finished:
@@ -109,19 +107,20 @@ class Deliveries:
             rows = connection.execute(
                 update(JOBS)
                 .where(JOBS.c.id.in_(oldest.scalar_subquery()), self._available(now))
-                .values(state="taken", owner=owner, taken_at=now, attempts=JOBS.c.attempts + 1)
+                .values(state="taken", taken_at=now, attempts=JOBS.c.attempts + 1)
                 .returning(JOBS.c.id, JOBS.c.source, JOBS.c.payload, JOBS.c.attempts)
             ).all()
-            given_up = [job_id for job_id, _source, _payload, attempts in rows if attempts > self._max_attempts]
+            given_up = [row for row in rows if row.attempts > self._max_attempts]
             if given_up:
-                connection.execute(update(JOBS).where(JOBS.c.id.in_(given_up)).values(state="failed"))
-        for job_id, source, _payload, attempts in rows:
-            if attempts > self._max_attempts:
-                log.error("giving up the %s delivery in job %d after %d attempts", source, job_id, attempts - 1)
+                connection.execute(
+                    update(JOBS).where(JOBS.c.id.in_([row.id for row in given_up])).values(state="failed")
+                )
+        for row in given_up:
+            log.error("giving up the %s delivery in job %d after %d attempts", row.source, row.id, row.attempts - 1)
         return [
-            QueuedAnswer(job_id, source, json.loads(payload), attempts)
-            for job_id, source, payload, attempts in sorted(rows)
-            if attempts <= self._max_attempts
+            QueuedAnswer(row.id, row.source, json.loads(row.payload), row.attempts)
+            for row in sorted(rows)
+            if row.attempts <= self._max_attempts
         ]
 
     def finish(self, job_ids: Collection[int]) -> None:
