@@ -14,29 +14,30 @@ from typing import TYPE_CHECKING
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
+from bot.presentation import source_lines
 from bot.types import Message, Reply, TextDelta, new_conversation_id
 
 if TYPE_CHECKING:
-    from bot.engine import Engine
-    from bot.runtime import Runtime
+    from bot.adapter import AdapterContext
 
 QUIT = {"/quit", "/exit", "/q"}
 
 
 class TerminalChat:
-    def __init__(self, runtime: Runtime, console: Console | None = None) -> None:
-        self._runtime = runtime
+    def __init__(self, context: AdapterContext, console: Console | None = None) -> None:
+        self._context = context
+        self._responder = context.responder
         self._console = console or Console(highlight=False)
         self._conversation_id = new_conversation_id()
 
-    def run(self) -> None:
+    def run(self, **_options: object) -> None:
         try:
             asyncio.run(self._main())
         except KeyboardInterrupt:
             self._console.print()
 
     async def _main(self) -> None:
-        engine = await self._start()
+        await self._start()
         interactive = sys.stdin.isatty()
         self._console.print(
             "[bold]Deskbot[/] is ready. Ask a question; [cyan]/help[/] lists commands, [cyan]/quit[/] or Ctrl-D leaves."
@@ -47,9 +48,9 @@ class TerminalChat:
                 continue
             if text.lower() in QUIT:
                 break
-            await self._answer(engine, text)
+            await self._answer(text)
 
-    async def _start(self) -> Engine:
+    async def _start(self) -> None:
         console = self._console
         with Progress(
             TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), console=console, transient=True
@@ -61,14 +62,11 @@ class TerminalChat:
                     tasks[phase] = progress.add_task(f"Indexing knowledge: {phase}", total=total)
                 progress.update(tasks[phase], completed=done, total=total)  # type: ignore[arg-type]
 
-            with console.status("Opening the knowledge base..."):
-                engine = await asyncio.to_thread(self._runtime.engine, update)
-        with console.status("Loading the language model..."):
-            await engine.warm_up()
-        report = self._runtime.last_sync
+            with console.status("Opening the knowledge base and loading the language model..."):
+                await self._responder.warm_up(update)
+        report = self._context.knowledge_report()
         if report is not None and report.changed:
             console.print(f"[dim]Indexed {report.added + report.updated} documents ({report.seconds:.1f}s).[/]")
-        return engine
 
     async def _lines(self, interactive: bool) -> AsyncIterator[str]:
         if not interactive:
@@ -79,7 +77,7 @@ class TerminalChat:
         from prompt_toolkit import PromptSession
         from prompt_toolkit.history import FileHistory
 
-        history_file = self._runtime.settings.data_dir / "chat-history"
+        history_file = self._context.data_dir / "chat-history"
         history_file.parent.mkdir(parents=True, exist_ok=True)
         session: PromptSession[str] = PromptSession(history=FileHistory(str(history_file)))
         while True:
@@ -90,7 +88,7 @@ class TerminalChat:
             except EOFError:
                 return
 
-    async def _answer(self, engine: Engine, text: str) -> None:
+    async def _answer(self, text: str) -> None:
         console = self._console
         message = Message(text=text, user_id="terminal", conversation_id=self._conversation_id, channel="terminal")
         console.print("[bold green]bot>[/] ", end="")
@@ -98,7 +96,7 @@ class TerminalChat:
         streamed = False
         task = asyncio.current_task()
         try:
-            async for event in engine.stream(message):
+            async for event in self._responder.stream(message):
                 if isinstance(event, TextDelta):
                     console.file.write(event.text)
                     console.file.flush()
@@ -116,6 +114,6 @@ class TerminalChat:
             console.print(reply.text, markup=False)
         else:
             console.print()
-        for citation in reply.citations:
-            console.print(f"  [dim][{citation.number}] {citation.title}  ({citation.id})[/]", highlight=False)
+        for line in source_lines(reply, with_ids=True):
+            console.print(f"  {line}", style="dim", highlight=False, markup=False)
         console.print()

@@ -1,16 +1,22 @@
 """Configuration: one `deskbot.toml`, every key overridable by `DESKBOT_<SECTION>__<KEY>` environment variables.
 
-Validation happens at start; a bad value raises `ConfigError` naming the key and the file.
+The core's sections are declared here; each channel declares its own (`[server]`, `[slack]`, `[discord]`, ...) beside
+its code, as the `settings_sections` of its `deskbot.adapters` entry point, and `load_settings` adds them. Validation
+happens at start; a bad value raises `ConfigError` naming the key and the file.
 """
 
 from __future__ import annotations
 
+import functools
+import importlib.metadata
+import logging
 import os
 import tomllib
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, create_model
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -19,6 +25,8 @@ from pydantic_settings import (
 )
 
 from bot.errors import ConfigError
+
+log = logging.getLogger(__name__)
 
 CONFIG_FILE = "deskbot.toml"
 
@@ -30,6 +38,16 @@ def default_data_dir() -> Path:
 
 class Section(BaseModel):
     model_config = ConfigDict(extra="forbid")
+
+
+SectionT = TypeVar("SectionT", bound=Section)
+
+
+class BotSettings(Section):
+    name: str = Field("Deskbot", min_length=1, description="What the bot calls itself.")
+    company: str | None = Field(
+        None, description="Whose help centre it answers for; default the sample's company, or 'our company'."
+    )
 
 
 class KnowledgeSettings(Section):
@@ -64,7 +82,9 @@ class LLMSettings(Section):
     max_new_tokens: int = Field(160, ge=1, le=8192)
     temperature: float = Field(0.0, ge=0.0, le=2.0)
     timeout_s: float = Field(120.0, gt=0)
-    context_window: int = Field(2048, ge=256)
+    context_window: int = Field(
+        2048, ge=256, description="Tokens the model reads and writes per turn; passages are cut to fit."
+    )
     cache_dir: Path | None = None
 
 
@@ -121,55 +141,21 @@ class StoreSettings(Section):
 
 
 class PipelineSettings(Section):
-    stages: list[str] = ["guard", "commands", "handoff", "history", "rewrite", "retrieve", "answer"]
+    stages: list[str] = [
+        "guard",
+        "commands",
+        "handoff",
+        "history",
+        "rewrite",
+        "retrieve",
+        "output_guard",
+        "faq",
+        "answer",
+    ]
 
 
 class PromptSettings(Section):
     directory: Path | None = Field(None, description="Folder whose templates override the shipped ones.")
-
-
-class ServerSettings(Section):
-    host: str = "127.0.0.1"
-    port: int = Field(8080, ge=1, le=65535)
-    workers: int = Field(1, ge=1, le=64, description="uvicorn worker processes (Slack de-duplication is shared).")
-    max_body_bytes: int = Field(1_048_576, ge=1024, description="Requests with a larger body are refused (413).")
-    ready_timeout_s: float = Field(60.0, gt=0, description="How long a request waits for the models to load.")
-    docs: bool = Field(True, description="Serve the OpenAPI docs at /docs.")
-    answer_processes: int = Field(
-        1,
-        ge=0,
-        le=64,
-        description="Processes answering webhook deliveries at a lower CPU priority, so acknowledgements stay fast "
-        "(0: the HTTP workers answer them).",
-    )
-    answer_concurrency: int = Field(256, ge=1, le=10_000, description="Deliveries one answer worker handles at once.")
-    answer_lease_s: float = Field(
-        300.0, gt=0, description="A delivery taken this long ago and still unanswered is offered again."
-    )
-    answer_niceness: int = Field(10, ge=0, le=19, description="How much lower the answer processes' CPU priority is.")
-
-
-class SlackSettings(Section):
-    signing_secret: SecretStr | None = Field(None, description="Verifies Slack's requests; no Slack routes without.")
-    bot_token: SecretStr | None = None
-    api_url: str = Field("https://slack.com/api/", description="Web API base URL (a compatible server or test double).")
-    max_rate_limit_retries: int = Field(3, ge=0, le=20)
-
-
-class DiscordSettings(Section):
-    token: SecretStr | None = None
-    channels: list[int] = Field(default_factory=list, description="Channel ids where every message is answered.")
-    threads: bool = Field(True, description="Answer a channel message in a new thread, one thread per conversation.")
-    edit_interval_s: float = Field(1.0, ge=0.2, description="Streamed answers edit the message at most this often.")
-    sync_commands: bool = Field(True, description="Register the slash commands with Discord on start.")
-
-
-class WebhookSettings(Section):
-    secret: SecretStr | None = Field(None, description="Signs outgoing and verifies incoming webhooks (HMAC-SHA256).")
-    outgoing_urls: list[str] = Field(default_factory=list, description="Every reply is POSTed to these URLs.")
-    max_attempts: int = Field(5, ge=1, le=20)
-    backoff_s: float = Field(1.0, ge=0.0, description="First retry delay; doubled after each failed attempt.")
-    timeout_s: float = Field(10.0, gt=0)
 
 
 class Settings(BaseSettings):
@@ -178,6 +164,7 @@ class Settings(BaseSettings):
     )
 
     data_dir: Path = Field(default_factory=default_data_dir)
+    bot: BotSettings = BotSettings()
     knowledge: KnowledgeSettings = KnowledgeSettings()
     llm: LLMSettings = LLMSettings()
     answer: AnswerSettings = AnswerSettings()
@@ -187,11 +174,39 @@ class Settings(BaseSettings):
     guard: GuardSettings = GuardSettings()
     rewrite: RewriteSettings = RewriteSettings()
     prompts: PromptSettings = PromptSettings()
-    server: ServerSettings = ServerSettings()
-    slack: SlackSettings = SlackSettings()
-    discord: DiscordSettings = DiscordSettings()
-    webhooks: WebhookSettings = WebhookSettings()
     config_file: Path | None = Field(None, exclude=True)
+
+    def section(self, model: type[SectionT]) -> SectionT:
+        """The section whose model is `model` (a channel's own, such as the Discord channel's `[discord]`)."""
+        for name in type(self).model_fields:
+            value = getattr(self, name)
+            if isinstance(value, model):
+                return value
+        raise ConfigError(f"no configuration section of type {model.__name__}: is its channel installed?")
+
+
+def channel_sections() -> dict[str, type[Section]]:
+    """The sections the installed channels declare (`settings_sections` of each `deskbot.adapters` entry point)."""
+    sections: dict[str, type[Section]] = {}
+    for entry_point in importlib.metadata.entry_points(group="deskbot.adapters"):
+        try:
+            declared: Mapping[str, type[Section]] = getattr(entry_point.load(), "settings_sections", {})
+        except ImportError as error:
+            log.warning("channel %s not loaded, its settings are unknown: %s", entry_point.name, error)
+            continue
+        for name, model in declared.items():
+            if name in Settings.model_fields or sections.get(name, model) is not model:
+                raise ConfigError(f"channel {entry_point.name} declares settings section [{name}], which is taken")
+            sections[name] = model
+    return sections
+
+
+@functools.cache
+def settings_class() -> type[Settings]:
+    """`Settings` with every installed channel's sections."""
+    fields: dict[str, Any] = {name: (model, Field(default_factory=model)) for name, model in channel_sections().items()}
+    model: type[Settings] = create_model("Settings", __base__=Settings, **fields)
+    return model
 
 
 def _relative_to(base: Path, value: Path | None) -> Path | None:
@@ -213,7 +228,7 @@ def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings
         except tomllib.TOMLDecodeError as error:
             raise ConfigError(f"{path}: invalid TOML ({error})") from error
 
-    class FileSettings(Settings):
+    class FileSettings(settings_class()):  # type: ignore[misc]
         @classmethod
         def settings_customise_sources(
             cls,

@@ -8,16 +8,18 @@ from __future__ import annotations
 import inspect
 import logging
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Collection, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from bot.adapter import Adapter, AdapterContext
 from bot.config import Settings
 from bot.conversations import ConversationStore
-from bot.engine import Engine, Stage
+from bot.engine import Engine, Stage, StageInfo, StageRole, stage_info
 from bot.errors import ConfigError
 from bot.llm.base import LLMBackend
 from bot.plugins import PluginRegistry, build_plugin
+from bot.responder import Responder
 from bot.services import Services
 from knowledge.base import KnowledgeBase, Progress, SyncReport
 from knowledge.embedders.base import Embedder
@@ -31,7 +33,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-Status = Callable[[str], None]
+SAMPLE_COMPANY = "Nimbus Home"
 
 
 def _slug(text: str) -> str:
@@ -50,8 +52,6 @@ class Runtime:
         self._prompts: PromptLibrary | None = None
         self._database: Database | None = None
         self.last_sync: SyncReport | None = None
-
-    # ----- knowledge -----------------------------------------------------------------------------------------
 
     @property
     def uses_sample(self) -> bool:
@@ -128,8 +128,6 @@ class Runtime:
                 self._retriever = HybridRetriever(self.knowledge(), HybridSettings(per_document=knowledge.per_document))
         return self._retriever
 
-    # ----- conversation ----------------------------------------------------------------------------------------
-
     def llm(self) -> LLMBackend:
         if self._llm is None:
             plugin = self.registry.load("llm", self.settings.llm.backend)
@@ -159,24 +157,57 @@ class Runtime:
 
     def services(self, progress: Progress | None = None) -> Services:
         self.knowledge(progress)
+        bot = self.settings.bot
         return Services(
             settings=self.settings,
             prompts=self.prompts(),
             retriever=self.retriever(),
             llm=self.llm(),
             conversations=self.conversations(),
-            company="Nimbus Home" if self.uses_sample else "our company",
+            bot_name=bot.name,
+            company=bot.company or (SAMPLE_COMPANY if self.uses_sample else "our company"),
         )
 
-    def engine(self, progress: Progress | None = None) -> Engine:
-        services = self.services(progress)
-        stages: list[Stage] = []
-        for name in self.settings.pipeline.stages:
-            stages.append(build_plugin(self.registry.load("stages", name), services))
-        return Engine(stages)
+    def stage_info(self, name: str) -> StageInfo:
+        """What the stage configured as `name` declares about itself (its role, what it needs and provides)."""
+        return stage_info(self.registry.load("stages", name))
 
-    def adapter(self, name: str) -> Any:
-        return self.registry.load("adapters", name)(self)
+    def stage_names(self, roles: Collection[StageRole] | None = None) -> list[str]:
+        """`[pipeline] stages`, in order, only those of `roles` when given."""
+        names = self.settings.pipeline.stages
+        return [name for name in names if roles is None or self.stage_info(name).role in roles]
+
+    def build_stages(self, names: Sequence[str], services: Services) -> list[Stage]:
+        return [build_plugin(self.registry.load("stages", name), services) for name in names]
+
+    def engine(
+        self,
+        progress: Progress | None = None,
+        roles: Collection[StageRole] | None = None,
+        given: frozenset[str] = frozenset(),
+    ) -> Engine:
+        """The engine of the configured pipeline (only the stages of `roles`, when given; `given`: turn fields the
+        caller fills in, see `Engine`). An impossible stage order is refused here, at start."""
+        names = self.stage_names(roles)
+        return Engine(self.build_stages(names, self.services(progress)), names, given)
+
+    def responder(self) -> Responder:
+        """The one answer path over this runtime's engine (built when the responder starts)."""
+        return Responder(self.engine, self.prompts())
+
+    def adapter_context(self) -> AdapterContext:
+        """What a channel gets: a responder over this runtime, the settings, the database, the sync report."""
+        return AdapterContext(
+            responder=self.responder(),
+            settings=self.settings,
+            database=self.database,
+            knowledge_report=lambda: self.last_sync,
+        )
+
+    def adapter(self, name: str) -> Adapter:
+        """The channel registered as `name`, built with an `adapter_context()`."""
+        adapter: Adapter = self.registry.load("adapters", name)(self.adapter_context())
+        return adapter
 
 
 def _parameters(factory: Callable[..., Any]) -> set[str]:

@@ -6,27 +6,25 @@ DMs carry their content without it). Connection, heartbeats, reconnects and rate
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from typing import TYPE_CHECKING, Any
 
 import discord
 from discord import app_commands
 
+from adapters.discord_bot.settings import DiscordSettings
 from adapters.discord_bot.streaming import DISCORD_LIMIT, StreamedAnswer
 from adapters.discord_bot.translation import is_addressed_to_bot, question_text, to_engine_message
-from adapters.discord_bot.views import ReplyButtons
-from adapters.fallback import answer_safely
+from adapters.discord_bot.views import ReplyButtons, buttons_for
 from adapters.splitting import split_message
+from bot.presentation import source_lines
 from bot.types import Message, Reply
 
 if TYPE_CHECKING:
-    from bot.engine import Engine
-    from bot.runtime import Runtime
+    from bot.adapter import AdapterContext
 
 log = logging.getLogger(__name__)
 
-BUTTON_KINDS = {"answer", "faq", "abstain"}
 THREAD_NAME_LIMIT = 90
 
 
@@ -40,49 +38,37 @@ def minimal_intents(reads_channels: bool) -> discord.Intents:
 
 
 def with_sources(reply: Reply) -> str:
-    if not reply.citations:
+    sources = source_lines(reply)
+    if not sources:
         return reply.text
-    sources = "\n".join(f"[{c.number}] {c.title}" for c in reply.citations)
-    return f"{reply.text}\n\n-# Sources\n{sources}"
+    return f"{reply.text}\n\n-# Sources\n" + "\n".join(sources)
 
 
 class DeskbotClient(discord.Client):
-    def __init__(self, runtime: Runtime, engine: Engine | None = None, **options: Any) -> None:
-        settings = runtime.settings.discord
+    def __init__(self, context: AdapterContext, **options: Any) -> None:
+        settings = context.settings.section(DiscordSettings)
         options.setdefault("intents", minimal_intents(bool(settings.channels)))
         options.setdefault("allowed_mentions", discord.AllowedMentions(everyone=False, roles=False, users=True))
         super().__init__(**options)
-        self.runtime = runtime
-        self.engine = engine
+        self.responder = context.responder
+        self.sync_commands = settings.sync_commands
         self.channels = set(settings.channels)
         self.use_threads = settings.threads
         self.edit_interval_s = settings.edit_interval_s
         self.tree = app_commands.CommandTree(self)
         self._add_slash_commands()
 
-    # ----- start-up ----------------------------------------------------------------------------------------------
-
     async def setup_hook(self) -> None:
-        if self.engine is None:
-            engine = await asyncio.to_thread(self.runtime.engine)
-            await engine.warm_up()
-            self.engine = engine
+        await self.responder.warm_up()
         self.add_view(ReplyButtons(self.run_command))
-        if self.runtime.settings.discord.sync_commands:
+        if self.sync_commands:
             await self.tree.sync()
 
     async def on_ready(self) -> None:
         log.info("connected to Discord as %s (%d servers)", self.user, len(self.guilds))
 
-    # ----- answering -------------------------------------------------------------------------------------------
-
     async def answer(self, message: Message, stream: StreamedAnswer | None = None) -> Reply:
-        assert self.engine is not None, "setup_hook builds the engine before any event"
-        emit = stream.add if stream is not None else None
-        return await answer_safely(self.engine, message, self.runtime.prompts(), emit)
-
-    def buttons_for(self, reply: Reply) -> ReplyButtons | None:
-        return ReplyButtons(self.run_command) if reply.kind in BUTTON_KINDS else None
+        return await self.responder.reply(message, stream.add if stream is not None else None)
 
     async def on_message(self, message: discord.Message) -> None:
         if self.user is None or not is_addressed_to_bot(message, self.user, self.channels):
@@ -96,7 +82,7 @@ class DeskbotClient(discord.Client):
                 stream = StreamedAnswer(channel, self.edit_interval_s)
                 reply = await self.answer(to_engine_message(text, message.author, channel), stream)
                 if reply.kind != "silent":
-                    await stream.finish(with_sources(reply), self.buttons_for(reply))
+                    await stream.finish(with_sources(reply), buttons_for(reply, self.run_command))
         except discord.HTTPException as error:
             log.error("Discord refused the reply in channel %s: HTTP %s", message.channel.id, error.status)
 
@@ -112,8 +98,6 @@ class DeskbotClient(discord.Client):
             )
             return message.channel
 
-    # ----- buttons and slash commands ------------------------------------------------------------------------------
-
     async def run_command(self, interaction: discord.Interaction[Any], text: str) -> None:
         """Answer `text` (a command or a question) privately to whoever clicked or typed it."""
         await interaction.response.defer(ephemeral=True, thinking=True)
@@ -122,7 +106,7 @@ class DeskbotClient(discord.Client):
 
     async def _follow_up(self, interaction: discord.Interaction[Any], reply: Reply, ephemeral: bool) -> None:
         pieces = split_message(with_sources(reply), DISCORD_LIMIT) or ["…"]
-        buttons = self.buttons_for(reply)
+        buttons = buttons_for(reply, self.run_command)
         for index, piece in enumerate(pieces):
             if index == len(pieces) - 1 and buttons is not None:
                 await interaction.followup.send(piece, ephemeral=ephemeral, view=buttons)

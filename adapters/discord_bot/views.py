@@ -11,13 +11,17 @@ from typing import Any
 
 import discord
 
+from bot.presentation import REPLY_ACTIONS, ReplyAction, actions_for
+from bot.types import Reply
+
 OnCommand = Callable[[discord.Interaction[Any], str], Awaitable[None]]
 
-BUTTONS = (
-    ("deskbot:feedback:good", "Helpful", discord.ButtonStyle.success, "/feedback good"),
-    ("deskbot:feedback:bad", "Not helpful", discord.ButtonStyle.secondary, "/feedback bad"),
-    ("deskbot:human", "Talk to a person", discord.ButtonStyle.primary, "/human"),
-)
+STYLES = {"feedback:good": discord.ButtonStyle.success, "human": discord.ButtonStyle.primary}
+
+
+def custom_id(action: ReplyAction) -> str:
+    """The button's Discord `custom_id` (`deskbot:feedback:good`): stable, so the buttons outlive restarts."""
+    return f"deskbot:{action.id}"
 
 
 class CommandButton(discord.ui.Button["ReplyButtons"]):
@@ -34,5 +38,11 @@ class ReplyButtons(discord.ui.View):
     def __init__(self, on_command: OnCommand) -> None:
         super().__init__(timeout=None)
         self.on_command = on_command
-        for custom_id, label, style, command in BUTTONS:
-            self.add_item(CommandButton(custom_id, label, style, command))
+        for action in REPLY_ACTIONS:
+            style = STYLES.get(action.id, discord.ButtonStyle.secondary)
+            self.add_item(CommandButton(custom_id(action), action.label, style, action.command))
+
+
+def buttons_for(reply: Reply, on_command: OnCommand) -> ReplyButtons | None:
+    """The buttons under `reply`, when it offers the reply actions."""
+    return ReplyButtons(on_command) if actions_for(reply) else None

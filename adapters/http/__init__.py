@@ -8,10 +8,13 @@ import shutil
 import signal
 import sys
 import tempfile
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from adapters.http.settings import ServerSettings, SlackSettings, WebhookSettings
 
 if TYPE_CHECKING:
-    from bot.runtime import Runtime
+    from bot.adapter import AdapterContext
+    from bot.config import Section
 
 log = logging.getLogger(__name__)
 
@@ -34,22 +37,29 @@ class HttpServer:
     (`adapters.http.app:runtime_from_environment`) and shares the database; /metrics adds up all of them.
     """
 
-    def __init__(self, runtime: Runtime) -> None:
-        self._runtime = runtime
+    settings_sections: ClassVar[dict[str, type[Section]]] = {
+        "server": ServerSettings,
+        "slack": SlackSettings,
+        "webhooks": WebhookSettings,
+    }
+
+    def __init__(self, context: AdapterContext) -> None:
+        self._context = context
 
     def run(self, **options: Any) -> None:
         import uvicorn
 
-        settings = self._runtime.settings
-        host = options.get("host") or settings.server.host
-        port = int(options.get("port") or settings.server.port)
-        workers = int(options.get("workers") or settings.server.workers)
-        answer_processes = settings.server.answer_processes
+        settings = self._context.settings
+        server = settings.section(ServerSettings)
+        host = options.get("host") or server.host
+        port = int(options.get("port") or server.port)
+        workers = int(options.get("workers") or server.workers)
+        answer_processes = server.answer_processes
         common: dict[str, Any] = {"host": host, "port": port, "log_level": "info", "access_log": False}
         if workers == 1 and not answer_processes:
             from adapters.http.app import serving_app
 
-            uvicorn.run(serving_app(self._runtime), **common)
+            uvicorn.run(serving_app(self._context), **common)
             return
         if settings.config_file is not None:
             os.environ[CONFIG_FILE_ENV] = str(settings.config_file)
@@ -61,7 +71,7 @@ class HttpServer:
             from adapters.http.answer_process import AnswerProcesses
 
             os.environ[ANSWERS_ELSEWHERE_ENV] = "1"
-            answers = AnswerProcesses(answer_processes, settings.server.answer_niceness)
+            answers = AnswerProcesses(answer_processes, server.answer_niceness)
             answers.start()
         # uvicorn re-raises the SIGTERM it shut down on; exiting through Python instead lets the answer processes stop.
         previous = signal.signal(signal.SIGTERM, _exit_quietly)

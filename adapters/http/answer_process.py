@@ -37,13 +37,13 @@ def answer_process_main(niceness: int) -> None:
 async def _answer_until_stopped(runtime: Runtime) -> None:
     from adapters.http.app import SHUTDOWN_GRACE_S, answer_worker, build_context, close_context
 
-    context = build_context(runtime, owns_process=True)
+    context = build_context(runtime.adapter_context(), owns_process=True)
     stopped = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stopped.set)
     orphan_watch = asyncio.create_task(_stop_when_orphaned(stopped), name="deskbot-orphan-watch")
-    context.loader.start()
+    context.responder.start()
     worker = answer_worker(context)
     answering = asyncio.create_task(worker.run(), name="deskbot-answer-worker")
     log.info("answer process %d started", os.getpid())

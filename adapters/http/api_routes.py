@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import AsyncIterator
 from typing import Annotated
@@ -13,7 +12,8 @@ from pydantic import BaseModel, Field
 
 from adapters.http.auth import api_key_name
 from adapters.http.context import ChannelContext, channel_context
-from bot.types import Message, Reply, new_conversation_id
+from bot.presentation import reply_json
+from bot.types import Message, TextDelta, new_conversation_id
 
 router = APIRouter(prefix="/v1", tags=["chat"])
 
@@ -32,23 +32,14 @@ class CitationOut(BaseModel):
 
 
 class ChatResponse(BaseModel):
+    """`bot.presentation.reply_json`, documented for OpenAPI."""
+
     answer: str
     citations: list[CitationOut]
     abstained: bool
     handoff: bool
     conversation_id: str
     latency_ms: float
-
-
-def to_response(reply: Reply) -> ChatResponse:
-    return ChatResponse(
-        answer=reply.text,
-        citations=[CitationOut(id=c.id, title=c.title, source=c.source, score=c.score) for c in reply.citations],
-        abstained=reply.abstained,
-        handoff=reply.handoff,
-        conversation_id=reply.conversation_id,
-        latency_ms=round(reply.latency_ms, 1),
-    )
 
 
 def to_message(request: ChatRequest, key_name: str) -> Message:
@@ -68,7 +59,7 @@ async def chat(
     context: Annotated[ChannelContext, Depends(channel_context)],
 ) -> ChatResponse:
     """Answer one message from the knowledge base, with citations."""
-    return to_response(await context.answer(to_message(request, key_name)))
+    return ChatResponse.model_validate(reply_json(await context.responder.reply(to_message(request, key_name))))
 
 
 def _event(name: str, data: object) -> str:
@@ -89,24 +80,10 @@ async def chat_stream(
     message = to_message(request, key_name)
 
     async def events() -> AsyncIterator[str]:
-        queue: asyncio.Queue[str | Reply] = asyncio.Queue()
-
-        async def emit(text: str) -> None:
-            await queue.put(text)
-
-        async def run() -> None:
-            await queue.put(await context.answer(message, emit))
-
-        task = asyncio.create_task(run())
-        try:
-            while True:
-                item = await queue.get()
-                if isinstance(item, Reply):
-                    yield _event("reply", to_response(item).model_dump())
-                    return
-                yield _event("delta", {"text": item})
-        finally:
-            if not task.done():
-                task.cancel()
+        async for event in context.responder.stream(message):
+            if isinstance(event, TextDelta):
+                yield _event("delta", {"text": event.text})
+            else:
+                yield _event("reply", reply_json(event))
 
     return StreamingResponse(events(), media_type="text/event-stream", headers={"Cache-Control": "no-cache"})

@@ -24,13 +24,14 @@ from adapters.http.answer_worker import AnswerWorker
 from adapters.http.context import ChannelContext
 from adapters.http.limits import BodySizeLimit
 from adapters.http.metrics import Metrics, RequestMetrics
-from adapters.http.readiness import EngineLoader
+from adapters.http.settings import ServerSettings, SlackSettings, WebhookSettings
 from bot.store.api_keys import ApiKeys
 from bot.store.database import Database, queue_database_url
 from bot.store.deliveries import Deliveries
 from knowledge.errors import DeskbotError
 
 if TYPE_CHECKING:
+    from bot.adapter import AdapterContext
     from bot.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -40,27 +41,32 @@ DELIVERY_MEMORY = timedelta(days=1)
 PRUNE_EVERY_S = 3600.0
 
 
-def build_context(runtime: Runtime, owns_process: bool = False) -> ChannelContext:
+def build_context(adapter: AdapterContext, owns_process: bool = False) -> ChannelContext:
     """The channel context of an app or answer process; `owns_process`: the only one in its process, which lives as
     long as it does (a `deskbot serve` process, not a test), so what it loads may be frozen for the garbage collector
-    (`EngineLoader`)."""
-    settings = runtime.settings
-    database = runtime.database()
+    (`Responder.freeze_heap`)."""
+    settings = adapter.settings
+    server = settings.section(ServerSettings)
+    responder = adapter.responder
+    responder.ready_timeout_s = server.ready_timeout_s
+    responder.freeze_heap = owns_process
+    database = adapter.database()
     queue_url = queue_database_url(settings)
     queue_database = database if queue_url == database.url else Database(queue_url)  # one pool per database
     context = ChannelContext(
-        runtime=runtime,
-        loader=EngineLoader(runtime, settings.server.ready_timeout_s, owns_process),
+        responder=responder,
+        settings=settings,
         metrics=Metrics(),
         api_keys=ApiKeys(database),
-        deliveries=Deliveries(queue_database, lease=timedelta(seconds=settings.server.answer_lease_s)),
+        deliveries=Deliveries(queue_database, lease=timedelta(seconds=server.answer_lease_s)),
     )
-    slack = settings.slack
+    responder.listen(lambda message, reply: context.metrics.record_reply(message.channel, reply))
+    slack = settings.section(SlackSettings)
     if slack.signing_secret is not None and slack.bot_token is not None:
         from adapters.http.slack.replies import SlackReplies
 
         context.slack = SlackReplies(slack.bot_token.get_secret_value(), slack.api_url, slack.max_rate_limit_retries)
-    hooks = settings.webhooks
+    hooks = settings.section(WebhookSettings)
     if hooks.outgoing_urls:
         if hooks.secret is None:
             log.warning("[webhooks] outgoing_urls is set but secret is not: outgoing webhooks are off")
@@ -68,9 +74,11 @@ def build_context(runtime: Runtime, owns_process: bool = False) -> ChannelContex
             from adapters.http.webhooks import OutgoingWebhooks
 
             secret = hooks.secret.get_secret_value()
-            context.outgoing = OutgoingWebhooks(
+            outgoing = OutgoingWebhooks(
                 hooks.outgoing_urls, secret, hooks.max_attempts, hooks.backoff_s, hooks.timeout_s
             )
+            context.outgoing = outgoing
+            responder.listen(lambda message, reply: outgoing.announce(message, reply, context.background))
     return context
 
 
@@ -83,15 +91,15 @@ def answer_worker(context: ChannelContext) -> AnswerWorker:
         "slack": functools.partial(answer_slack_job, context),
         "webhook": functools.partial(answer_webhook_job, context),
     }
-    settings = context.settings
-    if settings.server.answer_lease_s <= settings.llm.timeout_s:
+    server, llm = context.server, context.settings.llm
+    if server.answer_lease_s <= llm.timeout_s:
         log.warning(
             "[server] answer_lease_s (%gs) is not longer than [llm] timeout_s (%gs): a slow answer may be taken by "
             "another worker and sent twice",
-            settings.server.answer_lease_s,
-            settings.llm.timeout_s,
+            server.answer_lease_s,
+            llm.timeout_s,
         )
-    worker = AnswerWorker(context.deliveries, handlers, settings.server.answer_concurrency)
+    worker = AnswerWorker(context.deliveries, handlers, server.answer_concurrency)
     context.worker = worker
     return worker
 
@@ -155,18 +163,19 @@ def app_from_environment() -> FastAPI:
 
     from adapters.http import ANSWERS_ELSEWHERE_ENV
 
-    return serving_app(runtime_from_environment(), answers_elsewhere=bool(os.environ.get(ANSWERS_ELSEWHERE_ENV)))
+    adapter = runtime_from_environment().adapter_context()
+    return serving_app(adapter, answers_elsewhere=bool(os.environ.get(ANSWERS_ELSEWHERE_ENV)))
 
 
-def serving_app(runtime: Runtime, answers_elsewhere: bool = False) -> FastAPI:
+def serving_app(adapter: AdapterContext, answers_elsewhere: bool = False) -> FastAPI:
     """The app of a `deskbot serve` process, which it has to itself (see `build_context`'s `owns_process`)."""
-    return create_app(runtime, build_context(runtime, owns_process=True), answers_elsewhere)
+    return create_app(build_context(adapter, owns_process=True), answers_elsewhere)
 
 
 async def close_context(context: ChannelContext) -> None:
     """Finish what `context` still sends (bounded), then close its connections."""
     await context.background.drain(SHUTDOWN_GRACE_S)
-    await context.loader.stop()
+    await context.responder.stop()
     if context.slack is not None:
         await context.slack.close()
     if context.outgoing is not None:
@@ -174,14 +183,12 @@ async def close_context(context: ChannelContext) -> None:
     context.close()
 
 
-def create_app(runtime: Runtime, context: ChannelContext | None = None, answers_elsewhere: bool = False) -> FastAPI:
+def create_app(context: ChannelContext, answers_elsewhere: bool = False) -> FastAPI:
     """The app; its own answer worker answers queued deliveries unless `answers_elsewhere` (answer processes do)."""
-    context = context or build_context(runtime)
-    settings = runtime.settings
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        context.loader.start()
+        context.responder.start()
         pruning = asyncio.create_task(prune_deliveries(context), name="deskbot-prune-deliveries")
         worker = None if answers_elsewhere else answer_worker(context)
         answering = asyncio.create_task(worker.run(), name="deskbot-answer-worker") if worker else None
@@ -194,7 +201,7 @@ def create_app(runtime: Runtime, context: ChannelContext | None = None, answers_
                 await answering
             await close_context(context)
 
-    docs = settings.server.docs
+    docs = context.server.docs
     app = FastAPI(
         title="Deskbot",
         summary="Customer-service answers from your help centre: chat API, Slack endpoints, webhooks.",
@@ -208,21 +215,22 @@ def create_app(runtime: Runtime, context: ChannelContext | None = None, answers_
     app.add_exception_handler(RequestValidationError, _malformed_json_is_400)
     app.include_router(health_routes.router)
     app.include_router(api_routes.router)
-    if settings.slack.signing_secret is not None:
+    slack = context.slack_settings
+    if slack.signing_secret is not None:
         from slack_sdk.signature import SignatureVerifier
 
         from adapters.http.slack import routes as slack_routes
 
-        app.state.slack_verifier = SignatureVerifier(settings.slack.signing_secret.get_secret_value())
+        app.state.slack_verifier = SignatureVerifier(slack.signing_secret.get_secret_value())
         app.include_router(slack_routes.router)
-        if settings.slack.bot_token is None:
+        if slack.bot_token is None:
             log.warning("[slack] bot_token is not set: Slack events are acknowledged but not answered")
     else:
         log.info("[slack] signing_secret is not set: the Slack endpoints are off")
-    if settings.webhooks.secret is not None:
+    if context.webhook_settings.secret is not None:
         from adapters.http import webhooks
 
         app.include_router(webhooks.router)
-    app.add_middleware(BodySizeLimit, max_bytes=settings.server.max_body_bytes)
+    app.add_middleware(BodySizeLimit, max_bytes=context.server.max_body_bytes)
     app.add_middleware(RequestMetrics, metrics=context.metrics)
     return app

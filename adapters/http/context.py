@@ -1,8 +1,8 @@
-"""`ChannelContext`: what every route of the HTTP app shares (engine loader, store tables, metrics, outgoing hooks).
+"""`ChannelContext`: what every route of the HTTP app shares (the responder, its tables, metrics, outgoing hooks).
 
-`answer(message)` is the one way to get a reply: it waits for the engine, never raises for a failed turn (the
-customer gets the polite canned reply), records metrics and announces the reply to outgoing webhooks. Webhook routes
-do not call it themselves: they `submit` the delivery and acknowledge, and an `AnswerWorker` answers it.
+Routes answer through `responder` (`bot.responder.Responder`: readiness, the canned fallback); metrics and the
+outgoing webhooks listen to every reply it gives. Webhook routes do not answer themselves: they `submit` the
+delivery and acknowledge, and an `AnswerWorker` answers it.
 """
 
 from __future__ import annotations
@@ -16,19 +16,17 @@ from typing import TYPE_CHECKING, Any
 
 from fastapi import HTTPException, Request
 
-from adapters.fallback import answer_safely, fallback_reply
 from adapters.http.background import BackgroundWork
 from adapters.http.metrics import Metrics
-from adapters.http.readiness import EngineLoader, EngineNotReadyError
+from adapters.http.settings import ServerSettings, SlackSettings, WebhookSettings
 from bot.store.database import StoreError
-from bot.types import Emit, Message, Reply
 
 if TYPE_CHECKING:
     from adapters.http.answer_worker import AnswerWorker
     from adapters.http.slack.replies import SlackReplies
     from adapters.http.webhooks import OutgoingWebhooks
     from bot.config import Settings
-    from bot.runtime import Runtime
+    from bot.responder import Responder
     from bot.store.api_keys import ApiKeys
     from bot.store.deliveries import Deliveries
 
@@ -37,8 +35,8 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class ChannelContext:
-    runtime: Runtime
-    loader: EngineLoader
+    responder: Responder
+    settings: Settings
     metrics: Metrics
     api_keys: ApiKeys
     deliveries: Deliveries
@@ -54,8 +52,16 @@ class ChannelContext:
         self._submits.shutdown(wait=False)
 
     @property
-    def settings(self) -> Settings:
-        return self.runtime.settings
+    def server(self) -> ServerSettings:
+        return self.settings.section(ServerSettings)
+
+    @property
+    def slack_settings(self) -> SlackSettings:
+        return self.settings.section(SlackSettings)
+
+    @property
+    def webhook_settings(self) -> WebhookSettings:
+        return self.settings.section(WebhookSettings)
 
     async def submit(self, source: str, delivery_id: str, payload: Mapping[str, Any]) -> bool:
         """Queue a delivery for the answer workers; False for a repeat (counted in the metrics). A database that is
@@ -75,19 +81,6 @@ class ChannelContext:
         elif self.worker is not None:
             self.worker.wake()
         return queued
-
-    async def answer(self, message: Message, emit: Emit | None = None) -> Reply:
-        prompts = self.runtime.prompts()
-        try:
-            engine = await self.loader.engine()
-        except EngineNotReadyError:
-            reply = fallback_reply(message, prompts)
-        else:
-            reply = await answer_safely(engine, message, prompts, emit)
-        self.metrics.record_reply(message.channel, reply)
-        if self.outgoing is not None:
-            self.outgoing.announce(message, reply, self.background)
-        return reply
 
 
 async def channel_context(request: Request) -> ChannelContext:

@@ -19,9 +19,9 @@ async def healthz() -> dict[str, str]:
 
 @router.get("/readyz")
 async def readyz(context: Annotated[ChannelContext, Depends(channel_context)]) -> JSONResponse:
-    if context.loader.ready:
+    if context.responder.ready:
         return JSONResponse({"status": "ready"})
-    status = "failed" if context.loader.failure is not None else "loading"
+    status = "failed" if context.responder.failure is not None else "loading"
     return JSONResponse({"status": status}, status_code=503)
 
 

@@ -28,6 +28,7 @@ from pydantic import BaseModel, Field, ValidationError
 
 from adapters.http.context import ChannelContext, channel_context
 from adapters.http.payloads import parse_json_object
+from bot.presentation import reply_json
 from bot.types import Message, Reply, new_conversation_id
 
 if TYPE_CHECKING:
@@ -68,17 +69,7 @@ def reply_payload(message: Message, reply: Reply) -> dict[str, Any]:
             "conversation_id": message.conversation_id,
             "channel": message.channel,
         },
-        "reply": {
-            "answer": reply.text,
-            "citations": [
-                {"id": c.id, "title": c.title, "source": c.source, "score": c.score} for c in reply.citations
-            ],
-            "abstained": reply.abstained,
-            "handoff": reply.handoff,
-            "kind": reply.kind,
-            "conversation_id": reply.conversation_id,
-            "latency_ms": round(reply.latency_ms, 1),
-        },
+        "reply": {**reply_json(reply), "kind": reply.kind},
     }
 
 
@@ -137,7 +128,8 @@ class IncomingMessage(BaseModel):
 
 
 async def verified_webhook_body(request: Request) -> bytes:
-    secret = request.app.state.deskbot.settings.webhooks.secret
+    context: ChannelContext = request.app.state.deskbot
+    secret = context.webhook_settings.secret
     body = await request.body()
     if secret is None or not is_signed(secret.get_secret_value(), body, request.headers):
         log.warning("refused an incoming webhook with a missing, wrong or stale signature")
@@ -172,4 +164,4 @@ async def incoming(
 
 async def answer_webhook_job(context: ChannelContext, payload: dict[str, Any]) -> None:
     """The answer worker's handler for queued incoming messages: the reply goes to the outgoing webhooks."""
-    await context.answer(Message(**payload))
+    await context.responder.reply(Message(**payload))

@@ -22,7 +22,8 @@ def ask(
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object on stdout.")] = False,
 ) -> None:
     """Answer one question from the knowledge base, with citations."""
-    from bot.types import Message, new_conversation_id
+    from bot.presentation import reply_json, source_lines
+    from bot.types import Message, Reply, new_conversation_id
 
     if not question.strip():
         fail("the question is empty")
@@ -30,36 +31,23 @@ def ask(
         fail(f"{adapter}: adapter folder not found")
     rt = runtime(kb, adapter=adapter.resolve() if adapter else None)
     message = Message(text=question, user_id=user, conversation_id=conversation or new_conversation_id(), channel="cli")
+    responder = rt.responder()
 
-    async def answer() -> object:
+    async def answer() -> Reply:
         if as_json:
-            engine = rt.engine()
-            return await engine.handle(message)
-        with err.status("Loading the knowledge base and the model..."):
-            engine = rt.engine()
-            await engine.warm_up()
-        return await engine.handle(message)
+            await responder.warm_up()
+        else:
+            with err.status("Loading the knowledge base and the model..."):
+                await responder.warm_up()
+        return await responder.reply(message)
 
     reply = asyncio.run(answer())
-    from bot.types import Reply
-
-    assert isinstance(reply, Reply)
     if as_json:
-        payload = {
-            "answer": reply.text,
-            "citations": [
-                {"id": c.id, "title": c.title, "source": c.source, "score": c.score} for c in reply.citations
-            ],
-            "abstained": reply.abstained,
-            "handoff": reply.handoff,
-            "conversation_id": reply.conversation_id,
-            "latency_ms": round(reply.latency_ms, 1),
-        }
-        print(json.dumps(payload, ensure_ascii=False))
+        print(json.dumps(reply_json(reply), ensure_ascii=False))
         return
-    out.print(reply.text)
-    for citation in reply.citations:
-        out.print(f"  [{citation.number}] {citation.title} ({citation.id})", style="dim")
+    out.print(reply.text, markup=False)
+    for line in source_lines(reply, with_ids=True):
+        out.print(f"  {line}", style="dim", markup=False)
 
 
 def chat(

@@ -22,15 +22,14 @@ def answers(
     report: Annotated[Path | None, typer.Option("--report", help="Write an HTML report with plots here.")] = None,
 ) -> None:
     """ROUGE-L, BLEU, abstention precision/recall/F1, citation precision, time to first token, latency, perplexity."""
-    from bot.evaluation.answers import answer_all, evaluation_stages, held_out_perplexity, summarise
+    from bot.evaluation.answers import ANSWER_ROLES, answer_all, held_out_perplexity, summarise
     from bot.evaluation.questions import load_questions
 
     items = load_questions(questions, limit)
     rt = runtime(kb)
-    rt.settings.pipeline.stages = evaluation_stages(rt.settings.pipeline.stages)
 
     async def run() -> list[Any]:
-        engine = rt.engine()
+        engine = rt.engine(roles=ANSWER_ROLES, given=frozenset({"history"}))
         await engine.warm_up()
         with progress_bar() as update:
             return await answer_all(engine, items, lambda done, total: update("answering", done, total))  # type: ignore[operator]

@@ -1,7 +1,7 @@
 """Answer evaluation (`deskbot eval answers`): replays each question through the answer pipeline and scores the replies.
 
-The pipeline is the configured one minus the stages that talk to the conversation store or police users (guard,
-commands, handoff, history): each item's own history is handed to the engine instead. Definitions (DESIGN.md):
+The pipeline is the configured one minus the stages that police users or talk to the conversation store (roles
+guard, command, memory): each item's own history is handed to the engine instead. Definitions (DESIGN.md):
 abstention metrics take "should not answer" (`answerable` false) as the positive class and an abstained or handed-off
 reply as a positive prediction; ROUGE-L, BLEU and citation precision are over answerable items.
 """
@@ -14,14 +14,15 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
-from bot.engine import Engine
+from bot.engine import Engine, StageRole
 from bot.evaluation.metrics import abstention_scores, bleu, citation_precision, percentile, rouge_l
 from bot.evaluation.questions import Question
 from bot.types import Message, ReplyKind
 
 log = logging.getLogger(__name__)
 
-STORE_STAGES = frozenset({"guard", "commands", "handoff", "history"})
+ANSWER_ROLES: frozenset[StageRole] = frozenset({"query", "retrieval", "check", "answer", "custom"})
+"""The stages an answer evaluation runs: all but guards, commands and the conversation store's."""
 KEYS = (
     "n",
     "rougeL",
@@ -52,10 +53,6 @@ class AnswerResult:
     cited: tuple[str, ...]
     latency_ms: float
     ttft_ms: float
-
-
-def evaluation_stages(stages: Sequence[str]) -> list[str]:
-    return [name for name in stages if name not in STORE_STAGES]
 
 
 async def answer_all(

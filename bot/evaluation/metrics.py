@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import Any
 
 
 def recall_at_k(ranked: Sequence[str], relevant: Sequence[str], k: int) -> float:
@@ -70,24 +69,6 @@ def bleu(predictions: Sequence[str], references: Sequence[str]) -> float:
     return float(sacrebleu.corpus_bleu(list(predictions), [list(references)]).score)
 
 
-def perplexity(model: Any, tokenizer: Any, texts: Sequence[str], max_tokens: int = 512, device: str = "cpu") -> float:
-    """exp(mean token negative log-likelihood) of a causal LM over `texts`."""
-    import torch
-
-    total_loss, total_tokens = 0.0, 0
-    model.eval()
-    with torch.inference_mode():
-        for text in texts:
-            ids = tokenizer(text, return_tensors="pt", truncation=True, max_length=max_tokens)["input_ids"].to(device)
-            if ids.shape[1] < 2:
-                continue
-            loss = model(input_ids=ids, labels=ids).loss
-            tokens = ids.shape[1] - 1
-            total_loss += float(loss) * tokens
-            total_tokens += tokens
-    return math.exp(total_loss / total_tokens) if total_tokens else float("nan")
-
-
 def abstention_scores(should_abstain: Sequence[bool], abstained: Sequence[bool]) -> tuple[float, float, float]:
     """(precision, recall, F1) with "should not answer" as the positive class."""
     pairs = list(zip(should_abstain, abstained, strict=True))
@@ -105,28 +86,3 @@ def citation_precision(cited: Sequence[Sequence[str]], relevant: Sequence[Sequen
     total = sum(len(set(ids)) for ids in cited)
     hits = sum(len(set(ids) & set(wanted)) for ids, wanted in zip(cited, relevant, strict=True))
     return hits / total if total else 0.0
-
-
-def answer_perplexity(
-    model: Any, examples: Sequence[tuple[Sequence[int], Sequence[int]]], device: str = "cpu"
-) -> float:
-    """exp(mean negative log-likelihood) of the labelled tokens only (labels -100 are the prompt and are skipped).
-
-    `examples` are (input_ids, labels) pairs, as a fine-tuning data collator sees them: this is the perplexity of the
-    answers given their prompts.
-    """
-    import torch
-
-    total_loss, total_tokens = 0.0, 0
-    model.eval()
-    with torch.inference_mode():
-        for input_ids, labels in examples:
-            tokens = sum(1 for label in list(labels)[1:] if label != -100)
-            if tokens == 0:
-                continue
-            ids = torch.tensor([list(input_ids)], device=device)
-            targets = torch.tensor([list(labels)], device=device)
-            loss = model(input_ids=ids, labels=targets).loss
-            total_loss += float(loss) * tokens
-            total_tokens += tokens
-    return math.exp(total_loss / total_tokens) if total_tokens else float("nan")

@@ -1,9 +1,9 @@
 """Retrieval evaluation: document-level recall@1/5/10, MRR@10, nDCG@10 and latency over a questions file.
 
-Every item goes through the chat pipeline's own query path: the configured stages up to and including `retrieve`,
-minus `commands`, `history` and guard stages, so a query-rewrite stage placed before `retrieve` is used exactly as in
-chat. The item's history is put into `turn.history` (what the `history` stage would have loaded). Without a rewrite
-stage the query is the last user turn alone (the history is not used).
+Every item goes through the chat pipeline's own query path: the configured stages whose role is `query` or
+`retrieval`, up to and including the first retrieval stage, so a query-rewrite stage placed before `retrieve` is used
+exactly as in chat. The item's history is given to the engine (what a memory stage would have loaded). Without a
+query stage the query is the last user turn alone (the history is not used).
 """
 
 from __future__ import annotations
@@ -11,18 +11,17 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
-from bot.engine import Engine, Next, Stage
+from bot.engine import Engine, Next, StageRole
 from bot.errors import ConfigError
 from bot.evaluation.metrics import mrr_at_k, ndcg_at_k, percentile, recall_at_k, unique_in_order
 from bot.evaluation.questions import Question, QuestionFileError, unknown_relevant_ids
-from bot.plugins import build_plugin
 from bot.runtime import Runtime
-from bot.types import ChatMessage, Message, Reply, Turn
+from bot.types import Message, Reply, Turn
 
-SKIPPED_STAGES = frozenset({"commands", "history"})
-"""Stages that do not shape the query: slash commands and loading a stored conversation."""
+QUERY_ROLES: frozenset[StageRole] = frozenset({"query", "retrieval"})
+"""Stages that shape the query and retrieve: not guards, commands or the conversation store."""
 
 RANKING_DEPTH = 10
 
@@ -60,17 +59,6 @@ class RankedItem:
     latency_ms: float
 
 
-class _GivenHistory:
-    """Plays the `history` stage's part: the conversation so far is the evaluated item's history."""
-
-    def __init__(self) -> None:
-        self.history: list[ChatMessage] = []
-
-    async def __call__(self, turn: Turn, call_next: Next) -> Reply:
-        turn.history = list(self.history)
-        return await call_next(turn)
-
-
 class _CaptureRetrieval:
     """Ends the chain where `answer` would start, keeping the query and hits the earlier stages produced."""
 
@@ -84,30 +72,26 @@ class _CaptureRetrieval:
         return Reply(text="", kind="silent", conversation_id=turn.message.conversation_id)
 
 
-def is_query_stage(name: str) -> bool:
-    """Whether a pipeline stage takes part in building the retrieval query (not commands, history or guards)."""
-    return name not in SKIPPED_STAGES and "guard" not in name
-
-
 class RetrievalEvaluator:
     def __init__(self, runtime: Runtime, depth: int = RANKING_DEPTH) -> None:
-        names = runtime.settings.pipeline.stages
-        if "retrieve" not in names:
-            raise ConfigError("pipeline.stages has no 'retrieve' stage; there is no retrieval to evaluate")
-        # Enough chunks to rank `depth` distinct documents even when each contributes `per_document` chunks.
-        knowledge_settings = runtime.settings.knowledge
-        knowledge_settings.top_k = depth * knowledge_settings.per_document
+        names = runtime.stage_names(QUERY_ROLES)
+        retrieval = [i for i, name in enumerate(names) if runtime.stage_info(name).role == "retrieval"]
+        if not retrieval:
+            raise ConfigError("pipeline.stages has no retrieval stage ('retrieve'); there is no retrieval to evaluate")
+        names = names[: retrieval[0] + 1]
+        # Enough chunks to rank `depth` distinct documents even when each contributes `per_document` chunks; in a
+        # copy of the settings, so the runtime's own stay as configured.
+        knowledge = runtime.settings.knowledge
+        settings = runtime.settings.model_copy(
+            update={"knowledge": knowledge.model_copy(update={"top_k": depth * knowledge.per_document})}
+        )
+        services = replace(runtime.services(), settings=settings)
         self.depth = depth
         self.runtime = runtime
-        services = runtime.services()
-        self._history = _GivenHistory()
         self._capture = _CaptureRetrieval()
-        stages: list[Stage] = [self._history]
-        for name in names[: names.index("retrieve") + 1]:
-            if is_query_stage(name):
-                stages.append(build_plugin(runtime.registry.load("stages", name), services))
-        stages.append(self._capture)
-        self._engine = Engine(stages)
+        self._engine = Engine(
+            [*runtime.build_stages(names, services), self._capture], [*names, "capture"], frozenset({"history"})
+        )
 
     def check_questions(self, questions: Sequence[Question]) -> None:
         """Refuse a questions file whose relevant ids the knowledge base lacks (a sign of the wrong --kb)."""
@@ -120,10 +104,9 @@ class RetrievalEvaluator:
             )
 
     async def rank(self, question: Question) -> RankedItem:
-        self._history.history = list(question.history)
         message = Message(text=question.question, user_id="eval", conversation_id=question.dialogue_id, channel="eval")
         started = time.perf_counter()
-        await self._engine.handle(message)
+        await self._engine.handle(message, history=question.history)
         latency_ms = (time.perf_counter() - started) * 1000.0
         ranked = unique_in_order(self._capture.document_ids)[: self.depth]
         return RankedItem(question, self._capture.query, tuple(ranked), latency_ms)

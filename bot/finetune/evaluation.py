@@ -7,9 +7,10 @@ import logging
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from bot.evaluation.metrics import answer_perplexity, bleu, mrr_at_k, perplexity, recall_at_k, rouge_l
+from bot.evaluation.metrics import bleu, mrr_at_k, recall_at_k, rouge_l
 from bot.finetune.chat_examples import ChatExample, prompt_text
 from bot.finetune.sources import TrainingPair, passage_text
+from bot.llm.perplexity import answer_perplexity, perplexity
 
 log = logging.getLogger(__name__)
 

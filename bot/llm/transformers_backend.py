@@ -163,7 +163,7 @@ class TransformersLLM:
 
     def perplexity(self, texts: Sequence[str]) -> float:
         """exp(mean token negative log-likelihood) of the model over `texts` (blocking)."""
-        from bot.evaluation.metrics import perplexity
+        from bot.llm.perplexity import perplexity
 
         self.load()
         return perplexity(self._model, self._tokenizer, texts, device=self._device)

@@ -1,10 +1,9 @@
-"""`AnswerStage`: the answer policy, in this order.
+"""`AnswerStage`: grounded generation when the passages are evidence of an answer, else honest abstention.
 
-1. **Curated FAQ answer, verbatim.** An FAQ entry is a passage whose heading (its section, else its document's title)
-   is a question, or whose document is marked `doc_type`/`type` `faq` in its metadata (jsonl/csv FAQ entries). When the
-   best hit is an FAQ entry scoring at least `answer.faq_min_score`, its text is the reply: no generation, nothing
-   made up.
-2. **Grounded generation**, when the passages are evidence of an answer: the best hit scores at least
+(A curated FAQ answer, verbatim, is `FaqStage`'s, before this stage; a reply that repeats the system prompt is
+caught by `OutputGuardStage`, around it.)
+
+1. **Grounded generation**, when the passages are evidence of an answer: the best hit scores at least
    `answer.min_score`, and the top passages contain enough of the message's topic words (`coverage`). How much is
    enough depends on whether the retrievers agree: each of dense similarity and BM25 that ranks the best hit first
    among the retrieved hits (`knowledge.top_k` of them, 4 when calibrated) lowers the required share from
@@ -12,44 +11,40 @@
    Unanswerable questions are usually on topic - similar passages that lack what the customer asks about - so
    similarity alone separates them poorly; a fused best hit that neither retriever put first on its own is usually a
    compromise between two weak matches, and then nearly every topic word must be in the passages. The best
-   passages that fit `answer.max_context_tokens` (counted in the model's own tokens) go to the model as numbered,
-   delimited context with the last `answer.history_tokens` of the conversation and the user's profile; the reply
-   cites their documents.
-3. **Honest abstention.** Otherwise the bot says it could not find the answer and offers a person (`/human`): small
+   passages that fit `answer.max_context_tokens` (counted in the model's own tokens), and what is left of
+   `llm.context_window` after the system prompt, the history, the question and `llm.max_new_tokens`, go to the
+   model as numbered, delimited context with the last `answer.history_tokens` of the conversation and the user's
+   profile; the reply cites their documents.
+2. **Honest abstention.** Otherwise the bot says it could not find the answer and offers a person (`/human`): small
    models answer confidently from nothing, so abstention comes from retrieval evidence, not from the model.
 
 The thresholds are calibrated on the dev sets' `answerable` labels (`benchmarks/calibrate_answer_policy.py`,
 docs/conversation-engine.md). Retrieved text and the customer's message are wrapped in tags that their content cannot
-close, and a reply that repeats the system prompt is replaced by a refusal.
+close.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from typing import ClassVar
 
 from bot.config import AnswerSettings, LLMSettings
-from bot.engine import Next
+from bot.engine import Next, StageInfo
 from bot.errors import LLMError
 from bot.llm.base import GenerationOptions, LLMBackend
 from bot.services import Services
+from bot.stages.passages import Passage, citations_for, heading, neutralise_tags
 from bot.terms import coverage
-from bot.types import ChatMessage, Citation, Reply, Turn
+from bot.types import ChatMessage, Reply, Turn
 from knowledge.documents import SearchHit
 from prompts import PromptLibrary
 
 log = logging.getLogger(__name__)
 
 _TOLERANCE = 1e-9  # coverage is a ratio of small counts; 0.8 - 2 * 0.3 must still admit 1/5
-_TAG = re.compile(r"<(/?)(passage|customer_message)", re.IGNORECASE)
-
-
-def neutralise_tags(text: str) -> str:
-    """Text that cannot open or close the prompt's own delimiting tags."""
-    return _TAG.sub(r"‹\1\2", text)
+CHAT_TEMPLATE_TOKENS = 8  # what a chat template adds around each message, at most, in the models we ship for
 
 
 def agreeing_retrievers(hits: Sequence[SearchHit]) -> int:
@@ -64,22 +59,9 @@ def agreeing_retrievers(hits: Sequence[SearchHit]) -> int:
     return int(dense_first) + int(lexical_first)
 
 
-def is_faq_entry(hit: SearchHit) -> bool:
-    chunk = hit.chunk
-    kind = str(chunk.metadata.get("doc_type") or chunk.metadata.get("type") or "").lower()
-    heading = (chunk.section or chunk.title).strip()
-    return kind == "faq" or heading.endswith("?")
-
-
-@dataclass(frozen=True)
-class Passage:
-    number: int
-    title: str
-    text: str
-    hit: SearchHit
-
-
 class AnswerStage:
+    info: ClassVar[StageInfo] = StageInfo(role="answer", needs=frozenset({"hits"}))
+
     def __init__(
         self,
         llm: LLMBackend,
@@ -92,14 +74,14 @@ class AnswerStage:
         self._llm = llm
         self._prompts = prompts
         self._answer = answer
-        self._company = company
+        self._context_window = llm_settings.context_window
         self._options = GenerationOptions(
             max_new_tokens=llm_settings.max_new_tokens,
             temperature=llm_settings.temperature,
             timeout_s=llm_settings.timeout_s,
         )
         self._system = prompts.render("system", bot_name=bot_name, company=company)
-        self._system_lines = [line.strip() for line in self._system.splitlines() if len(line.strip()) >= 30]
+        self._system_tokens: int | None = None
 
     @classmethod
     def build(cls, services: Services) -> AnswerStage:
@@ -108,14 +90,6 @@ class AnswerStage:
 
     async def warm_up(self) -> None:
         await asyncio.to_thread(self._llm.load)
-
-    # ----- policy ------------------------------------------------------------------------------------------------
-
-    def faq_answer(self, hits: list[SearchHit]) -> SearchHit | None:
-        """The best hit, when it is a curated FAQ entry matched with high confidence."""
-        if hits and hits[0].score >= self._answer.faq_min_score and is_faq_entry(hits[0]):
-            return hits[0]
-        return None
 
     def coverage(self, message: str, hits: Sequence[SearchHit]) -> float:
         """Share of the message's topic words found in the top passages (titles included)."""
@@ -131,16 +105,30 @@ class AnswerStage:
         """True when the passages carry enough of what the message asks about to answer from them."""
         return self.coverage(message, hits) >= self.required_coverage(hits) - _TOLERANCE
 
-    def select_passages(self, hits: list[SearchHit]) -> list[Passage]:
-        """The best passages, in rank order, that fit the context budget (at least one)."""
+    def window_left(self, question: str, history: Sequence[ChatMessage], profile: dict[str, str]) -> int:
+        """Tokens of `llm.context_window` the passages may use: what the system prompt, the history, the prompt
+        around the passages and the reply (`llm.max_new_tokens`) leave."""
+        if self._system_tokens is None:
+            self._system_tokens = self._llm.count_tokens(self._system)
+        shell = self._prompts.render("answer", passages=[], question=neutralise_tags(question), profile=profile)
+        used = self._system_tokens + self._llm.count_tokens(shell) + self._options.max_new_tokens
+        used += sum(self._llm.count_tokens(turn.content) for turn in history)
+        used += CHAT_TEMPLATE_TOKENS * (len(history) + 2)
+        return self._context_window - used
+
+    def select_passages(self, hits: list[SearchHit], window_left: int | None = None) -> list[Passage]:
+        """The best passages, in rank order, that fit `answer.max_context_tokens` (at least one) and `window_left`
+        (when given: none when not even the best passage fits)."""
         passages: list[Passage] = []
         used = 0
         for hit in hits[: self._answer.max_passages]:
             if hit.score < self._answer.min_score:
                 break
-            title = " - ".join(part for part in (hit.chunk.title, hit.chunk.section) if part)
+            title = heading(hit)
             cost = self._llm.count_tokens(f"{title}\n{hit.chunk.text}")
             if passages and used + cost > self._answer.max_context_tokens:
+                break
+            if window_left is not None and used + cost > window_left:
                 break
             used += cost
             passages.append(Passage(len(passages) + 1, neutralise_tags(title), neutralise_tags(hit.chunk.text), hit))
@@ -175,27 +163,6 @@ class AnswerStage:
         )
         return [ChatMessage("system", self._system), *(history or []), ChatMessage("user", prompt)]
 
-    @staticmethod
-    def citations_for(passages: list[Passage]) -> tuple[Citation, ...]:
-        citations: dict[str, Citation] = {}
-        for passage in passages:
-            chunk = passage.hit.chunk
-            if chunk.document_id not in citations:
-                citations[chunk.document_id] = Citation(
-                    id=chunk.document_id,
-                    title=chunk.title,
-                    source=chunk.source,
-                    score=round(passage.hit.score, 4),
-                    number=passage.number,
-                )
-        return tuple(citations.values())
-
-    def reveals_rules(self, text: str) -> bool:
-        flat = " ".join(text.split()).lower()
-        return any(line.lower() in flat for line in self._system_lines)
-
-    # ----- replies -----------------------------------------------------------------------------------------------
-
     def abstain(self, turn: Turn) -> Reply:
         return Reply(
             text=self._prompts.render("abstain"),
@@ -204,24 +171,21 @@ class AnswerStage:
             conversation_id=turn.message.conversation_id,
         )
 
-    async def _faq_reply(self, turn: Turn, hit: SearchHit) -> Reply:
-        passage = Passage(1, hit.chunk.section or hit.chunk.title, hit.chunk.text, hit)
-        await turn.send(hit.chunk.text)
-        return Reply(
-            text=hit.chunk.text,
-            citations=self.citations_for([passage]),
-            kind="faq",
-            conversation_id=turn.message.conversation_id,
-        )
-
     async def __call__(self, turn: Turn, call_next: Next) -> Reply:
-        faq = self.faq_answer(turn.hits)
-        if faq is not None:
-            return await self._faq_reply(turn, faq)
-        passages = self.select_passages(turn.hits) if turn.hits else []
-        if not passages or not self.grounded(turn.message.text, turn.hits):
+        if not turn.hits or not self.grounded(turn.message.text, turn.hits):
             return self.abstain(turn)
-        messages = self.messages_for(turn.message.text, passages, self.recent_history(turn.history), turn.profile)
+        history = self.recent_history(turn.history)
+        window_left = self.window_left(turn.message.text, history, turn.profile)
+        passages = self.select_passages(turn.hits, window_left)
+        if not passages:
+            if self.select_passages(turn.hits):
+                log.warning(
+                    "no passage fits llm.context_window (%d tokens) in conversation %s; abstaining",
+                    self._context_window,
+                    turn.message.conversation_id,
+                )
+            return self.abstain(turn)
+        messages = self.messages_for(turn.message.text, passages, history, turn.profile)
         pieces: list[str] = []
         try:
             async for piece in self._llm.stream(messages, self._options):
@@ -233,11 +197,4 @@ class AnswerStage:
         text = "".join(pieces).strip()
         if not text:
             return self.abstain(turn)
-        if self.reveals_rules(text):
-            log.warning("reply in conversation %s repeated the system prompt; refused", turn.message.conversation_id)
-            return Reply(
-                text=self._prompts.render("refuse_rules", company=self._company),
-                kind="guard",
-                conversation_id=turn.message.conversation_id,
-            )
-        return Reply(text=text, citations=self.citations_for(passages), conversation_id=turn.message.conversation_id)
+        return Reply(text=text, citations=citations_for(passages), conversation_id=turn.message.conversation_id)

@@ -10,9 +10,10 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
+from typing import ClassVar
 
 from bot.conversations import utc_now
-from bot.engine import Next
+from bot.engine import Next, StageInfo
 from bot.handoff import WebhookNotifier
 from bot.services import Services
 from bot.store.database import StoreError
@@ -24,6 +25,8 @@ Command = Callable[[Turn, str], Awaitable[Reply]]
 
 
 class CommandStage:
+    info: ClassVar[StageInfo] = StageInfo(role="command")
+
     def __init__(self, services: Services, notifier: WebhookNotifier | None = None) -> None:
         self._services = services
         self._store = services.conversations

@@ -11,9 +11,10 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import replace
+from typing import ClassVar
 
 from bot.config import GuardSettings
-from bot.engine import Next
+from bot.engine import Next, StageInfo
 from bot.pii import redact
 from bot.services import Services
 from bot.types import Reply, Turn
@@ -47,6 +48,8 @@ class RateLimiter:
 
 
 class GuardStage:
+    info: ClassVar[StageInfo] = StageInfo(role="guard")
+
     def __init__(self, settings: GuardSettings, prompts: PromptLibrary, limiter: RateLimiter | None = None) -> None:
         self._settings = settings
         self._prompts = prompts

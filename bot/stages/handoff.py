@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from typing import ClassVar
 
 from bot.conversations import ConversationStore
-from bot.engine import Next
+from bot.engine import Next, StageInfo
 from bot.services import Services
 from bot.store.database import StoreError
 from bot.types import Reply, Turn
@@ -19,6 +20,8 @@ log = logging.getLogger(__name__)
 
 
 class HandoffStage:
+    info: ClassVar[StageInfo] = StageInfo(role="memory")
+
     def __init__(self, store: ConversationStore) -> None:
         self._store = store
 

@@ -9,9 +9,10 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Mapping
+from typing import ClassVar
 
 from bot.conversations import ConversationStore
-from bot.engine import Next
+from bot.engine import Next, StageInfo
 from bot.services import Services
 from bot.store.database import StoreError
 from bot.types import Reply, Turn
@@ -20,6 +21,8 @@ log = logging.getLogger(__name__)
 
 
 class HistoryStage:
+    info: ClassVar[StageInfo] = StageInfo(role="memory", provides=frozenset({"history", "profile"}))
+
     def __init__(self, store: ConversationStore, window: int = 12) -> None:
         self._store = store
         self._window = window

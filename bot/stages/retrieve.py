@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+from typing import ClassVar
 
-from bot.engine import Next
+from bot.engine import Next, StageInfo
 from bot.services import Services
 from bot.types import Reply, Turn
 from knowledge.retrieval import Retriever
 
 
 class RetrieveStage:
+    info: ClassVar[StageInfo] = StageInfo(role="retrieval", provides=frozenset({"query", "hits"}))
+
     def __init__(self, retriever: Retriever, top_k: int) -> None:
         self._retriever = retriever
         self._top_k = top_k

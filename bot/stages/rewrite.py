@@ -15,9 +15,10 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Sequence
+from typing import ClassVar
 
 from bot.config import RewriteSettings
-from bot.engine import Next
+from bot.engine import Next, StageInfo
 from bot.errors import LLMError
 from bot.llm.base import GenerationOptions, LLMBackend, complete
 from bot.services import Services
@@ -78,6 +79,8 @@ class LLMRewriter:
 
 
 class RewriteStage:
+    info: ClassVar[StageInfo] = StageInfo(role="query", provides=frozenset({"query"}))
+
     def __init__(self, settings: RewriteSettings, keywords: KeywordRewriter, llm: LLMRewriter | None = None) -> None:
         self._settings = settings
         self._keywords = keywords

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 import pytest
 
-from bot.engine import Engine, Next
-from bot.types import Message, Reply, TextDelta, Turn
+from bot.engine import Engine, Next, PipelineError, Stage, StageInfo, stage_info
+from bot.runtime import Runtime
+from bot.types import Message, Reply, Turn
 
 
 class Recorder:
@@ -55,13 +58,49 @@ async def test_empty_chain_is_silent() -> None:
     assert reply.kind == "silent" and reply.text == ""
 
 
-async def test_stream_yields_deltas_then_the_reply() -> None:
-    events = [event async for event in Engine([Answerer()]).stream(Message(text="x"))]
-    assert events[:2] == [TextDelta("hello"), TextDelta(" there")]
-    assert isinstance(events[-1], Reply) and events[-1].text == "hello there"
+async def test_an_impossible_order_is_refused_at_start() -> None:
+    from bot.engine import PipelineError
+    from bot.stages.answer import AnswerStage
+    from bot.stages.guard import GuardStage
+    from bot.stages.history import HistoryStage
+
+    with pytest.raises(PipelineError, match="'answer' needs hits, which no stage before it provides"):
+        Engine([cast(Stage, AnswerStage)], ["answer"])
+    with pytest.raises(PipelineError, match=r"'guard' \(guard\) must come before 'history'"):
+        Engine([cast(Stage, HistoryStage), cast(Stage, GuardStage)], ["history", "guard"])
+    with pytest.raises(PipelineError, match="no stage answers the message"):
+        Engine([cast(Stage, GuardStage)], ["guard"])
 
 
-async def test_stream_reraises_stage_errors() -> None:
-    with pytest.raises(RuntimeError, match="boom"):
-        async for _ in Engine([Failing()]).stream(Message(text="x")):
-            pass
+def test_a_field_the_caller_gives_satisfies_a_need() -> None:
+    class NeedsHistory:
+        info = StageInfo(role="answer", needs=frozenset({"history"}))
+
+        async def __call__(self, turn: Turn, call_next: Next) -> Reply:
+            return Reply(text=str(len(turn.history)))
+
+    with pytest.raises(PipelineError):
+        Engine([NeedsHistory()])
+    Engine([NeedsHistory()], given=frozenset({"history"}))
+
+
+def test_the_default_pipeline_is_valid(runtime: Runtime) -> None:
+    engine = runtime.engine()
+    assert engine.names == runtime.settings.pipeline.stages
+    assert [stage_info(stage).role for stage in engine.stages] == [
+        "guard",
+        "command",
+        "memory",
+        "memory",
+        "query",
+        "retrieval",
+        "check",
+        "answer",
+        "answer",
+    ]
+
+
+def test_a_pipeline_with_answer_only_is_refused_with_one_line(runtime: Runtime) -> None:
+    runtime.settings.pipeline.stages = ["answer"]
+    with pytest.raises(PipelineError, match=r"^pipeline.stages: 'answer' needs hits"):
+        runtime.engine()

@@ -10,8 +10,8 @@ async def test_sample_question_is_answered_with_citation(runtime):
 
 
 async def test_stream_yields_deltas_then_reply(runtime):
-    engine = runtime.engine()
-    events = [event async for event in engine.stream(Message(text="How do I reset my Nimbus Thermo?"))]
+    responder = runtime.responder()
+    events = [event async for event in responder.stream(Message(text="How do I reset my Nimbus Thermo?"))]
     assert isinstance(events[-1], Reply)
     deltas = [e.text for e in events if isinstance(e, TextDelta)]
     assert deltas and "".join(deltas).strip() == events[-1].text

@@ -16,14 +16,14 @@ from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetry
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
-from adapters.http.slack.translation import SlackTarget
+from adapters.http.slack.translation import SlackTarget, slack_action_id
 from adapters.splitting import split_message
+from bot.presentation import actions_for, source_lines
 from bot.types import Reply
 
 log = logging.getLogger(__name__)
 
 SECTION_LIMIT = 3000
-FEEDBACK_KINDS = {"answer", "faq", "abstain"}
 
 
 def reply_blocks(reply: Reply) -> list[dict[str, Any]]:
@@ -31,26 +31,22 @@ def reply_blocks(reply: Reply) -> list[dict[str, Any]]:
         {"type": "section", "text": {"type": "mrkdwn", "text": piece}}
         for piece in split_message(reply.text, SECTION_LIMIT)
     ]
-    if reply.citations:
-        sources = "  ".join(f"[{c.number}] {c.title}" for c in reply.citations)
-        blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": f"Sources: {sources}"[:2000]}]})
-    if reply.kind in FEEDBACK_KINDS:
-        buttons = [
-            ("deskbot_feedback_good", "Helpful", "primary"),
-            ("deskbot_feedback_bad", "Not helpful", None),
-            ("deskbot_human", "Talk to a person", None),
-        ]
-        elements = []
-        for action_id, label, style in buttons:
-            button: dict[str, Any] = {
-                "type": "button",
-                "action_id": action_id,
-                "text": {"type": "plain_text", "text": label},
-                "value": reply.conversation_id[:2000],
-            }
-            if style:
-                button["style"] = style
-            elements.append(button)
+    sources = source_lines(reply)
+    if sources:
+        text = "Sources: " + "  ".join(sources)
+        blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": text[:2000]}]})
+    elements = []
+    for action in actions_for(reply):
+        button: dict[str, Any] = {
+            "type": "button",
+            "action_id": slack_action_id(action),
+            "text": {"type": "plain_text", "text": action.label},
+            "value": reply.conversation_id[:2000],
+        }
+        if action.emphasis:
+            button["style"] = "primary"
+        elements.append(button)
+    if elements:
         blocks.append({"type": "actions", "block_id": "deskbot_feedback", "elements": elements})
     return blocks
 

@@ -36,7 +36,7 @@ Context = Annotated[ChannelContext, Depends(channel_context)]
 async def answer_slack_job(context: ChannelContext, payload: dict[str, Any]) -> None:
     """The answer worker's handler for queued Slack turns."""
     turn = SlackTurn.from_payload(payload)
-    reply = await context.answer(turn.message)
+    reply = await context.responder.reply(turn.message)
     if context.slack is None:
         log.warning("no [slack] bot_token: the reply in %s is not sent", turn.target.channel)
         return

@@ -13,15 +13,18 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from bot.presentation import REPLY_ACTIONS, ReplyAction
 from bot.types import Message
 
 MENTION = re.compile(r"<@([A-Z0-9]+)(?:\|[^>]*)?>")
 
-BUTTON_COMMANDS = {
-    "deskbot_feedback_good": "/feedback good",
-    "deskbot_feedback_bad": "/feedback bad",
-    "deskbot_human": "/human",
-}
+
+def slack_action_id(action: ReplyAction) -> str:
+    """The button's Slack `action_id` (`deskbot_feedback_good`): stable, so buttons of old replies still work."""
+    return "deskbot_" + action.id.replace(":", "_")
+
+
+BUTTON_COMMANDS = {slack_action_id(action): action.command for action in REPLY_ACTIONS}
 SLASH_SUBCOMMANDS = {"help", "reset", "human", "feedback"}
 
 

@@ -177,8 +177,7 @@ async def discord_harness(runtime: Runtime) -> AsyncIterator[DiscordHarness]:
     runtime.settings.discord.channels = [HELP_CHANNEL]
     runtime.settings.discord.edit_interval_s = 0.2
     runtime.settings.discord.sync_commands = False
-    engine = runtime.engine()
-    client = DeskbotClient(runtime, engine=engine, guild_ready_timeout=0.0)
+    client = DeskbotClient(runtime.adapter_context(), guild_ready_timeout=0.0)
     bot_user = gateway("discord_ready.json")["user"]
     http = FakeDiscordHttp(bot_user)
     client.http.request = http.request  # type: ignore[method-assign]

@@ -14,7 +14,7 @@ import pytest
 from pydantic import SecretStr
 from slack_sdk.signature import SignatureVerifier
 
-from adapters.http.app import create_app
+from adapters.http.app import build_context, create_app
 from adapters.http.context import ChannelContext
 from adapters.http.slack.fake_web_api import FakeSlackWebApi
 from bot.runtime import Runtime
@@ -88,7 +88,7 @@ def http_runtime(runtime: Runtime, fake_slack: FakeSlackWebApi) -> Runtime:
 
 @pytest.fixture
 async def app_client(http_runtime: Runtime) -> AsyncIterator[httpx.AsyncClient]:
-    app = create_app(http_runtime)
+    app = create_app(build_context(http_runtime.adapter_context()))
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://deskbot.test") as client:

@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 
 from adapters.http.answer_worker import AnswerWorker
-from adapters.http.app import create_app
+from adapters.http.app import build_context, create_app
 from bot.store.database import Database
 from bot.store.deliveries import Deliveries
 from tests.adapters.http.conftest import SlackSender, answered, fixture
@@ -122,13 +122,15 @@ async def test_stop_lets_running_answers_finish(tmp_path):
 
 async def test_an_acknowledged_event_is_answered_after_a_restart(http_runtime, fake_slack):
     """The process that acknowledged the event stops before answering it; the next one answers it."""
-    first = create_app(http_runtime, answers_elsewhere=True)  # acknowledges, answers nothing
+    first = create_app(
+        build_context(http_runtime.adapter_context()), answers_elsewhere=True
+    )  # acknowledges, answers nothing
     async with first.router.lifespan_context(first):
         transport = httpx.ASGITransport(app=first)
         async with httpx.AsyncClient(transport=transport, base_url="http://deskbot.test") as client:
             assert (await SlackSender(client).event(fixture("slack_app_mention.json"))).status_code == 200
     assert fake_slack.calls == []
-    second = create_app(http_runtime)
+    second = create_app(build_context(http_runtime.adapter_context()))
     async with second.router.lifespan_context(second):
         await answered(second.state.deskbot, 10)
     [call] = fake_slack.calls_to("chat.postMessage")

@@ -9,14 +9,16 @@ def paths(app):
 
 
 def test_slack_and_webhook_routes_are_off_without_their_secrets(runtime):
-    app = create_app(runtime)
+    app = create_app(build_context(runtime.adapter_context()))
     assert {"/v1/chat", "/v1/chat/stream", "/healthz", "/readyz", "/metrics"} <= paths(app)
     assert "/slack/events" not in paths(app)
     assert "/webhooks/incoming" not in paths(app)
 
 
 def test_slack_routes_are_on_with_a_signing_secret(http_runtime):
-    assert {"/slack/events", "/slack/commands", "/slack/interactions"} <= paths(create_app(http_runtime))
+    assert {"/slack/events", "/slack/commands", "/slack/interactions"} <= paths(
+        create_app(build_context(http_runtime.adapter_context()))
+    )
 
 
 def test_http_adapter_is_an_entry_point(runtime):
@@ -42,10 +44,10 @@ def test_a_lease_shorter_than_the_llm_timeout_is_warned_about(runtime, caplog):
     # A job still waiting for the LLM when its lease ends is offered to another worker: answered twice.
     runtime.settings.server.answer_lease_s = 60.0
     runtime.settings.llm.timeout_s = 120.0
-    answer_worker(build_context(runtime))
+    answer_worker(build_context(runtime.adapter_context()))
     assert "answer_lease_s (60s) is not longer than [llm] timeout_s (120s)" in caplog.text
 
 
 def test_the_default_lease_outlasts_the_default_llm_timeout(runtime, caplog):
-    answer_worker(build_context(runtime))
+    answer_worker(build_context(runtime.adapter_context()))
     assert "answer_lease_s" not in caplog.text

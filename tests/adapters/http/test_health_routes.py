@@ -1,8 +1,8 @@
 import asyncio
 import gc
 
+from adapters.http.app import build_context
 from adapters.http.metrics import Metrics
-from adapters.http.readiness import EngineLoader
 from bot.types import Reply
 
 
@@ -12,13 +12,13 @@ async def test_healthz(app_client):
 
 
 async def test_readyz_turns_ready_once_models_are_loaded(app_client, context):
-    await asyncio.wait_for(context.loader.engine(), 30)
+    await asyncio.wait_for(context.responder.engine(), 30)
     response = await app_client.get("/readyz")
     assert response.status_code == 200 and response.json() == {"status": "ready"}
 
 
 async def test_readyz_is_503_while_loading(app_client, context, monkeypatch):
-    monkeypatch.setattr(type(context.loader), "ready", property(lambda _self: False))
+    monkeypatch.setattr(type(context.responder), "ready", property(lambda _self: False))
     response = await app_client.get("/readyz")
     assert response.status_code == 503 and response.json()["status"] == "loading"
 
@@ -53,16 +53,19 @@ async def test_openapi_docs_list_the_routes(app_client):
     assert (await app_client.get("/docs")).status_code == 200
 
 
-async def test_a_loader_that_owns_its_process_freezes_what_it_loaded(runtime):
+async def test_a_context_that_owns_its_process_freezes_what_it_loaded(runtime):
     # A `deskbot serve` process keeps its models for life: frozen, full collections stop walking them (~100 ms each).
-    loader = EngineLoader(runtime, timeout_s=60, owns_process=True)
+    context = build_context(runtime.adapter_context(), owns_process=True)
     try:
-        await loader.engine()
+        await context.responder.engine()
         assert gc.get_freeze_count() > 0
     finally:
         gc.unfreeze()
+        context.close()
 
 
-async def test_a_loader_sharing_its_process_leaves_the_collector_alone(runtime):
-    await EngineLoader(runtime, timeout_s=60).engine()
+async def test_a_context_sharing_its_process_leaves_the_collector_alone(runtime):
+    context = build_context(runtime.adapter_context())
+    await context.responder.engine()
     assert gc.get_freeze_count() == 0
+    context.close()

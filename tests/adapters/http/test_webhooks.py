@@ -8,7 +8,7 @@ import pytest
 from aiohttp import web
 from pydantic import SecretStr
 
-from adapters.http.app import create_app
+from adapters.http.app import build_context, create_app
 from adapters.http.webhooks import OutgoingWebhooks, is_signed, sign, signature_headers
 from tests.adapters.http.conftest import answered
 
@@ -82,7 +82,7 @@ async def webhook_app(runtime):
         runtime.settings.webhooks.secret = SecretStr(SECRET)
         runtime.settings.webhooks.outgoing_urls = [receiver.url]
         runtime.settings.webhooks.backoff_s = 0.01
-        app = create_app(runtime)
+        app = create_app(build_context(runtime.adapter_context()))
         async with app.router.lifespan_context(app):
             import httpx
 

@@ -4,9 +4,9 @@ from pathlib import Path
 import pytest
 
 from bot.config import Settings
-from bot.engine import Next
+from bot.engine import Next, StageInfo
 from bot.evaluation.questions import QuestionFileError, load_questions
-from bot.evaluation.retrieval import RetrievalEvaluator, is_query_stage
+from bot.evaluation.retrieval import RetrievalEvaluator
 from bot.plugins import PluginRegistry
 from bot.runtime import Runtime
 from bot.services import Services
@@ -44,6 +44,7 @@ def kb_settings(settings: Settings, tmp_path: Path) -> Settings:
 
 
 class ContextRewrite:
+    info = StageInfo(role="query", provides=frozenset({"query"}))
     """Stands in for the query-rewrite stage: the query is the history's user turns plus the message."""
 
     @classmethod
@@ -57,6 +58,8 @@ class ContextRewrite:
 
 
 class ExplodingGuard:
+    info = StageInfo(role="guard")
+
     @classmethod
     def build(cls, services: Services) -> "ExplodingGuard":
         return cls()
@@ -90,7 +93,7 @@ def test_multi_turn_items_go_through_the_pipeline_rewrite(
 ) -> None:
     registry.register("stages", "rewrite", ContextRewrite)
     registry.register("stages", "guard", ExplodingGuard)
-    kb_settings.pipeline.stages = ["commands", "guard", "history", "rewrite", "retrieve", "answer"]
+    kb_settings.pipeline.stages = ["guard", "commands", "history", "rewrite", "retrieve", "answer"]
     [_, multi_turn, _] = load_questions(write_jsonl(tmp_path / "q.jsonl", QUESTIONS))
     evaluator = RetrievalEvaluator(Runtime(kb_settings, registry))
 
@@ -133,6 +136,19 @@ def test_unknown_relevant_ids_are_a_clear_error(
         RetrievalEvaluator(Runtime(kb_settings, registry)).evaluate(questions)
 
 
-def test_stage_selection() -> None:
-    assert is_query_stage("rewrite") and is_query_stage("retrieve")
-    assert not is_query_stage("commands") and not is_query_stage("history") and not is_query_stage("pii_guard")
+def test_stages_are_picked_by_role_not_by_name(kb_settings: Settings, registry: PluginRegistry, tmp_path: Path) -> None:
+    import asyncio
+
+    registry.register("stages", "my_rewriter", ContextRewrite)  # a query stage, whatever its name
+    registry.register("stages", "strict", ExplodingGuard)  # a guard without "guard" in its name
+    kb_settings.pipeline.stages = ["strict", "commands", "history", "my_rewriter", "retrieve", "answer"]
+    [_, multi_turn, _] = load_questions(write_jsonl(tmp_path / "q.jsonl", QUESTIONS))
+    ranked = asyncio.run(RetrievalEvaluator(Runtime(kb_settings, registry)).rank(multi_turn))
+    assert ranked.query == "I have an error QX-7731 what does it mean?"
+
+
+def test_evaluation_leaves_the_runtime_settings_as_they_were(kb_settings: Settings, registry: PluginRegistry) -> None:
+    runtime = Runtime(kb_settings, registry)
+    top_k = kb_settings.knowledge.top_k
+    RetrievalEvaluator(runtime)
+    assert kb_settings.knowledge.top_k == top_k and runtime.settings.knowledge.top_k == top_k

@@ -6,7 +6,9 @@ from bot.config import AnswerSettings, LLMSettings
 from bot.llm.fake import FakeLLM
 from bot.plugins import PluginRegistry
 from bot.runtime import Runtime
-from bot.stages.answer import AnswerStage, agreeing_retrievers, is_faq_entry, neutralise_tags
+from bot.stages.answer import AnswerStage, agreeing_retrievers
+from bot.stages.faq import is_faq_entry
+from bot.stages.passages import neutralise_tags
 from bot.types import Message, Reply, Turn
 from knowledge.documents import Chunk, SearchHit
 from prompts import PromptLibrary

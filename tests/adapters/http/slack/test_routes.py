@@ -118,13 +118,7 @@ async def test_slash_command_runs_the_command_and_answers_on_the_response_url(sl
 
 async def test_button_click_becomes_a_command_in_the_thread(slack, context, fake_slack, monkeypatch):
     seen = []
-    original = context.answer
-
-    async def spy(message, emit=None):
-        seen.append(message)
-        return await original(message, emit)
-
-    monkeypatch.setattr(context, "answer", spy)
+    context.responder.listen(lambda message, _reply: seen.append(message))
     response = await slack.interaction(fixture("slack_block_actions.json"))
     assert response.status_code == 200
     await answered(context, 10)

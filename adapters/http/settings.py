@@ -1,0 +1,43 @@
+"""The HTTP channel's configuration: `[server]`, `[slack]` and `[webhooks]` in deskbot.toml (`DESKBOT_SLACK__...`)."""
+
+from __future__ import annotations
+
+from pydantic import Field, SecretStr
+
+from bot.config import Section
+
+
+class ServerSettings(Section):
+    host: str = "127.0.0.1"
+    port: int = Field(8080, ge=1, le=65535)
+    workers: int = Field(1, ge=1, le=64, description="uvicorn worker processes (Slack de-duplication is shared).")
+    max_body_bytes: int = Field(1_048_576, ge=1024, description="Requests with a larger body are refused (413).")
+    ready_timeout_s: float = Field(60.0, gt=0, description="How long a request waits for the models to load.")
+    docs: bool = Field(True, description="Serve the OpenAPI docs at /docs.")
+    answer_processes: int = Field(
+        1,
+        ge=0,
+        le=64,
+        description="Processes answering webhook deliveries at a lower CPU priority, so acknowledgements stay fast "
+        "(0: the HTTP workers answer them).",
+    )
+    answer_concurrency: int = Field(256, ge=1, le=10_000, description="Deliveries one answer worker handles at once.")
+    answer_lease_s: float = Field(
+        300.0, gt=0, description="A delivery taken this long ago and still unanswered is offered again."
+    )
+    answer_niceness: int = Field(10, ge=0, le=19, description="How much lower the answer processes' CPU priority is.")
+
+
+class SlackSettings(Section):
+    signing_secret: SecretStr | None = Field(None, description="Verifies Slack's requests; no Slack routes without.")
+    bot_token: SecretStr | None = None
+    api_url: str = Field("https://slack.com/api/", description="Web API base URL (a compatible server or test double).")
+    max_rate_limit_retries: int = Field(3, ge=0, le=20)
+
+
+class WebhookSettings(Section):
+    secret: SecretStr | None = Field(None, description="Signs outgoing and verifies incoming webhooks (HMAC-SHA256).")
+    outgoing_urls: list[str] = Field(default_factory=list, description="Every reply is POSTed to these URLs.")
+    max_attempts: int = Field(5, ge=1, le=20)
+    backoff_s: float = Field(1.0, ge=0.0, description="First retry delay; doubled after each failed attempt.")
+    timeout_s: float = Field(10.0, gt=0)

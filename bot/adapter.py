@@ -1,0 +1,46 @@
+"""The adapter contract: what a channel is given and what it must do.
+
+A channel (terminal, HTTP, Discord, or a third party's) is a `deskbot.adapters` entry point: a class built with an
+`AdapterContext` and started with `run(**options)`. It translates its network's events into `Message`s, asks
+`context.responder` for the reply (the one answer path: readiness, the canned fallback, listeners) and sends the
+reply back in its network's shape. It gets what it needs and no more: the responder, the settings (its own section
+through `Settings.section`), the database its own tables live in, and the folder for local state.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+
+from bot.config import Settings
+from bot.responder import Responder
+
+if TYPE_CHECKING:
+    from bot.store.database import Database
+    from knowledge.base import SyncReport
+
+
+@dataclass(frozen=True)
+class AdapterContext:
+    responder: Responder
+    settings: Settings
+    database: Callable[[], Database]
+    """Deskbot's database (`[store] url`), opened on first call: where a channel keeps its own tables."""
+    knowledge_report: Callable[[], SyncReport | None] = lambda: None
+    """What syncing the knowledge folder did when the engine was built (None before, or without a sync)."""
+
+    @property
+    def data_dir(self) -> Path:
+        return self.settings.data_dir
+
+
+@runtime_checkable
+class Adapter(Protocol):
+    def run(self, **options: Any) -> None:
+        """Serve the channel until stopped (blocking); `options` come from the command line."""
+        ...
+
+
+AdapterFactory = Callable[[AdapterContext], Adapter]

@@ -1,0 +1,59 @@
+"""How a reply is shown: its wire JSON, its sources lines and the actions offered under it.
+
+One shape for every JSON surface (`deskbot ask --json`, `/v1/chat`, the SSE `reply` event, outgoing webhooks) and
+one list of reply actions (feedback, talk to a person) with their labels and the command each one sends, which the
+terminal, Slack and Discord render in their own widgets.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from bot.types import Reply
+
+ACTION_KINDS = frozenset({"answer", "faq", "abstain"})
+"""Replies that offer the actions: the bot's own answers (and its honest "I don't know"), not canned texts."""
+
+
+def reply_json(reply: Reply) -> dict[str, Any]:
+    """The reply as JSON (DESIGN.md's `ask --json`): `{"answer", "citations": [{"id", "title", "source", "score"}],
+    "abstained", "handoff", "conversation_id", "latency_ms"}`."""
+    return {
+        "answer": reply.text,
+        "citations": [{"id": c.id, "title": c.title, "source": c.source, "score": c.score} for c in reply.citations],
+        "abstained": reply.abstained,
+        "handoff": reply.handoff,
+        "conversation_id": reply.conversation_id,
+        "latency_ms": round(reply.latency_ms, 1),
+    }
+
+
+def source_lines(reply: Reply, with_ids: bool = False) -> list[str]:
+    """One line per cited document: `[n] Title`, and `(document id)` after it `with_ids` (for operators)."""
+    return [f"[{c.number}] {c.title}" + (f"  ({c.id})" if with_ids else "") for c in reply.citations]
+
+
+@dataclass(frozen=True)
+class ReplyAction:
+    id: str
+    """Stable id (`feedback:good`); channels derive their widget ids from it, so keep it across releases."""
+    label: str
+    command: str
+    """What pressing it sends to the bot, as if the customer had typed it."""
+    emphasis: bool = False
+
+
+REPLY_ACTIONS = (
+    ReplyAction("feedback:good", "Helpful", "/feedback good", emphasis=True),
+    ReplyAction("feedback:bad", "Not helpful", "/feedback bad"),
+    ReplyAction("human", "Talk to a person", "/human"),
+)
+
+
+def actions_for(reply: Reply) -> tuple[ReplyAction, ...]:
+    return REPLY_ACTIONS if reply.kind in ACTION_KINDS else ()
+
+
+def action_by_id(action_id: str) -> ReplyAction | None:
+    return next((action for action in REPLY_ACTIONS if action.id == action_id), None)

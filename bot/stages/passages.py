@@ -1,0 +1,46 @@
+"""Retrieved passages as the answering stages use them: numbered, tag-safe, and the citations they give a reply."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from bot.types import Citation
+from knowledge.documents import SearchHit
+
+_TAG = re.compile(r"<(/?)(passage|customer_message)", re.IGNORECASE)
+
+
+def neutralise_tags(text: str) -> str:
+    """Text that cannot open or close the prompt's own delimiting tags."""
+    return _TAG.sub(r"‹\1\2", text)
+
+
+@dataclass(frozen=True)
+class Passage:
+    number: int
+    title: str
+    text: str
+    hit: SearchHit
+
+
+def heading(hit: SearchHit) -> str:
+    """ "Title - Section" of the hit's chunk (either part when the other is empty)."""
+    return " - ".join(part for part in (hit.chunk.title, hit.chunk.section) if part)
+
+
+def citations_for(passages: Sequence[Passage]) -> tuple[Citation, ...]:
+    """One citation per document, numbered as its first passage."""
+    citations: dict[str, Citation] = {}
+    for passage in passages:
+        chunk = passage.hit.chunk
+        if chunk.document_id not in citations:
+            citations[chunk.document_id] = Citation(
+                id=chunk.document_id,
+                title=chunk.title,
+                source=chunk.source,
+                score=round(passage.hit.score, 4),
+                number=passage.number,
+            )
+    return tuple(citations.values())
