@@ -61,3 +61,24 @@ def registry(fake_llm: FakeLLM) -> PluginRegistry:
 @pytest.fixture
 def runtime(settings: Settings, registry: PluginRegistry) -> Runtime:
     return Runtime(settings, registry)
+
+
+class ExplodingStage:
+    """A stage that fails in the middle of a turn, with text no customer may see."""
+
+    SECRET = "secret internals: password=hunter2"
+
+    def __init__(self, _services: object) -> None:
+        pass
+
+    async def __call__(self, turn: object, call_next: object) -> object:
+        raise RuntimeError(self.SECRET)
+
+
+@pytest.fixture
+def exploding_stage(settings: Settings, registry: PluginRegistry) -> str:
+    """Put a failing stage into the pipeline (before the answering stages); returns the text it must not leak."""
+    registry.register("stages", "explode", ExplodingStage)
+    stages = settings.pipeline.stages
+    stages.insert(stages.index("retrieve") + 1, "explode")
+    return ExplodingStage.SECRET

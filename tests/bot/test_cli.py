@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import importlib
 import json
 from pathlib import Path
 from subprocess import CompletedProcess
 
 import pytest
 
+from bot.runtime import Runtime
+from prompts import PromptLibrary
 from tests.deskbot_process import run_deskbot
 
 FAST_ENV = {
@@ -117,3 +120,20 @@ def test_init_template_states_the_defaults() -> None:
         for key, value in values.items():
             if (section, key) not in project_folders:
                 assert getattr(getattr(defaults, section), key) == value, f"[{section}] {key}"
+
+
+def test_ask_shows_the_canned_reply_when_a_stage_fails(
+    runtime: Runtime, exploding_stage: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from typer.testing import CliRunner
+
+    from bot.cli.main import app  # first: it imports the command modules
+
+    chat_commands = importlib.import_module("bot.cli.chat_commands")
+
+    monkeypatch.setattr(chat_commands, "runtime", lambda *_args, **_kwargs: runtime)
+    result = CliRunner().invoke(app, ["ask", "--json", "Which payment methods do you accept?"])
+    assert result.exit_code == 0, result.output
+    payload = json.loads(result.stdout)
+    assert payload["answer"] == PromptLibrary().render("error") and payload["citations"] == []
+    assert exploding_stage not in result.stdout  # the log (stderr) names it for the operator

@@ -3,6 +3,7 @@
 import pytest
 
 from bot.errors import LLMError
+from prompts import PromptLibrary
 from tests.adapters.discord_bot.conftest import HELP_CHANNEL
 
 
@@ -107,3 +108,10 @@ def test_discord_adapter_is_an_entry_point(runtime):
     from adapters.discord_bot import DiscordBot
 
     assert isinstance(runtime.adapter("discord"), DiscordBot)
+
+
+async def test_a_failing_stage_gives_the_canned_reply_in_discord(exploding_stage, discord_harness):
+    await discord_harness.client.on_message(discord_harness.message("discord_message_create_dm.json"))
+    texts = [r.json["content"] for r in discord_harness.http.requests if r.json and "content" in r.json]
+    assert texts[-1] == PromptLibrary().render("error")
+    assert not any(exploding_stage in text for text in texts)

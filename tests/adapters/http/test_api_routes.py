@@ -1,5 +1,7 @@
 import json
 
+from prompts import PromptLibrary
+
 
 async def test_chat_answers_like_ask_json(app_client, api_key):
     response = await app_client.post(
@@ -69,3 +71,16 @@ async def test_stream_sends_deltas_then_the_reply(app_client, api_key):
     assert events[-1][0] == "reply"
     deltas = "".join(data["text"] for name, data in events if name == "delta")
     assert deltas.strip() == events[-1][1]["answer"]
+
+
+async def test_a_failing_stage_gives_the_canned_reply_on_chat_and_stream(exploding_stage, app_client, api_key):
+    headers = {"Authorization": f"Bearer {api_key}"}
+    canned = PromptLibrary().render("error")
+    response = await app_client.post("/v1/chat", json={"message": "Which payment methods?"}, headers=headers)
+    assert response.status_code == 200 and response.json()["answer"] == canned
+    async with app_client.stream(
+        "POST", "/v1/chat/stream", json={"message": "Which payment methods?"}, headers=headers
+    ) as stream:
+        body = "".join([chunk async for chunk in stream.aiter_text()])
+    assert body.rstrip().splitlines()[0] == "event: reply", "the stream ends with the reply event"
+    assert canned in body and exploding_stage not in body and exploding_stage not in response.text

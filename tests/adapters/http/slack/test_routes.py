@@ -1,9 +1,11 @@
 """The Slack endpoints end to end: real slack_sdk signatures and WebClient, a fake Slack Web API on loopback."""
 
 import asyncio
+import json
 
 from adapters.http.slack.fake_web_api import Failure
 from bot.store.database import Database
+from prompts import PromptLibrary
 from tests.adapters.http.conftest import answered, fixture
 
 
@@ -138,3 +140,12 @@ async def test_a_queue_that_is_down_is_503_so_slack_retries(slack, context, fake
     assert (await slack.event(fixture("slack_app_mention.json"))).status_code == 200, "the retry is accepted"
     await answered(context, 10)
     assert len(fake_slack.calls_to("chat.postMessage")) == 1
+
+
+async def test_a_failing_stage_gives_the_canned_reply_in_slack(exploding_stage, slack, context, fake_slack):
+    response = await slack.event(fixture("slack_app_mention.json"))
+    assert response.status_code == 200
+    await answered(context, 10)
+    [call] = fake_slack.calls_to("chat.postMessage")
+    assert call.params["text"] == PromptLibrary().render("error")
+    assert exploding_stage not in json.dumps(call.params)
