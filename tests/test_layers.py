@@ -25,6 +25,35 @@ def imported_packages(path: Path) -> set[str]:
     return names
 
 
+TOOLS = ("bot.evaluation", "bot.finetune", "bot.cli")
+"""Tools that use the core; the core (the rest of bot/) never imports them. `python -m bot` starts the CLI."""
+TOOL_ENTRY_POINTS = {"bot/__main__.py"}
+
+
+def imported_modules(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.add(node.module)
+    return names
+
+
+def test_the_core_never_imports_its_tools() -> None:
+    offenders = []
+    for path in (REPO / "bot").rglob("*.py"):
+        relative = path.relative_to(REPO).as_posix()
+        module = relative.removesuffix(".py").replace("/", ".")
+        if relative in TOOL_ENTRY_POINTS or module.startswith(TOOLS):
+            continue
+        bad = sorted(name for name in imported_modules(path) if name.startswith(TOOLS))
+        if bad:
+            offenders.append(f"{relative} imports {bad}")
+    assert offenders == []
+
+
 @pytest.mark.parametrize("package", sorted(FORBIDDEN))
 def test_layers_import_downwards_only(package: str) -> None:
     offenders = []

@@ -21,11 +21,11 @@ from fastapi.responses import JSONResponse, Response
 
 from adapters.http import api_routes, health_routes
 from adapters.http.answer_worker import AnswerWorker
+from adapters.http.api_keys import ApiKeys
 from adapters.http.context import ChannelContext
 from adapters.http.limits import BodySizeLimit
 from adapters.http.metrics import Metrics, RequestMetrics
 from adapters.http.settings import ServerSettings, SlackSettings, WebhookSettings
-from bot.store.api_keys import ApiKeys
 from bot.store.database import Database, queue_database_url
 from bot.store.deliveries import Deliveries
 from knowledge.errors import DeskbotError

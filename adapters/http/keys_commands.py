@@ -11,13 +11,13 @@ from bot.cli.groups import keys_app
 from bot.cli.main import runtime
 
 if TYPE_CHECKING:
-    from bot.store.api_keys import ApiKeys
+    from adapters.http.api_keys import ApiKeys
 
 NameArgument = Annotated[str, typer.Argument(help="A name for the key (who or what uses it).")]
 
 
 def _keys() -> ApiKeys:
-    from bot.store.api_keys import ApiKeys
+    from adapters.http.api_keys import ApiKeys
 
     return ApiKeys(runtime().database())
 

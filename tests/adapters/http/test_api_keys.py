@@ -1,6 +1,6 @@
 import pytest
 
-from bot.store.api_keys import ApiKeyError, ApiKeys
+from adapters.http.api_keys import ApiKeyError, ApiKeys
 from bot.store.database import Database
 
 
