@@ -6,10 +6,14 @@ import logging
 import os
 import shutil
 import signal
-import sys
-import tempfile
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from adapters.http.serve_environment import (
+    ANSWERS_ELSEWHERE_ENV,
+    CONFIG_FILE_ENV,
+    KNOWLEDGE_ENV,
+    shared_metrics_dir,
+)
 from adapters.http.settings import ServerSettings, SlackSettings, WebhookSettings
 
 if TYPE_CHECKING:
@@ -18,15 +22,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-# How `deskbot serve` tells its worker processes what the parent was given on the command line.
-CONFIG_FILE_ENV = "DESKBOT_SERVE_CONFIG_FILE"
-KNOWLEDGE_ENV = "DESKBOT_SERVE_KB"
-RUNTIME_FACTORY_ENV = "DESKBOT_SERVE_RUNTIME"
-ANSWERS_ELSEWHERE_ENV = "DESKBOT_SERVE_ANSWERS_ELSEWHERE"
-# prometheus_client's multiprocess mode: every process writes its metrics there, /metrics adds them up. Set before
-# prometheus_client is imported (it picks its value store then), so this module must not import it.
-METRICS_DIR_ENV = "PROMETHEUS_MULTIPROC_DIR"
-
 
 class HttpServer:
     """The `http` adapter: `run(host=..., port=..., workers=...)` serves the app until interrupted.
@@ -34,7 +29,7 @@ class HttpServer:
     uvicorn runs the app in `server.workers` processes (one: this process) that verify, queue and acknowledge webhook
     deliveries and serve the chat API; `server.answer_processes` more answer the queued deliveries at a lower CPU
     priority (`adapters.http.answer_process`). Every process builds its runtime from the same configuration
-    (`adapters.http.app:runtime_from_environment`) and shares the database; /metrics adds up all of them.
+    (`adapters.http.serve_environment:runtime_from_environment`) and shares the database; /metrics adds up all of them.
     """
 
     settings_sections: ClassVar[dict[str, type[Section]]] = {
@@ -65,7 +60,7 @@ class HttpServer:
             os.environ[CONFIG_FILE_ENV] = str(settings.config_file)
         if settings.knowledge.path is not None:
             os.environ[KNOWLEDGE_ENV] = str(settings.knowledge.path)
-        metrics_dir = _shared_metrics_dir()
+        metrics_dir = shared_metrics_dir()
         answers = None
         if answer_processes:
             from adapters.http.answer_process import AnswerProcesses
@@ -86,12 +81,3 @@ class HttpServer:
 
 def _exit_quietly(_signum: int, _frame: object) -> None:
     raise SystemExit(0)
-
-
-def _shared_metrics_dir() -> str:
-    """A fresh folder for prometheus_client's multiprocess mode, announced to every process started from here."""
-    folder = tempfile.mkdtemp(prefix="deskbot-metrics-")
-    os.environ[METRICS_DIR_ENV] = folder
-    if "prometheus_client" in sys.modules:
-        log.warning("prometheus_client was imported before %s was set: /metrics may miss some counts", METRICS_DIR_ENV)
-    return folder

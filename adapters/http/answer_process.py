@@ -26,7 +26,7 @@ STOP_TIMEOUT_S = 30.0
 
 def answer_process_main(niceness: int) -> None:
     """Entry point of one answer process (started with the `spawn` method, so nothing is inherited but the env)."""
-    from adapters.http.app import runtime_from_environment
+    from adapters.http.serve_environment import runtime_from_environment
 
     logging.basicConfig(level=logging.INFO, format="%(levelname)s:     [answers] %(name)s: %(message)s")
     if niceness:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
@@ -25,6 +26,7 @@ from adapters.http.api_keys import ApiKeys
 from adapters.http.context import ChannelContext
 from adapters.http.limits import BodySizeLimit
 from adapters.http.metrics import Metrics, RequestMetrics
+from adapters.http.serve_environment import ANSWERS_ELSEWHERE_ENV, runtime_from_environment
 from adapters.http.settings import ServerSettings, SlackSettings, WebhookSettings
 from bot.store.database import Database, queue_database_url
 from bot.store.deliveries import Deliveries
@@ -32,7 +34,6 @@ from knowledge.errors import DeskbotError
 
 if TYPE_CHECKING:
     from bot.adapter import AdapterContext
-    from bot.runtime import Runtime
 
 log = logging.getLogger(__name__)
 
@@ -71,7 +72,7 @@ def build_context(adapter: AdapterContext, owns_process: bool = False) -> Channe
         if hooks.secret is None:
             log.warning("[webhooks] outgoing_urls is set but secret is not: outgoing webhooks are off")
         else:
-            from adapters.http.webhooks import OutgoingWebhooks
+            from adapters.http.outgoing_webhooks import OutgoingWebhooks
 
             secret = hooks.secret.get_secret_value()
             outgoing = OutgoingWebhooks(
@@ -123,46 +124,8 @@ async def _malformed_json_is_400(request: Request, error: Exception) -> Response
     return await request_validation_exception_handler(request, error)
 
 
-def runtime_from_configuration() -> Runtime:
-    """The runtime `deskbot serve` was given: its configuration file and `--kb` folder, passed on in the env."""
-    import os
-    from pathlib import Path
-
-    from adapters.http import CONFIG_FILE_ENV, KNOWLEDGE_ENV
-    from bot.config import load_settings
-    from bot.runtime import Runtime
-
-    config_file = os.environ.get(CONFIG_FILE_ENV)
-    settings = load_settings(Path(config_file) if config_file else None)
-    knowledge = os.environ.get(KNOWLEDGE_ENV)
-    if knowledge:
-        settings.knowledge.path = Path(knowledge)
-        settings.knowledge.index_dir = None
-    return Runtime(settings)
-
-
-def runtime_from_environment() -> Runtime:
-    """The runtime of a worker process: from `DESKBOT_SERVE_RUNTIME` ("module:function", for embedding Deskbot in
-    another program or a benchmark), else `runtime_from_configuration`."""
-    import importlib
-    import os
-
-    from adapters.http import RUNTIME_FACTORY_ENV
-
-    factory = os.environ.get(RUNTIME_FACTORY_ENV)
-    if not factory:
-        return runtime_from_configuration()
-    module, _, function = factory.partition(":")
-    runtime: Runtime = getattr(importlib.import_module(module), function)()
-    return runtime
-
-
 def app_from_environment() -> FastAPI:
     """The app of one uvicorn worker process, configured as the `deskbot serve` that started it."""
-    import os
-
-    from adapters.http import ANSWERS_ELSEWHERE_ENV
-
     adapter = runtime_from_environment().adapter_context()
     return serving_app(adapter, answers_elsewhere=bool(os.environ.get(ANSWERS_ELSEWHERE_ENV)))
 

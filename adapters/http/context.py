@@ -24,8 +24,8 @@ from bot.store.database import StoreError
 if TYPE_CHECKING:
     from adapters.http.answer_worker import AnswerWorker
     from adapters.http.api_keys import ApiKeys
+    from adapters.http.outgoing_webhooks import OutgoingWebhooks
     from adapters.http.slack.replies import SlackReplies
-    from adapters.http.webhooks import OutgoingWebhooks
     from bot.config import Settings
     from bot.responder import Responder
     from bot.store.deliveries import Deliveries

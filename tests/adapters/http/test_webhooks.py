@@ -9,7 +9,8 @@ from aiohttp import web
 from pydantic import SecretStr
 
 from adapters.http.app import build_context, create_app
-from adapters.http.webhooks import OutgoingWebhooks, is_signed, sign, signature_headers
+from adapters.http.outgoing_webhooks import OutgoingWebhooks
+from adapters.http.webhook_signing import is_signed, sign, signature_headers
 from tests.adapters.http.conftest import answered
 
 SECRET = "webhook-secret"
