@@ -33,7 +33,8 @@ from rewrite_recall import DATA, RESULTS, open_runtime
 from bot.config import AnswerSettings, KnowledgeSettings
 from bot.evaluation.metrics import abstention_scores
 from bot.evaluation.questions import load_questions
-from bot.stages.answer import AnswerStage, agreeing_retrievers, is_faq_entry
+from bot.stages.answer import AnswerStage, agreeing_retrievers
+from bot.stages.faq import FaqStage, is_faq_entry
 from bot.stages.retrieve import RetrieveStage
 from bot.stages.rewrite import RewriteStage
 from bot.types import Message, Reply, Turn
@@ -69,6 +70,7 @@ async def decision_rows(name: str) -> list[Row]:
     top_k = KnowledgeSettings().top_k  # the default, as deskbot uses it (open_runtime retrieves more for recall)
     chain = [RewriteStage.build(services), RetrieveStage(runtime.retriever(), top_k)]
     answer = AnswerStage.build(services)
+    faq = FaqStage.build(services)
     configured = configured_policy(settings.answer)
     rows = []
 
@@ -87,7 +89,7 @@ async def decision_rows(name: str) -> list[Row]:
             coverage=answer.coverage(q.question, turn.hits),
             agreeing=agreeing_retrievers(turn.hits),
         )
-        stage_abstains = answer.faq_answer(turn.hits) is None and (
+        stage_abstains = faq.faq_answer(turn.hits) is None and (
             not answer.select_passages(turn.hits) or not answer.grounded(q.question, turn.hits)
         )
         assert stage_abstains == bool(abstains([row], configured, settings.answer.faq_min_score)[0]), (q.id, row)

@@ -21,6 +21,7 @@ from bot.evaluation.questions import load_questions
 from bot.llm.base import GenerationOptions
 from bot.llm.transformers_backend import TransformersLLM
 from bot.stages.answer import AnswerStage
+from bot.stages.faq import FaqStage
 from bot.stages.retrieve import RetrieveStage
 from bot.stages.rewrite import RewriteStage
 from bot.types import ChatMessage, Message, Reply, Turn
@@ -31,9 +32,10 @@ async def prompts(dataset: str, n: int, budget: int, llm: TransformersLLM) -> li
     runtime.settings.answer.max_context_tokens = budget
     runtime._llm = llm
     services = runtime.services()
-    rewrite, retrieve, answer = (
+    rewrite, retrieve, faq, answer = (
         RewriteStage.build(services),
         RetrieveStage(runtime.retriever(), 4),
+        FaqStage.build(services),
         AnswerStage.build(services),
     )
     built: list[list[ChatMessage]] = []
@@ -47,7 +49,7 @@ async def prompts(dataset: str, n: int, budget: int, llm: TransformersLLM) -> li
         turn = Turn(message=Message(text=q.question), history=list(q.history))
         await rewrite(turn, lambda t: retrieve(t, end))
         passages = answer.select_passages(turn.hits)
-        if answer.faq_answer(turn.hits) or not passages or answer.coverage(q.question, turn.hits) < 0.55:
+        if faq.faq_answer(turn.hits) or not passages or answer.coverage(q.question, turn.hits) < 0.55:
             continue
         built.append(answer.messages_for(q.question, passages, answer.recent_history(turn.history), {}))
         if len(built) == n:

@@ -60,7 +60,7 @@ def serve(port: int, workers: int) -> None:
     """The server: `deskbot serve`'s own `HttpServer`, its processes building `worker_runtime()`."""
     from adapters.http import HttpServer
 
-    HttpServer(worker_runtime()).run(host="127.0.0.1", port=port, workers=workers)
+    HttpServer(worker_runtime().adapter_context()).run(host="127.0.0.1", port=port, workers=workers)
 
 
 def event_ts(index: int) -> str:
@@ -289,7 +289,7 @@ def _metric(text: str, name: str) -> float | None:
 
 
 def main() -> None:
-    from bot.config import ServerSettings
+    from adapters.http.settings import ServerSettings
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rate", type=float, default=200.0, help="Events per second (default 200).")

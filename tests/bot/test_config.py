@@ -63,3 +63,53 @@ def test_broken_toml_is_a_clear_error(tmp_path: Path) -> None:
 def test_missing_config_file(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="not found"):
         load_settings(tmp_path / "nope.toml")
+
+
+def test_channel_sections_come_from_the_channels_with_their_environment_names(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from adapters.discord_bot.settings import DiscordSettings
+    from adapters.http.settings import ServerSettings, SlackSettings
+
+    config = tmp_path / "deskbot.toml"
+    config.write_text("[server]\nport = 9090\n[discord]\nchannels = [42]\n", encoding="utf-8")
+    monkeypatch.setenv("DESKBOT_SLACK__SIGNING_SECRET", "s3cret")
+    monkeypatch.setenv("DESKBOT_DISCORD__TOKEN", "t0ken")
+    settings = load_settings(config)
+    assert settings.section(ServerSettings).port == 9090
+    slack_secret = settings.section(SlackSettings).signing_secret
+    assert slack_secret is not None and slack_secret.get_secret_value() == "s3cret"
+    discord = settings.section(DiscordSettings)
+    assert discord.channels == [42] and discord.token is not None and discord.token.get_secret_value() == "t0ken"
+
+
+def test_a_bad_channel_value_names_its_key(tmp_path: Path) -> None:
+    config = tmp_path / "deskbot.toml"
+    config.write_text("[server]\nport = 0\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"'server.port' \(env DESKBOT_SERVER__PORT\)"):
+        load_settings(config)
+
+
+def test_a_section_no_channel_declares_is_a_clear_error() -> None:
+    from bot.config import Section
+
+    class Unknown(Section):
+        pass
+
+    with pytest.raises(ConfigError, match="no configuration section of type Unknown"):
+        load_settings().section(Unknown)
+
+
+def test_bot_name_and_company(tmp_path: Path) -> None:
+    from bot.runtime import Runtime
+
+    config = tmp_path / "deskbot.toml"
+    config.write_text('[bot]\nname = "Ada"\ncompany = "Acme Tools"\n', encoding="utf-8")
+    settings = load_settings(config)
+    assert (settings.bot.name, settings.bot.company) == ("Ada", "Acme Tools")
+    assert load_settings().bot.company is None
+    runtime = Runtime(load_settings(config, data_dir=tmp_path / "data", llm={"backend": "fake"}))
+    runtime.settings.knowledge.embedder = "hash"
+    runtime.settings.knowledge.embedder_model = "hash-256"
+    services = runtime.services()
+    assert (services.bot_name, services.company) == ("Ada", "Acme Tools")

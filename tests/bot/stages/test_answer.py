@@ -170,3 +170,23 @@ async def test_context_budget_counts_model_tokens(runtime, settings, fake_llm):
     await runtime.engine().handle(Message(text="How do I reset my Nimbus Thermo?"))
     prompt = fake_llm.calls[-1][-1].content
     assert prompt.count("<passage ") == 1
+
+
+@pytest.mark.parametrize(
+    ("window", "new_tokens", "passages"), [(2048, 160, 3), (300, 160, 2), (256, 160, 1), (256, 230, 0)]
+)
+async def test_passages_are_cut_to_what_the_context_window_leaves(
+    settings, registry, fake_llm, window, new_tokens, passages
+):
+    settings.answer.faq_min_score = 1.01
+    settings.answer.max_context_tokens = 2000  # only the window limits them here
+    settings.llm.context_window = window
+    settings.llm.max_new_tokens = new_tokens
+    reply = await Runtime(settings, registry).engine().handle(Message(text="How do I reset my Nimbus Thermo?"))
+    if passages == 0:
+        assert reply.abstained and fake_llm.calls == [], "nothing fits: abstain rather than overflow the window"
+        return
+    prompt = fake_llm.calls[-1]
+    assert prompt[-1].content.count("<passage ") == passages
+    used = sum(fake_llm.count_tokens(m.content) for m in prompt) + settings.llm.max_new_tokens
+    assert used <= window
