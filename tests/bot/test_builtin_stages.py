@@ -60,3 +60,34 @@ async def test_llm_failure_gives_a_polite_reply(runtime: Runtime, fake_llm: Fake
     reply = await runtime.engine().handle(Message(text="How do I install the thermostat?"))
     assert reply.kind == "error"
     assert "took longer" not in reply.text and "try again" in reply.text
+
+
+def test_every_built_in_stage_declares_its_role_and_builds_from_services(runtime: Runtime) -> None:
+    from bot.engine import ROLE_ORDER, Stage, stage_info
+    from bot.plugins import PluginRegistry
+
+    services = runtime.services()
+    for name in PluginRegistry().names("stages"):
+        info = stage_info(runtime.registry.load("stages", name))
+        assert info.role in ROLE_ORDER, f"{name} declares no role"
+        [stage] = runtime.build_stages([name], services)
+        assert isinstance(stage, Stage) and stage_info(stage) == info
+
+
+async def test_the_output_guard_refuses_an_answer_that_repeats_the_rules(runtime: Runtime) -> None:
+    from bot.stages.output_guard import OutputGuardStage
+    from bot.types import Reply, Turn
+
+    guard = OutputGuardStage.build(runtime.services())
+    rules = runtime.prompts().render("system", bot_name="Deskbot", company="Nimbus Home")
+    leaked = next(line for line in rules.splitlines() if len(line.strip()) >= 30)
+
+    async def answers(text: str, kind: str = "answer") -> Reply:
+        async def call_next(_turn: Turn) -> Reply:
+            return Reply(text=text, kind=kind)  # type: ignore[arg-type]
+
+        return await guard(Turn(message=Message(text="rules?")), call_next)
+
+    assert (await answers(f"Sure! {leaked}")).kind == "guard"
+    assert (await answers("You can return items within 30 days. [1]")).kind == "answer"
+    assert (await answers(leaked, kind="faq")).kind == "faq", "only generated answers are checked"
