@@ -20,7 +20,7 @@ from sqlmodel import Field, Session, col, select
 
 from bot.config import Settings
 from bot.conversations import PROFILE_FACTS, REMEMBERED_KINDS, Rating, export_message, export_record, utc_now
-from bot.store.database import Database, StoreError, StoreTable, database_url
+from bot.store.database import Database, StoreError, StoreTable
 from bot.types import ChatMessage, ReplyKind, Role
 
 log = logging.getLogger(__name__)
@@ -103,9 +103,10 @@ class SqlConversationStore:
         self._tables_ready = False
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> SqlConversationStore:
-        """The configured store, with conversations idle longer than `conversation.retention_days` deleted."""
-        store = cls(Database(database_url(settings)))
+    def from_settings(cls, settings: Settings, database: Database | None = None) -> SqlConversationStore:
+        """The configured store, with conversations idle longer than `conversation.retention_days` deleted; on
+        `database` (the process's one engine for the store's URL, `Runtime.database`) when given."""
+        store = cls(database or Database.from_settings(settings))
         retention = settings.conversation.retention_days
         if retention is not None:
             try:

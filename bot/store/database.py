@@ -76,9 +76,9 @@ class Database:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Database:
-        database = cls(database_url(settings))
-        database.create_all()
-        return database
+        """The configured database (`[store] url`). It is not connected to yet: each store creates the tables it uses
+        (`create_all`) when it opens, so a process builds one `Database` per URL and gives it to all its stores."""
+        return cls(database_url(settings))
 
     def create_all(self, tables: Sequence[Table] | None = None) -> None:
         """Create the store's missing tables and columns (of `tables` only, when given). Safe when threads or worker
