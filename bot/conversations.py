@@ -6,7 +6,12 @@ call them through `asyncio.to_thread`.
 
 Exported conversations (`deskbot export conversations`, read by the fine-tuning module) have this shape, one per line:
 `{"conversation_id", "user_id", "channel", "started_at", "messages": [{"role", "content", "created_at", "rating",
-"feedback", "citations"}]}`.
+"feedback", "citations", "kind"}]}`, where `kind` is the reply's kind for the bot's messages (`ReplyKind`; null for the
+customer's, and for replies stored before kinds were).
+
+The transcript keeps every reply the bot sent, but its memory (`history`) keeps only its answers: canned replies
+(an abstention, a command's or guard's reply, an error) say nothing about the conversation's topic, and fed back
+to the query rewriter or the model they would steer the next turn.
 """
 
 from __future__ import annotations
@@ -18,10 +23,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal, Protocol, runtime_checkable
 
-from bot.types import ChatMessage, Role
+from bot.types import ChatMessage, ReplyKind, Role
 
 Rating = Literal["good", "bad"]
 PROFILE_FACTS = ("name", "plan", "language")
+# The bot's replies that `history` returns; other kinds are canned replies, kept in the transcript only.
+REMEMBERED_KINDS: tuple[ReplyKind, ...] = ("answer", "faq")
 
 
 def utc_now() -> datetime:
@@ -31,7 +38,8 @@ def utc_now() -> datetime:
 @runtime_checkable
 class ConversationStore(Protocol):
     def history(self, conversation_id: str, limit: int = 20) -> list[ChatMessage]:
-        """The last `limit` messages of the conversation since its last reset, oldest first."""
+        """The last `limit` messages of the conversation since its last reset, oldest first: the customer's and the
+        bot's answers (`REMEMBERED_KINDS`), without its canned replies."""
         ...
 
     def append(
@@ -42,8 +50,9 @@ class ConversationStore(Protocol):
         role: Role,
         content: str,
         citations: Sequence[str] = (),
+        kind: ReplyKind | None = None,
     ) -> None:
-        """Store one message (creating the conversation on its first message)."""
+        """Store one message (creating the conversation on its first message); `kind` is a bot reply's kind."""
         ...
 
     def reset(self, conversation_id: str) -> None:
@@ -86,8 +95,13 @@ class _StoredMessage:
     content: str
     created_at: datetime
     citations: tuple[str, ...] = ()
+    kind: ReplyKind | None = None
     rating: Rating | None = None
     feedback: str | None = None
+
+    @property
+    def remembered(self) -> bool:
+        return self.kind is None or self.kind in REMEMBERED_KINDS
 
 
 @dataclass
@@ -121,6 +135,7 @@ def export_message(
     rating: str | None,
     feedback: str | None,
     citations: Sequence[str],
+    kind: str | None,
 ) -> dict[str, Any]:
     return {
         "role": role,
@@ -129,6 +144,7 @@ def export_message(
         "rating": rating,
         "feedback": feedback,
         "citations": list(citations),
+        "kind": kind,
     }
 
 
@@ -146,7 +162,7 @@ class InMemoryConversationStore:
             conversation = self._conversations.get(conversation_id)
             if conversation is None or limit <= 0:
                 return []
-            visible = [m for m in conversation.messages if m.id > conversation.reset_after]
+            visible = [m for m in conversation.messages if m.id > conversation.reset_after and m.remembered]
             return [ChatMessage(m.role, m.content) for m in visible[-limit:]]
 
     def append(
@@ -157,13 +173,15 @@ class InMemoryConversationStore:
         role: Role,
         content: str,
         citations: Sequence[str] = (),
+        kind: ReplyKind | None = None,
     ) -> None:
         now = utc_now()
         with self._lock:
             conversation = self._conversations.setdefault(
                 conversation_id, _Conversation(conversation_id, user_id, channel, now, now)
             )
-            conversation.messages.append(_StoredMessage(next(self._ids), role, content, now, tuple(citations)))
+            stored = _StoredMessage(next(self._ids), role, content, now, tuple(citations), kind)
+            conversation.messages.append(stored)
             conversation.updated_at = now
 
     def reset(self, conversation_id: str) -> None:
@@ -226,7 +244,7 @@ class InMemoryConversationStore:
                 if rated_only and not any(m.rating for m in c.messages if m.role == "assistant"):
                     continue
                 messages = [
-                    export_message(m.role, m.content, m.created_at, m.rating, m.feedback, m.citations)
+                    export_message(m.role, m.content, m.created_at, m.rating, m.feedback, m.citations, m.kind)
                     for m in c.messages
                     if m.role in {"user", "assistant"}
                 ]

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+
+from bot.config import GuardSettings
+from bot.types import Message
 
 EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
 # 13-19 digits, optionally grouped by spaces or dashes; checked with Luhn so that order numbers survive.
@@ -65,3 +68,9 @@ def scrub_pii(text: str) -> Scrubbed:
 def redact(text: str) -> str:
     """`text` with e-mail addresses, card numbers and phone numbers replaced by placeholders."""
     return scrub_pii(text).text
+
+
+def redact_message(message: Message, guard: GuardSettings) -> Message:
+    """`message` with its text redacted when `[guard] redact_pii` is on, else unchanged: what may be stored of it
+    (the guard stage, and the channels that queue a message before the engine sees it)."""
+    return replace(message, text=redact(message.text)) if guard.redact_pii else message

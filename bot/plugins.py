@@ -1,7 +1,7 @@
-"""The plugin registry: every adapter, stage, LLM backend, embedder and loader is an entry point.
+"""The plugin registry: every adapter, stage, LLM backend, embedder, loader and CLI command is an entry point.
 
 Built-ins register in Deskbot's own pyproject exactly as a third-party package would, under these groups:
-`deskbot.adapters`, `deskbot.stages`, `deskbot.llm`, `deskbot.embedders`, `deskbot.loaders`, `deskbot.stores`.
+`deskbot.adapters`, `deskbot.stages`, `deskbot.llm`, `deskbot.embedders`, `deskbot.loaders`, `deskbot.commands`.
 Tests (and embedding applications) can add objects directly with `register`.
 """
 
@@ -15,7 +15,7 @@ from bot.errors import PluginError
 
 log = logging.getLogger(__name__)
 
-GROUPS = ("adapters", "stages", "llm", "embedders", "loaders", "stores", "commands")
+GROUPS = ("adapters", "stages", "llm", "embedders", "loaders", "commands")
 
 
 class PluginRegistry:

@@ -139,7 +139,7 @@ class Runtime:
         if self._conversations is None:
             from bot.store.conversations import SqlConversationStore
 
-            self._conversations = SqlConversationStore.from_settings(self.settings)
+            self._conversations = SqlConversationStore.from_settings(self.settings, self.database())
         return self._conversations
 
     def prompts(self) -> PromptLibrary:

@@ -2,6 +2,10 @@
 
 Answered: direct messages, messages that mention the bot, every message in a configured channel, and messages in the
 threads the bot opened (one thread per conversation). Ignored: the bot's own messages, other bots, system messages.
+
+A DM channel or a thread the bot opened is one conversation. Anywhere else in a server (a channel when threads are
+off or cannot be opened, a slash command there, someone else's thread) each user has a conversation of their own, so
+one user's `/reset` or `/human` does not silence or reset the bot for everyone in the channel.
 """
 
 from __future__ import annotations
@@ -40,15 +44,25 @@ def question_text(message: discord.Message) -> str:
     return " ".join(MENTION.sub(" ", message.content).split())
 
 
-def conversation_id_for(channel: discord.abc.Messageable | discord.abc.GuildChannel | None) -> str:
-    """One conversation per thread or DM channel (a plain channel, when threads are off)."""
-    return f"discord:{getattr(channel, 'id', 'unknown')}"
+def _is_own_thread(channel: object) -> bool:
+    if not isinstance(channel, discord.Thread):
+        return False
+    me = channel.guild.me
+    return me is not None and channel.owner_id == me.id
+
+
+def conversation_id_for(channel: object, user: discord.abc.User) -> str:
+    """`discord:<channel>` for a DM or a thread the bot opened, else `discord:<channel>:<user>` (module docstring)."""
+    channel_id = getattr(channel, "id", "unknown")
+    if isinstance(channel, discord.DMChannel) or _is_own_thread(channel):
+        return f"discord:{channel_id}"
+    return f"discord:{channel_id}:{user.id}"
 
 
 def to_engine_message(text: str, author: discord.abc.User, channel: object) -> Message:
     return Message(
         text=text,
         user_id=f"discord:{author.id}",
-        conversation_id=conversation_id_for(channel),  # type: ignore[arg-type]
+        conversation_id=conversation_id_for(channel, author),
         channel="discord",
     )

@@ -1,7 +1,7 @@
 """`ReplyButtons`: the buttons under an answer (helpful / not helpful / talk to a person), persistent across restarts.
 
-A click becomes an engine command (`/feedback good`, `/feedback bad`, `/human`) in the conversation of the channel
-(thread or DM) where the button was clicked.
+A click becomes an engine command (`/feedback good`, `/feedback bad`, `/human`) in the clicker's conversation where
+the button was clicked (`translation.conversation_id_for`: the thread's or DM's, in a plain channel the clicker's own).
 """
 
 from __future__ import annotations

@@ -17,6 +17,7 @@ from pydantic import BaseModel, Field, ValidationError
 from adapters.http.context import ChannelContext, channel_context
 from adapters.http.payloads import parse_json_object
 from adapters.http.webhook_signing import is_signed
+from bot.pii import redact_message
 from bot.types import Message, new_conversation_id
 
 log = logging.getLogger(__name__)
@@ -59,6 +60,7 @@ async def incoming(
         channel="webhook",
         metadata={"delivery_id": incoming_message.id},
     )
+    message = redact_message(message, context.settings.guard)  # before it is queued, when `[guard] redact_pii`
     if not await context.submit("webhook", incoming_message.id, asdict(message)):
         return Response(status_code=200)
     return Response(status_code=202)

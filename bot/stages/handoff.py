@@ -2,6 +2,11 @@
 
 The customer's messages are still stored, so the person sees the whole conversation; the reply is `silent`, which
 adapters do not send. `/bot` (or `ConversationStore.release_handoff`) gives the conversation back.
+
+When the store fails: a conversation known to be handed off stays silent even if the message cannot be stored (the
+error is logged; the person handling it may miss that message). When the handoff state itself cannot be read, the
+bot answers: most conversations are not handed off, and a customer should not go unanswered because the database is
+down (the history stage then answers without memory).
 """
 
 from __future__ import annotations
@@ -33,13 +38,17 @@ class HandoffStage:
         message = turn.message
         try:
             handed_off = await asyncio.to_thread(self._store.handed_off, message.conversation_id)
-            if handed_off:
-                await asyncio.to_thread(
-                    self._store.append, message.conversation_id, message.user_id, message.channel, "user", message.text
-                )
         except StoreError as error:
-            log.error("%s", error)
+            log.error(
+                "answering conversation %s without knowing whether it is handed off: %s", message.conversation_id, error
+            )
             return await call_next(turn)
-        if handed_off:
-            return Reply(text="", kind="silent", handoff=True, conversation_id=message.conversation_id)
-        return await call_next(turn)
+        if not handed_off:
+            return await call_next(turn)
+        try:
+            await asyncio.to_thread(
+                self._store.append, message.conversation_id, message.user_id, message.channel, "user", message.text
+            )
+        except StoreError as error:
+            log.error("message in handed-off conversation %s not stored: %s", message.conversation_id, error)
+        return Reply(text="", kind="silent", handoff=True, conversation_id=message.conversation_id)

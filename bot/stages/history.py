@@ -1,6 +1,8 @@
 """`HistoryStage`: loads the conversation and the user's profile, and stores the turn before the reply leaves.
 
 A store that is down does not cost the customer an answer: the turn goes on without memory and the error is logged.
+Each reply is stored with its kind, so a canned one (an abstention, an error) stays in the transcript but out of the
+history later turns are rewritten and answered from (`ConversationStore.history`).
 Facts an adapter passes as `message.metadata["profile"]` (name, plan, language) are saved to the user's profile.
 """
 
@@ -61,6 +63,7 @@ class HistoryStage:
                     "assistant",
                     reply.text,
                     citations,
+                    reply.kind,
                 )
             except StoreError as error:
                 log.error("reply in conversation %s not stored: %s", message.conversation_id, error)

@@ -13,15 +13,15 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
-from sqlalchemy import Connection, Table, delete, insert, update
+from sqlalchemy import Connection, Table, delete, insert, or_, update
 from sqlalchemy import select as core_select
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlmodel import Field, Session, col, select
 
 from bot.config import Settings
-from bot.conversations import PROFILE_FACTS, Rating, export_message, export_record, utc_now
-from bot.store.database import Database, StoreError, StoreTable, database_url
-from bot.types import ChatMessage, Role
+from bot.conversations import PROFILE_FACTS, REMEMBERED_KINDS, Rating, export_message, export_record, utc_now
+from bot.store.database import Database, StoreError, StoreTable
+from bot.types import ChatMessage, ReplyKind, Role
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +49,7 @@ class MessageRow(StoreTable, table=True):
     content: str
     citations: str = "[]"
     created_at: datetime
+    kind: str | None = Field(default=None, max_length=20)  # a bot reply's `ReplyKind`; null for the customer's
 
 
 class FeedbackRow(StoreTable, table=True):
@@ -102,9 +103,10 @@ class SqlConversationStore:
         self._tables_ready = False
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> SqlConversationStore:
-        """The configured store, with conversations idle longer than `conversation.retention_days` deleted."""
-        store = cls(Database(database_url(settings)))
+    def from_settings(cls, settings: Settings, database: Database | None = None) -> SqlConversationStore:
+        """The configured store, with conversations idle longer than `conversation.retention_days` deleted; on
+        `database` (the process's one engine for the store's URL, `Runtime.database`) when given."""
+        store = cls(database or Database.from_settings(settings))
         retention = settings.conversation.retention_days
         if retention is not None:
             try:
@@ -171,7 +173,11 @@ class SqlConversationStore:
         )
         query = (
             core_select(MESSAGES.c.role, MESSAGES.c.content)
-            .where(MESSAGES.c.conversation_id == conversation_id, MESSAGES.c.id > reset_after)
+            .where(
+                MESSAGES.c.conversation_id == conversation_id,
+                MESSAGES.c.id > reset_after,
+                or_(MESSAGES.c.kind.is_(None), MESSAGES.c.kind.in_(REMEMBERED_KINDS)),
+            )
             .order_by(MESSAGES.c.id.desc())
             .limit(limit)
         )
@@ -190,11 +196,18 @@ class SqlConversationStore:
         role: Role,
         content: str,
         citations: Sequence[str] = (),
+        kind: ReplyKind | None = None,
     ) -> None:
         def work(connection: Connection) -> None:
             now = utc_now()
             self._touch_conversation(connection, conversation_id, user_id, channel, now)
-            message = {"role": role, "content": content, "citations": json.dumps(list(citations)), "created_at": now}
+            message = {
+                "role": role,
+                "content": content,
+                "citations": json.dumps(list(citations)),
+                "created_at": now,
+                "kind": kind,
+            }
             connection.execute(insert(MESSAGES).values(conversation_id=conversation_id), message)
 
         self._run_sql("store a message", work)
@@ -352,6 +365,7 @@ class SqlConversationStore:
                     feedback_row.rating if feedback_row else None,
                     feedback_row.text if feedback_row else None,
                     json.loads(row.citations),
+                    row.kind,
                 )
             )
         return export_record(

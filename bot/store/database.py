@@ -1,6 +1,8 @@
 """`Database`: one SQLAlchemy engine for every store table, from `[store] url` (SQLite by default, Postgres by URL).
 
-Store tables subclass `StoreTable`, which has its own metadata, so `create_all` makes exactly the store's tables.
+Store tables subclass `StoreTable`, which has its own metadata, so `create_all` makes exactly the store's tables. It
+also upgrades a database made by an earlier version: a column added to a store table since is added to the database's
+table (`ALTER TABLE ... ADD COLUMN`), so such a column must be nullable (rows already there get NULL).
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Table, event
+from sqlalchemy import Connection, Engine, Table, event, inspect
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import registry
 from sqlmodel import Session, SQLModel, create_engine
@@ -74,22 +76,40 @@ class Database:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Database:
-        database = cls(database_url(settings))
-        database.create_all()
-        return database
+        """The configured database (`[store] url`). It is not connected to yet: each store creates the tables it uses
+        (`create_all`) when it opens, so a process builds one `Database` per URL and gives it to all its stores."""
+        return cls(database_url(settings))
 
     def create_all(self, tables: Sequence[Table] | None = None) -> None:
-        """Create the store's missing tables (or just `tables`). Safe when threads or worker processes do it at the
-        same time: the loser of a race ("table already exists") looks again, and each look finds more of them."""
+        """Create the store's missing tables and columns (of `tables` only, when given). Safe when threads or worker
+        processes do it at the same time: the loser of a race ("table already exists", "duplicate column") looks
+        again, and each look finds more of them."""
         with self._creating:
             for attempt in range(1, CREATE_ATTEMPTS + 1):
                 try:
                     StoreTable.metadata.create_all(self.engine, tables=tables)
+                    self._add_missing_columns(tables or StoreTable.metadata.sorted_tables)
                     return
                 except SQLAlchemyError as error:
                     if attempt == CREATE_ATTEMPTS:
                         url = self.engine.url.render_as_string(hide_password=True)
                         raise StoreError(f"cannot open the database at {url}: {error.__class__.__name__}") from error
+
+    def _add_missing_columns(self, tables: Sequence[Table]) -> None:
+        """Add the columns a table made by an earlier version lacks (each new column is nullable)."""
+        inspector = inspect(self.engine)
+        quote = self.engine.dialect.identifier_preparer.quote
+        for table in tables:
+            present = {column["name"] for column in inspector.get_columns(table.name)}
+            for column in table.columns:
+                if column.name in present:
+                    continue
+                assert column.nullable, f"{table.name}.{column.name}: a column added later must be nullable"
+                kind = column.type.compile(dialect=self.engine.dialect)
+                with self.engine.begin() as connection:
+                    connection.exec_driver_sql(
+                        f"ALTER TABLE {quote(table.name)} ADD COLUMN {quote(column.name)} {kind}"
+                    )
 
     @contextmanager
     def transaction(self, what: str, part: str = "") -> Iterator[Connection]:

@@ -6,8 +6,9 @@ key and queueing its job happen in one transaction, so a retried or repeated del
 at two workers) is queued at most once, and the database, not process memory, is the arbiter.
 
 An acknowledged delivery is never lost: a job whose worker died is offered again once its lease runs out (so a crash
-between sending the reply and `finish` answers twice), and a job that keeps failing is given up after `max_attempts`.
-Delivery ids are kept for a day (`forget_older_than`), longer than any retry.
+between sending the reply and `finish` answers twice), and a job that keeps failing is given up after `max_attempts`:
+its payload (the customer's text) is dropped then, and the row stays as a record of the failure. Delivery ids and
+given-up jobs are kept for a day (`forget_older_than`), longer than any retry.
 """
 
 from __future__ import annotations
@@ -113,7 +114,7 @@ class Deliveries:
             given_up = [row for row in rows if row.attempts > self._max_attempts]
             if given_up:
                 connection.execute(
-                    update(JOBS).where(JOBS.c.id.in_([row.id for row in given_up])).values(state="failed")
+                    update(JOBS).where(JOBS.c.id.in_([row.id for row in given_up])).values(state="failed", payload="{}")
                 )
         for row in given_up:
             log.error("giving up the %s delivery in job %d after %d attempts", row.source, row.id, row.attempts - 1)
@@ -136,8 +137,10 @@ class Deliveries:
             return int(connection.execute(query).scalar_one())
 
     def forget_older_than(self, age: timedelta) -> int:
-        """Delete records older than `age` (retries stop after minutes); returns how many went."""
+        """Delete delivery ids and given-up jobs older than `age` (retries stop after minutes); returns how many
+        delivery ids went."""
         cutoff = datetime.now(UTC) - age
         with self._database.transaction("forget old deliveries") as connection:
             result = connection.execute(delete(DELIVERIES).where(DELIVERIES.c.received_at < cutoff))
+            connection.execute(delete(JOBS).where(JOBS.c.state == "failed", JOBS.c.created_at < cutoff))
         return int(result.rowcount or 0)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Response
@@ -24,6 +25,7 @@ from adapters.http.slack.translation import (
     turn_from_slash_command,
 )
 from adapters.http.slack.verification import verified_slack_body
+from bot.pii import redact_message
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +46,8 @@ async def answer_slack_job(context: ChannelContext, payload: dict[str, Any]) -> 
 
 
 async def _answer_later(context: ChannelContext, turn: SlackTurn, delivery_id: str) -> bool:
+    """Queue the turn, its text redacted first when `[guard] redact_pii` (the queue is storage too)."""
+    turn = replace(turn, message=redact_message(turn.message, context.settings.guard))
     return await context.submit("slack", delivery_id, turn.to_payload())
 
 

@@ -155,9 +155,9 @@ class DiscordHarness:
     def state(self) -> Any:
         return self.client._connection
 
-    def message(self, fixture: str) -> discord.Message:
-        """A real `discord.Message`, built by discord.py from a recorded MESSAGE_CREATE payload."""
-        data = gateway(fixture)
+    def message(self, fixture: str, **changes: Any) -> discord.Message:
+        """A real `discord.Message`, built by discord.py from a recorded MESSAGE_CREATE payload (with `changes`)."""
+        data = {**gateway(fixture), **changes}
         channel, _guild = self.state._get_guild_channel(data)
         return discord.Message(state=self.state, channel=channel, data=data)
 

@@ -34,6 +34,26 @@ async def test_configured_channel_is_answered_and_own_messages_are_not(discord_h
     assert discord_harness.http.sent("POST", f"/channels/{HELP_CHANNEL}/messages/1180000000001000003/threads")
 
 
+async def test_one_users_human_in_a_shared_channel_leaves_the_bot_answering_the_others(discord_harness, monkeypatch):
+    discord_harness.client.use_threads = False  # everyone talks in the configured channel itself
+    replies = []
+    original = discord_harness.client.answer
+
+    async def spy(message, stream=None):
+        replies.append(reply := await original(message, stream))
+        return reply
+
+    monkeypatch.setattr(discord_harness.client, "answer", spy)
+    sam = {"username": "sam", "public_flags": 0, "id": "1170000000000000001", "discriminator": "0", "avatar": None}
+    fixture = "discord_message_create_channel.json"
+    await discord_harness.client.on_message(discord_harness.message(fixture, content="/human"))
+    await discord_harness.client.on_message(discord_harness.message(fixture, id="1180000000001000004", author=sam))
+    await discord_harness.client.on_message(discord_harness.message(fixture, id="1180000000001000005"))
+    assert replies[0].kind == "handoff"
+    assert replies[1].kind != "silent" and replies[1].text, "another user in the channel still gets answers"
+    assert replies[2].kind == "silent", "the user who asked for a person is left to them"
+
+
 async def test_llm_failure_gets_a_polite_fallback(discord_harness, fake_llm):
     fake_llm.fail_with = LLMError("out of memory")
     await discord_harness.client.on_message(discord_harness.message("discord_message_create_dm.json"))

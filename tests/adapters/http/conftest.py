@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -13,6 +14,7 @@ import httpx
 import pytest
 from pydantic import SecretStr
 from slack_sdk.signature import SignatureVerifier
+from sqlalchemy import event
 
 from adapters.http.app import build_context, create_app
 from adapters.http.context import ChannelContext
@@ -68,6 +70,23 @@ async def answered(context: ChannelContext, timeout_s: float = 10.0) -> None:
     assert context.worker is not None, "the app has no answer worker of its own"
     assert await context.worker.settle(timeout_s), f"deliveries still unanswered after {timeout_s}s"
     await context.background.drain(timeout_s)
+
+
+@contextmanager
+def queue_writes(context: ChannelContext) -> Iterator[list[str]]:
+    """The values of every job written to the answer queue's database while inside, as text."""
+    engine = context.deliveries._database.engine
+    written: list[str] = []
+
+    def record(_connection: Any, _cursor: Any, statement: str, parameters: Any, *_rest: Any) -> None:
+        if statement.lstrip().upper().startswith("INSERT INTO ANSWER_JOBS"):
+            written.append(str(parameters))
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield written
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
 
 
 @pytest.fixture

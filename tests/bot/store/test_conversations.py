@@ -65,13 +65,49 @@ def test_feedback_rates_last_assistant_message_and_export(store):
     assert set(record) == {"conversation_id", "user_id", "channel", "started_at", "messages"}
     assert record["user_id"] == "u1" and record["channel"] == "slack"
     answer = record["messages"][1]
-    assert set(answer) == {"role", "content", "created_at", "rating", "feedback", "citations"}
+    assert set(answer) == {"role", "content", "created_at", "rating", "feedback", "citations", "kind"}
     assert answer["rating"] == "bad" and answer["feedback"] == "too vague"
     assert answer["citations"] == ["order-tracking"]
     assert record["messages"][0]["rating"] is None and record["messages"][0]["citations"] == []
     assert "+00:00" in answer["created_at"]
     rated = [r["conversation_id"] for r in store.export(rated_only=True)]
     assert c in rated and unrated not in rated
+
+
+def test_canned_replies_stay_in_the_transcript_but_out_of_the_history(store):
+    c = cid()
+    store.append(c, "u1", "api", "user", "Can I pay with bitcoin?")
+    store.append(c, "u1", "api", "assistant", "I couldn't find an answer to that.", kind="abstain")
+    store.append(c, "u1", "api", "user", "And by card?")
+    store.append(c, "u1", "api", "assistant", "Yes, we take cards. [1]", kind="answer")
+    store.append(c, "u1", "api", "assistant", "Something went wrong on our side.", kind="error")
+    history = store.history(c)
+    assert [m.content for m in history] == ["Can I pay with bitcoin?", "And by card?", "Yes, we take cards. [1]"]
+    (record,) = [r for r in store.export() if r["conversation_id"] == c]
+    assert [m["kind"] for m in record["messages"]] == [None, "abstain", None, "answer", "error"]
+
+
+def test_a_database_made_before_message_kinds_is_upgraded_on_first_use(tmp_path):
+    url = f"sqlite:///{tmp_path / 'old.sqlite'}"
+    old = Database(url)
+    old.create_all()
+    with old.engine.begin() as connection:  # the messages table as it was before replies had a kind
+        connection.exec_driver_sql("ALTER TABLE messages DROP COLUMN kind")
+    with old.engine.begin() as connection:
+        connection.exec_driver_sql(
+            "INSERT INTO conversations (id, user_id, channel, started_at, updated_at, reset_after, handed_off) "
+            "VALUES ('c1', 'u1', 'api', '2026-01-01 00:00:00', '2026-01-01 00:00:00', 0, 0)"
+        )
+        connection.exec_driver_sql(
+            "INSERT INTO messages (conversation_id, role, content, citations, created_at) "
+            "VALUES ('c1', 'assistant', 'stored before', '[]', '2026-01-01 00:00:00')"
+        )
+    old.dispose()
+    store = SqlConversationStore(Database(url))
+    store.append("c1", "u1", "api", "assistant", "I couldn't find an answer to that.", kind="abstain")
+    assert [m.content for m in store.history("c1")] == ["stored before"]
+    (record,) = store.export()
+    assert [m["kind"] for m in record["messages"]] == [None, "abstain"]
 
 
 def test_handoff_and_release(store):

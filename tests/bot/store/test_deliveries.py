@@ -89,6 +89,29 @@ def test_a_job_that_keeps_failing_is_given_up(database_url):
     assert deliveries.waiting() == 0
 
 
+def test_a_given_up_job_drops_its_text_and_is_forgotten_with_the_delivery_ids(database_url):
+    database = Database(database_url)
+    deliveries = Deliveries(database, lease=timedelta(seconds=0.05), max_attempts=1)
+    deliveries.submit("slack", "Ev1", {"text": "my card is 4111 1111 1111 1111"})
+    deliveries.submit("slack", "Ev2", {"text": "still waiting"})
+    assert len(deliveries.take(1)) == 1
+    time.sleep(0.1)  # its worker died, and one attempt was all it had
+    [still_waiting] = deliveries.take(2)
+
+    def jobs() -> list[tuple[str, str, str]]:
+        with database.engine.begin() as connection:
+            query = "SELECT delivery_id, state, payload FROM answer_jobs ORDER BY id"
+            return [tuple(row) for row in connection.exec_driver_sql(query)]
+
+    assert jobs() == [("Ev1", "failed", "{}"), ("Ev2", "taken", '{"text": "still waiting"}')]
+    deliveries.forget_older_than(timedelta(hours=1))
+    assert [job[0] for job in jobs()] == ["Ev1", "Ev2"], "a failure is kept as long as delivery ids are"
+    deliveries.forget_older_than(timedelta(seconds=-1))
+    assert jobs() == [("Ev2", "taken", '{"text": "still waiting"}')], "jobs still to answer stay"
+    deliveries.finish([still_waiting.id])
+    assert jobs() == []
+
+
 def test_forget_older_than_lets_an_old_id_be_queued_again(database_url):
     deliveries = Deliveries(Database(database_url))
     deliveries.submit("slack", "Ev1", {})

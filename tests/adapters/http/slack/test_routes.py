@@ -6,7 +6,7 @@ import json
 from adapters.http.slack.fake_web_api import Failure
 from bot.store.database import Database
 from prompts import PromptLibrary
-from tests.adapters.http.conftest import answered, fixture
+from tests.adapters.http.conftest import answered, fixture, queue_writes
 
 
 async def test_url_verification_echoes_the_challenge(slack):
@@ -31,6 +31,19 @@ async def test_app_mention_is_acknowledged_then_answered_in_its_thread(slack, co
         "deskbot_feedback_bad",
         "deskbot_human",
     }
+
+
+async def test_with_redact_pii_the_queue_never_holds_the_raw_text(slack, context, fake_slack):
+    context.settings.guard.redact_pii = True
+    payload = fixture("slack_app_mention.json")
+    payload["event"]["text"] = "<@U0LAN0Z89> Where is my order? Write to jane.doe@example.com or +44 20 7946 0958"
+    with queue_writes(context) as written:
+        assert (await slack.event(payload)).status_code == 200
+    [job] = written
+    assert "[EMAIL]" in job and "[PHONE]" in job
+    assert "jane.doe" not in job and "7946" not in job
+    await answered(context, 10)
+    assert fake_slack.calls_to("chat.postMessage")
 
 
 async def test_direct_message_and_thread_reply_are_answered(slack, context, fake_slack):
