@@ -13,6 +13,8 @@ from bot.llm.fake import FakeLLM
 from bot.plugins import PluginRegistry
 from bot.runtime import Runtime
 
+pytest_plugins = ["tests.postgres_server"]  # the `postgres_url` fixture: a real PostgreSQL on loopback
+
 REPO = Path(__file__).resolve().parent.parent
 SHARED_DATA = REPO.parent / "shared" / "data"
 

@@ -18,8 +18,8 @@ import time
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
+from adapters.http.deliveries import Deliveries, QueuedAnswer
 from bot.store.database import StoreError
-from bot.store.deliveries import Deliveries, QueuedAnswer
 
 log = logging.getLogger(__name__)
 

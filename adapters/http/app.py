@@ -24,12 +24,12 @@ from adapters.http import api_routes, health_routes
 from adapters.http.answer_worker import AnswerWorker
 from adapters.http.api_keys import ApiKeys
 from adapters.http.context import ChannelContext
+from adapters.http.deliveries import Deliveries, queue_database_url
 from adapters.http.limits import BodySizeLimit
 from adapters.http.metrics import Metrics, RequestMetrics
 from adapters.http.serve_environment import ANSWERS_ELSEWHERE_ENV, runtime_from_environment
 from adapters.http.settings import ServerSettings, SlackSettings, WebhookSettings
-from bot.store.database import Database, queue_database_url
-from bot.store.deliveries import Deliveries
+from bot.store.database import Database
 from knowledge.errors import DeskbotError
 
 if TYPE_CHECKING:

@@ -24,11 +24,11 @@ from bot.store.database import StoreError
 if TYPE_CHECKING:
     from adapters.http.answer_worker import AnswerWorker
     from adapters.http.api_keys import ApiKeys
+    from adapters.http.deliveries import Deliveries
     from adapters.http.outgoing_webhooks import OutgoingWebhooks
     from adapters.http.slack.replies import SlackReplies
     from bot.config import Settings
     from bot.responder import Responder
-    from bot.store.deliveries import Deliveries
 
 log = logging.getLogger(__name__)
 

@@ -35,19 +35,11 @@ class StoreTable(SQLModel, registry=registry()):
 def database_url(settings: Settings) -> str:
     if settings.store.url:
         return settings.store.url
-    return _sqlite_in_data_dir(settings, "deskbot.sqlite")
+    return sqlite_in_data_dir(settings, "deskbot.sqlite")
 
 
-def queue_database_url(settings: Settings) -> str:
-    """Where webhook deliveries wait for an answer (`[store] queue_url`, see `StoreSettings`)."""
-    if settings.store.queue_url:
-        return settings.store.queue_url
-    if settings.store.url:
-        return settings.store.url
-    return _sqlite_in_data_dir(settings, "deliveries.sqlite")
-
-
-def _sqlite_in_data_dir(settings: Settings, name: str) -> str:
+def sqlite_in_data_dir(settings: Settings, name: str) -> str:
+    """A SQLite file `name` in the data folder, as a URL (made when missing)."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     return f"sqlite:///{settings.data_dir / name}"
 

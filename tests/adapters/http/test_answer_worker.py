@@ -10,8 +10,8 @@ import httpx
 
 from adapters.http.answer_worker import AnswerWorker
 from adapters.http.app import build_context, create_app
+from adapters.http.deliveries import Deliveries
 from bot.store.database import Database
-from bot.store.deliveries import Deliveries
 from tests.adapters.http.conftest import SlackSender, answered, fixture
 
 

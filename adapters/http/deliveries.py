@@ -24,7 +24,8 @@ from sqlalchemy import ColumnElement, Table, UniqueConstraint, and_, delete, fun
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Field
 
-from bot.store.database import Database, StoreError, StoreTable
+from bot.config import Settings
+from bot.store.database import Database, StoreError, StoreTable, sqlite_in_data_dir
 
 log = logging.getLogger(__name__)
 
@@ -144,3 +145,12 @@ class Deliveries:
             result = connection.execute(delete(DELIVERIES).where(DELIVERIES.c.received_at < cutoff))
             connection.execute(delete(JOBS).where(JOBS.c.state == "failed", JOBS.c.created_at < cutoff))
         return int(result.rowcount or 0)
+
+
+def queue_database_url(settings: Settings) -> str:
+    """Where webhook deliveries wait for an answer (`[store] queue_url`, see `StoreSettings`)."""
+    if settings.store.queue_url:
+        return settings.store.queue_url
+    if settings.store.url:
+        return settings.store.url
+    return sqlite_in_data_dir(settings, "deliveries.sqlite")

@@ -10,8 +10,8 @@ from threading import Thread
 
 import pytest
 
+from adapters.http.deliveries import Deliveries
 from bot.store.database import Database
-from bot.store.deliveries import Deliveries
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.integration)])
