@@ -35,16 +35,19 @@ def time_ask(data_dir: Path) -> float:
 
 
 def index_sample(data_dir: Path) -> tuple[float, int, int]:
+    from bot.plugins import PluginRegistry
     from knowledge.base import KnowledgeBase
     from knowledge.embedders.sentence_transformer import SentenceTransformerEmbedder
+    from knowledge.loaders.base import LoaderSet
     from knowledge.samples import sample_documents_folder
 
     embedder = SentenceTransformerEmbedder()
     embedder.embed_query("warm up")  # load the model outside the timed part
-    kb = KnowledgeBase(data_dir / "bench-index", embedder)
+    loaders = LoaderSet({name: plugin() for name, plugin in PluginRegistry().load_all("loaders").items()})
+    kb = KnowledgeBase(data_dir / "bench-index", embedder, loaders)
     started = time.perf_counter()
-    report = kb.sync([sample_documents_folder()])
-    return time.perf_counter() - started, report.added, kb.chunk_count
+    report = kb.writer.sync([sample_documents_folder()])
+    return time.perf_counter() - started, report.added, kb.store.chunk_count
 
 
 def model_speed(dtype: str, repeats: int) -> tuple[float, float, int]:

@@ -114,11 +114,11 @@ def deskbot_rows(dataset: str, kb_folder: Path, questions: list[Question], embed
         first = deskbot_runtime(kb_folder, index_dir, "dense", registry)
         knowledge = first.knowledge(sync=False)
         started = time.perf_counter()
-        report = knowledge.sync([kb_folder], prune=True)
+        report = knowledge.writer.sync([kb_folder], prune=True)
         ingest_s = time.perf_counter() - started
         documents = report.added
         started = time.perf_counter()
-        again = knowledge.sync([kb_folder], prune=True)
+        again = knowledge.writer.sync([kb_folder], prune=True)
         reingest_s = time.perf_counter() - started
         assert not again.changed, again
         for system in ("dense", "hybrid"):
@@ -144,7 +144,12 @@ def deskbot_rows(dataset: str, kb_folder: Path, questions: list[Question], embed
                     summary.latency_ms_p95,
                 )
             )
-    sync_facts = {"dataset": dataset, "full_s": ingest_s, "unchanged_s": reingest_s, "chunks": knowledge.chunk_count}
+    sync_facts = {
+        "dataset": dataset,
+        "full_s": ingest_s,
+        "unchanged_s": reingest_s,
+        "chunks": knowledge.store.chunk_count,
+    }
     return rows, sync_facts
 
 
@@ -152,7 +157,7 @@ def scale_test(sizes: list[int], vocabulary: list[str], index_types: list[str]) 
     from knowledge.base import KnowledgeBase
     from knowledge.chunking import Chunker
     from knowledge.embedders.hashing import HashEmbedder
-    from knowledge.hybrid import HybridRetriever
+    from knowledge.retrievers.hybrid import HybridRetriever
 
     rng = random.Random(7)
     process = psutil.Process()
@@ -167,9 +172,9 @@ def scale_test(sizes: list[int], vocabulary: list[str], index_types: list[str]) 
                 Document(f"doc-{i}", f"topic {i % 997}", " ".join(rng.choices(vocabulary, k=40))) for i in range(size)
             ]
             started = time.perf_counter()
-            knowledge.add_documents(documents)
+            knowledge.writer.add_documents(documents)
             build_s = time.perf_counter() - started
-            retriever = HybridRetriever(knowledge)
+            retriever = HybridRetriever(knowledge.store)
             retriever.retrieve("warm up", 5)
             latencies = []
             for _ in range(200):
@@ -179,7 +184,7 @@ def scale_test(sizes: list[int], vocabulary: list[str], index_types: list[str]) 
                 latencies.append((time.perf_counter() - started) * 1000.0)
             results.append(
                 {
-                    "chunks": knowledge.chunk_count,
+                    "chunks": knowledge.store.chunk_count,
                     "index": index_type,
                     "build_s": build_s,
                     "p50_ms": percentile(latencies, 50),

@@ -52,9 +52,9 @@ def open_runtime(name: str) -> Runtime:
     settings.knowledge.sync_on_start = False
     runtime = Runtime(settings)
     knowledge = runtime.knowledge(sync=False)
-    if knowledge.document_count == 0:
+    if knowledge.store.document_count == 0:
         print(f"indexing {name} ...", flush=True)
-        knowledge.sync([DATA / name / "kb" / "kb.jsonl"])
+        knowledge.writer.sync([DATA / name / "kb" / "kb.jsonl"])
     return runtime
 
 

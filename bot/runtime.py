@@ -21,10 +21,12 @@ from bot.llm.base import LLMBackend
 from bot.plugins import PluginRegistry, build_plugin
 from bot.responder import Responder
 from bot.services import Services
-from knowledge.base import KnowledgeBase, Progress, SyncReport
+from knowledge.base import KnowledgeBase
 from knowledge.embedders.base import Embedder
 from knowledge.loaders.base import LoaderSet
-from knowledge.retrieval import DenseRetriever, Retriever
+from knowledge.reports import Progress, SyncReport
+from knowledge.retrieval import Retriever
+from knowledge.retrievers.dense import DenseRetriever
 from knowledge.samples import sample_documents_folder
 from prompts import PromptLibrary
 
@@ -110,7 +112,7 @@ class Runtime:
                 return kb
             should_sync = self.settings.knowledge.sync_on_start if sync is None else sync
             if should_sync and folder.is_dir():
-                self.last_sync = kb.sync([folder], prune=True, prune_scope=[folder], progress=progress)
+                self.last_sync = kb.writer.sync([folder], prune=True, prune_scope=[folder], progress=progress)
                 for error in self.last_sync.errors:
                     log.warning("%s", error)
             self._knowledge = kb
@@ -121,11 +123,12 @@ class Runtime:
         if self._retriever is None:
             knowledge = self.settings.knowledge
             if knowledge.retriever == "dense":
-                self._retriever = DenseRetriever(self.knowledge(), per_document=knowledge.per_document)
+                self._retriever = DenseRetriever(self.knowledge().store, per_document=knowledge.per_document)
             else:
-                from knowledge.hybrid import HybridRetriever, HybridSettings
+                from knowledge.retrievers.hybrid import HybridRetriever, HybridSettings
 
-                self._retriever = HybridRetriever(self.knowledge(), HybridSettings(per_document=knowledge.per_document))
+                store = self.knowledge().store
+                self._retriever = HybridRetriever(store, HybridSettings(per_document=knowledge.per_document))
         return self._retriever
 
     def llm(self) -> LLMBackend:

@@ -11,7 +11,9 @@ from typing import Any
 
 _EXPORTS = {
     "KnowledgeBase": "knowledge.base",
-    "SyncReport": "knowledge.base",
+    "KnowledgeStore": "knowledge.store",
+    "KnowledgeWriter": "knowledge.writer",
+    "SyncReport": "knowledge.reports",
     "Chunk": "knowledge.documents",
     "Document": "knowledge.documents",
     "SearchHit": "knowledge.documents",
@@ -19,7 +21,17 @@ _EXPORTS = {
     "KnowledgeError": "knowledge.errors",
 }
 
-__all__ = ["Chunk", "DeskbotError", "Document", "KnowledgeBase", "KnowledgeError", "SearchHit", "SyncReport"]
+__all__ = [
+    "Chunk",
+    "DeskbotError",
+    "Document",
+    "KnowledgeBase",
+    "KnowledgeError",
+    "KnowledgeStore",
+    "KnowledgeWriter",
+    "SearchHit",
+    "SyncReport",
+]
 
 
 def __getattr__(name: str) -> Any:

@@ -58,12 +58,11 @@ class SearchHit:
     """A retrieved chunk with its scores; higher is better.
 
     `score` is always the cosine similarity of query and chunk, so the answer policy can threshold it whichever
-    retriever ranked the hit. Hybrid retrieval also fills in the BM25 score (None when BM25 did not find the chunk)
-    and the fused reciprocal-rank score it ordered by; a reranker fills in its own score.
+    retriever ranked the hit. Lexical and hybrid retrieval also fill in the BM25 score (None when BM25 did not find
+    the chunk), hybrid retrieval the fused reciprocal-rank score it ordered by.
     """
 
     chunk: Chunk
     score: float
     lexical_score: float | None = None
     fused_score: float | None = None
-    rerank_score: float | None = None

@@ -1,6 +1,7 @@
 """LangChain interop: any Deskbot retriever as a langchain-core `BaseRetriever`, and LangChain `Document`s in.
 
-langchain-core is imported here only, so the rest of the knowledge layer does not depend on it.
+langchain-core is imported here only, so the rest of the knowledge layer does not depend on it. The conveniences
+`as_langchain_retriever(store)` and `add_langchain_documents(writer, documents)` cover the common cases.
 """
 
 from __future__ import annotations
@@ -16,6 +17,10 @@ from pydantic import ConfigDict, Field
 
 from knowledge.documents import Document
 from knowledge.errors import KnowledgeError
+from knowledge.reports import SyncReport
+from knowledge.retrievers.hybrid import HybridRetriever
+from knowledge.store import KnowledgeStore
+from knowledge.writer import KnowledgeWriter
 
 
 class LangChainRetriever(BaseRetriever):
@@ -72,3 +77,15 @@ def from_langchain(documents: Iterable[LangChainDocument]) -> list[Document]:
             )
         )
     return converted
+
+
+def as_langchain_retriever(
+    store: KnowledgeStore, top_k: int = 4, filters: Mapping[str, Any] | None = None
+) -> LangChainRetriever:
+    """A knowledge store as a langchain-core `BaseRetriever` (hybrid retrieval)."""
+    return LangChainRetriever(retriever=HybridRetriever(store), top_k=top_k, filters=dict(filters or {}))
+
+
+def add_langchain_documents(writer: KnowledgeWriter, documents: Iterable[Any], origin: str = "langchain") -> SyncReport:
+    """Add or update LangChain `Document`s (id from `Document.id` or metadata "id", else a content hash)."""
+    return writer.add_documents(from_langchain(documents), origin)

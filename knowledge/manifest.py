@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,7 @@ from sqlalchemy import Engine, LargeBinary, Table, delete, event, insert, select
 from sqlmodel import Column, Field, SQLModel, create_engine
 
 from knowledge.documents import Chunk
+from knowledge.errors import IndexCorruptError
 
 FORMAT_VERSION = "1"
 
@@ -105,6 +107,32 @@ def read_chunks(engine: Engine, documents: Mapping[str, DocumentRow]) -> Iterato
             yield row["row_id"], chunk, row["text_hash"]
 
 
+@dataclass(frozen=True)
+class ManifestContents:
+    """A snapshot's manifest without its vectors: index facts, documents by id, chunks by row id in row order."""
+
+    facts: dict[str, str]
+    documents: dict[str, DocumentRow]
+    chunks: dict[int, Chunk]
+
+
+def read_manifest(path: Path) -> ManifestContents:
+    """Everything but the vectors of the manifest at `path` (`DIR/snap-N/manifest.sqlite`); damage is an error."""
+    try:
+        engine = open_manifest(path)
+        try:
+            facts = read_facts(engine)
+            documents = read_documents(engine)
+            chunks = {row_id: chunk for row_id, chunk, _ in read_chunks(engine, documents)}
+        finally:
+            engine.dispose()
+    except Exception as error:
+        raise IndexCorruptError(
+            f"{path}: the manifest is unreadable ({type(error).__name__}); delete {path.parent.parent} and ingest again"
+        ) from error
+    return ManifestContents(facts, documents, chunks)
+
+
 def read_vectors(engine: Engine, row_ids: Iterable[int] | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Return (row_ids, matrix) for the given rows, or all rows when `row_ids` is None."""
     table = CHUNKS
@@ -133,6 +161,21 @@ def cached_vectors(engine: Engine, text_hashes: Iterable[str]) -> dict[str, np.n
             for text_hash, blob in connection.execute(query):
                 found[text_hash] = np.frombuffer(blob, dtype=np.float32)
     return found
+
+
+def chunk_row(row_id: int, chunk: Chunk, text_hash: str, vector: np.ndarray) -> dict[str, Any]:
+    """The `chunks` table row for one chunk, as `apply_changes` inserts it."""
+    return {
+        "row_id": row_id,
+        "chunk_id": chunk.id,
+        "document_id": chunk.document_id,
+        "title": chunk.title,
+        "section": chunk.section,
+        "text": chunk.text,
+        "source": chunk.source,
+        "text_hash": text_hash,
+        "vector": np.asarray(vector, dtype=np.float32).tobytes(),
+    }
 
 
 def apply_changes(

@@ -7,7 +7,3 @@ SAMPLE_DIR = Path(__file__).parent / "sample"
 
 def sample_documents_folder() -> Path:
     return SAMPLE_DIR / "nimbus"
-
-
-def sample_questions_file() -> Path:
-    return SAMPLE_DIR / "questions.jsonl"

@@ -186,7 +186,7 @@ def embedder(
         rt.settings.knowledge.embedder_model = str(output.resolve())
         knowledge_base = rt.knowledge(sync=False, load=False)
         with progress_bar() as update:
-            rebuilt = knowledge_base.rebuild(progress=update)  # type: ignore[arg-type]
+            rebuilt = knowledge_base.writer.rebuild(progress=update)  # type: ignore[arg-type]
         err.print(f"rebuilt {rebuilt.chunks_embedded} chunks of {rebuild_kb} in {rebuilt.seconds:.1f}s")
 
 

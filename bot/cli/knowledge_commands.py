@@ -47,7 +47,7 @@ def ingest(
     rt = runtime(kb)
     knowledge = rt.knowledge(sync=False)
     with progress_bar() as update:
-        report = knowledge.sync(paths, prune=prune, progress=update, deduplicate=dedupe)  # type: ignore[arg-type]
+        report = knowledge.writer.sync(paths, prune=prune, progress=update, deduplicate=dedupe)  # type: ignore[arg-type]
     _print_report(report, as_json)
     if report.errors and not (report.added or report.updated or report.unchanged):
         raise typer.Exit(1)
@@ -56,7 +56,7 @@ def ingest(
 @kb_app.command("stats")
 def stats(kb: KbOption = None) -> None:
     """Documents, chunks, embedder and index type of the knowledge base."""
-    out.print_json(json.dumps(runtime(kb).knowledge().stats()))
+    out.print_json(json.dumps(runtime(kb).knowledge().store.stats()))
 
 
 @kb_app.command("search")
@@ -90,7 +90,7 @@ def search(
 @kb_app.command("remove")
 def remove(doc_id: Annotated[str, typer.Argument(help="Document id to remove.")], kb: KbOption = None) -> None:
     """Remove a document; it is never retrieved again (unless ingested again)."""
-    report = runtime(kb).knowledge(sync=False).remove([doc_id])
+    report = runtime(kb).knowledge(sync=False).writer.remove([doc_id])
     err.print(f"removed {report.removed} document")
 
 
@@ -99,7 +99,7 @@ def rebuild(kb: KbOption = None) -> None:
     """Re-embed every chunk with the configured embedder and write a fresh index."""
     knowledge = runtime(kb).knowledge(sync=False, load=False)
     with progress_bar() as update:
-        report = knowledge.rebuild(progress=update)  # type: ignore[arg-type]
+        report = knowledge.writer.rebuild(progress=update)  # type: ignore[arg-type]
     err.print(f"rebuilt {report.chunks_embedded} chunks in {report.seconds:.1f}s")
 
 

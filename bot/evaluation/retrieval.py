@@ -95,7 +95,7 @@ class RetrievalEvaluator:
 
     def check_questions(self, questions: Sequence[Question]) -> None:
         """Refuse a questions file whose relevant ids the knowledge base lacks (a sign of the wrong --kb)."""
-        known = set(self.runtime.knowledge().document_ids)
+        known = set(self.runtime.knowledge().store.document_ids)
         unknown = unknown_relevant_ids([q for q in questions if q.answerable], known)
         if unknown:
             shown = ", ".join(unknown[:5]) + (f" and {len(unknown) - 5} more" if len(unknown) > 5 else "")

@@ -1,5 +1,9 @@
-"""Document loaders: one small class per file type, registered as `deskbot.loaders` entry points."""
+"""Document loaders: one small class per file type, registered as `deskbot.loaders` entry points.
 
-from knowledge.loaders.base import Loader, LoaderSet, builtin_loaders, read_text
+The knowledge layer never lists them itself: whoever opens a knowledge base passes the `LoaderSet` to read files
+with (Deskbot's `bot` layer builds it from the plugin registry).
+"""
 
-__all__ = ["Loader", "LoaderSet", "builtin_loaders", "read_text"]
+from knowledge.loaders.base import Loader, LoaderSet, read_text
+
+__all__ = ["Loader", "LoaderSet", "read_text"]

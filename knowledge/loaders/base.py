@@ -119,22 +119,3 @@ class LoaderSet:
 
     def load(self, path: Path, root: Path) -> list[Document]:
         return list(self.loader_for(path).load(path, root))
-
-
-def builtin_loaders() -> dict[str, Loader]:
-    """The loaders that ship with Deskbot, for use without the plugin registry."""
-    from knowledge.loaders.csv_faq import CsvFaqLoader
-    from knowledge.loaders.html import HtmlLoader
-    from knowledge.loaders.jsonl import JsonlLoader
-    from knowledge.loaders.markdown import MarkdownLoader
-    from knowledge.loaders.pdf import PdfLoader
-    from knowledge.loaders.text import TextLoader
-
-    return {
-        "markdown": MarkdownLoader(),
-        "text": TextLoader(),
-        "jsonl": JsonlLoader(),
-        "html": HtmlLoader(),
-        "pdf": PdfLoader(),
-        "csv": CsvFaqLoader(),
-    }

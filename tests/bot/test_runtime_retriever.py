@@ -1,8 +1,8 @@
 from bot.config import Settings
 from bot.plugins import PluginRegistry
 from bot.runtime import Runtime
-from knowledge.hybrid import HybridRetriever
-from knowledge.retrieval import DenseRetriever
+from knowledge.retrievers.dense import DenseRetriever
+from knowledge.retrievers.hybrid import HybridRetriever
 
 
 def test_hybrid_is_the_default_retriever(settings: Settings, registry: PluginRegistry) -> None:

@@ -12,12 +12,16 @@ import pytest
 
 from knowledge.base import KnowledgeBase
 from knowledge.embedders.hashing import HashEmbedder
+from knowledge.loaders.base import LoaderSet
+from knowledge.retrievers.dense import DenseRetriever
 
 SLOW_INGEST = """
 import sys, time
 from pathlib import Path
+from bot.plugins import PluginRegistry
 from knowledge.base import KnowledgeBase
 from knowledge.embedders.hashing import HashEmbedder
+from knowledge.loaders.base import LoaderSet
 
 class SlowEmbedder(HashEmbedder):
     def embed_documents(self, texts):
@@ -25,17 +29,18 @@ class SlowEmbedder(HashEmbedder):
         time.sleep(0.5)
         return super().embed_documents(texts)
 
-kb = KnowledgeBase(Path(sys.argv[1]), SlowEmbedder())
-kb.sync([Path(sys.argv[2])])
+loaders = LoaderSet({name: plugin() for name, plugin in PluginRegistry().load_all("loaders").items()})
+kb = KnowledgeBase(Path(sys.argv[1]), SlowEmbedder(), loaders)
+kb.writer.sync([Path(sys.argv[2])])
 print("done", flush=True)
 """
 
 
 @pytest.mark.integration
-def test_kill_during_ingest_keeps_previous_index(tmp_path: Path) -> None:
+def test_kill_during_ingest_keeps_previous_index(tmp_path: Path, loaders: LoaderSet) -> None:
     index, first, second = tmp_path / "kb", tmp_path / "first.jsonl", tmp_path / "second.jsonl"
     first.write_text(json.dumps({"id": "kept", "title": "Kept", "text": "Shipping takes three days."}) + "\n")
-    KnowledgeBase(index, HashEmbedder()).sync([first])
+    KnowledgeBase(index, HashEmbedder(), loaders).writer.sync([first])
     second.write_text(
         "".join(json.dumps({"id": f"new-{i}", "title": "New", "text": f"text {i} " * 40}) + "\n" for i in range(2000))
     )
@@ -55,8 +60,8 @@ def test_kill_during_ingest_keeps_previous_index(tmp_path: Path) -> None:
     process.wait(timeout=30)
     assert process.returncode == -signal.SIGKILL
 
-    reopened = KnowledgeBase(index, HashEmbedder())
-    assert reopened.document_ids == ["kept"]
-    assert reopened.search("shipping", 1)[0].chunk.document_id == "kept"
-    report = reopened.sync([first])  # the stale lock and work folder do not block the next writer
+    reopened = KnowledgeBase(index, HashEmbedder(), loaders)
+    assert reopened.store.document_ids == ["kept"]
+    assert DenseRetriever(reopened.store).retrieve("shipping", 1)[0].chunk.document_id == "kept"
+    report = reopened.writer.sync([first])  # the stale lock and work folder do not block the next writer
     assert report.unchanged == 1

@@ -5,12 +5,7 @@ from pathlib import Path
 import pytest
 
 from knowledge.errors import LoaderError
-from knowledge.loaders import LoaderSet, builtin_loaders
-
-
-@pytest.fixture
-def loaders() -> LoaderSet:
-    return LoaderSet(builtin_loaders())
+from knowledge.loaders import LoaderSet
 
 
 def test_markdown_title_and_id_from_path(tmp_path: Path, loaders: LoaderSet) -> None:

@@ -69,7 +69,9 @@ class RenamedEmbedder(HashEmbedder):
 
 
 def test_index_built_in_another_precision_is_a_mismatch(tmp_path: Path) -> None:
-    KnowledgeBase(tmp_path / "kb", RenamedEmbedder("all-MiniLM-L6-v2")).add_documents([Document("a", "A", "text")])
+    KnowledgeBase(tmp_path / "kb", RenamedEmbedder("all-MiniLM-L6-v2")).writer.add_documents(
+        [Document("a", "A", "text")]
+    )
     with pytest.raises(IndexCorruptError, match=r"kb rebuild.*embedder_precision"):
         KnowledgeBase(tmp_path / "kb", RenamedEmbedder("all-MiniLM-L6-v2@bfloat16"))
     with pytest.raises(IndexCorruptError, match=r"kb rebuild`$"):

@@ -4,7 +4,7 @@ import pytest
 
 from knowledge.errors import LoaderError
 from knowledge.loaders import base
-from knowledge.loaders.base import LoaderSet, builtin_loaders, read_text
+from knowledge.loaders.base import LoaderSet, read_text
 from knowledge.loaders.jsonl import JsonlLoader
 
 
@@ -36,8 +36,8 @@ def test_jsonl_line_that_is_not_json_names_file_and_line(tmp_path: Path) -> None
         list(JsonlLoader().load(path, tmp_path))
 
 
-def test_every_common_type_has_a_loader() -> None:
-    suffixes = LoaderSet(builtin_loaders()).suffixes
+def test_every_common_type_has_a_loader(loaders: LoaderSet) -> None:
+    suffixes = loaders.suffixes
     assert {".md", ".txt", ".html", ".htm", ".pdf", ".csv", ".jsonl"} <= suffixes
 
 

@@ -1,3 +1,5 @@
+"""What a sync reads: every supported file, bad files reported, repeated ids and (on request) duplicates left out."""
+
 import json
 from pathlib import Path
 
@@ -5,6 +7,7 @@ import pytest
 
 from knowledge.base import KnowledgeBase
 from knowledge.embedders.hashing import HashEmbedder
+from knowledge.loaders.base import LoaderSet
 
 BODY = " ".join(f"word{i}" for i in range(200))
 
@@ -22,14 +25,14 @@ def folder(tmp_path: Path) -> Path:
     return docs
 
 
-def test_unchanged_reingest_embeds_nothing(tmp_path: Path, folder: Path) -> None:
-    kb = KnowledgeBase(tmp_path / "kb", HashEmbedder())
-    first = kb.sync([folder])
+def test_unchanged_reingest_embeds_nothing(tmp_path: Path, folder: Path, loaders: LoaderSet) -> None:
+    kb = KnowledgeBase(tmp_path / "kb", HashEmbedder(), loaders)
+    first = kb.writer.sync([folder])
     assert first.added == 2 and first.chunks_embedded == 2
-    snapshot = kb.revision
-    again = kb.sync([folder])
+    snapshot = kb.store.revision
+    again = kb.writer.sync([folder])
     assert not again.changed and again.unchanged == 2 and again.chunks_embedded == 0
-    assert kb.revision == snapshot
+    assert kb.store.revision == snapshot
 
 
 @pytest.mark.parametrize(
@@ -42,33 +45,33 @@ def test_unchanged_reingest_embeds_nothing(tmp_path: Path, folder: Path) -> None
     ],
 )
 def test_bad_file_is_reported_and_nothing_indexed_is_lost(
-    tmp_path: Path, folder: Path, name: str, content: bytes, message: str
+    tmp_path: Path, folder: Path, name: str, content: bytes, message: str, loaders: LoaderSet
 ) -> None:
-    kb = KnowledgeBase(tmp_path / "kb", HashEmbedder())
-    kb.sync([folder])
+    kb = KnowledgeBase(tmp_path / "kb", HashEmbedder(), loaders)
+    kb.writer.sync([folder])
     (folder / name).write_bytes(content)
-    report = kb.sync([folder], prune=True)
+    report = kb.writer.sync([folder], prune=True)
     assert len(report.errors) == 1 and message in report.errors[0]
-    assert sorted(KnowledgeBase(tmp_path / "kb", HashEmbedder()).document_ids) == ["faq-2", "returns"]
+    assert sorted(KnowledgeBase(tmp_path / "kb", HashEmbedder(), loaders).store.document_ids) == ["faq-2", "returns"]
 
 
-def test_empty_file_adds_nothing(tmp_path: Path, folder: Path) -> None:
+def test_empty_file_adds_nothing(tmp_path: Path, folder: Path, loaders: LoaderSet) -> None:
     (folder / "empty.md").write_text("", encoding="utf-8")
-    report = KnowledgeBase(tmp_path / "kb", HashEmbedder()).sync([folder])
+    report = KnowledgeBase(tmp_path / "kb", HashEmbedder(), loaders).writer.sync([folder])
     assert report.added == 2 and not report.errors
 
 
-def test_duplicate_ids_across_files_keep_the_first(tmp_path: Path) -> None:
+def test_duplicate_ids_across_files_keep_the_first(tmp_path: Path, loaders: LoaderSet) -> None:
     write_jsonl(tmp_path / "a.jsonl", [{"id": "same", "title": "A", "text": "first"}])
     write_jsonl(tmp_path / "b.jsonl", [{"id": "same", "title": "B", "text": "second"}])
-    kb = KnowledgeBase(tmp_path / "kb", HashEmbedder())
-    report = kb.sync([tmp_path / "a.jsonl", tmp_path / "b.jsonl"])
+    kb = KnowledgeBase(tmp_path / "kb", HashEmbedder(), loaders)
+    report = kb.writer.sync([tmp_path / "a.jsonl", tmp_path / "b.jsonl"])
     assert report.added == 1
     assert "duplicate document id 'same'" in report.errors[0]
-    assert kb.document("same").title == "A"  # type: ignore[union-attr]
+    assert kb.store.document("same").title == "A"  # type: ignore[union-attr]
 
 
-def test_deduplicate_leaves_out_copies(tmp_path: Path) -> None:
+def test_deduplicate_leaves_out_copies(tmp_path: Path, loaders: LoaderSet) -> None:
     write_jsonl(
         tmp_path / "kb.jsonl",
         [
@@ -78,14 +81,7 @@ def test_deduplicate_leaves_out_copies(tmp_path: Path) -> None:
             {"id": "d", "title": "Shipping", "text": "Three days."},
         ],
     )
-    kb = KnowledgeBase(tmp_path / "kb", HashEmbedder())
-    report = kb.sync([tmp_path / "kb.jsonl"], deduplicate=True)
-    assert kb.document_ids == ["a", "d"]
+    kb = KnowledgeBase(tmp_path / "kb", HashEmbedder(), loaders)
+    report = kb.writer.sync([tmp_path / "kb.jsonl"], deduplicate=True)
+    assert kb.store.document_ids == ["a", "d"]
     assert report.duplicates == ["b (exact duplicate of a)", "c (near duplicate of a)"]
-
-
-def test_text_is_cleaned_before_chunking(tmp_path: Path) -> None:
-    write_jsonl(tmp_path / "kb.jsonl", [{"id": "a", "title": "T", "text": "Skip to main content\nReal   text."}])
-    kb = KnowledgeBase(tmp_path / "kb", HashEmbedder())
-    kb.sync([tmp_path / "kb.jsonl"])
-    assert [chunk.text for chunk in kb.chunks()] == ["Real text."]

@@ -6,14 +6,15 @@ from pathlib import Path
 import pytest
 
 from knowledge.base import KnowledgeBase
-from knowledge.hybrid import HybridRetriever
+from knowledge.loaders.base import LoaderSet
+from knowledge.retrievers.hybrid import HybridRetriever
 
-COVID = Path(__file__).resolve().parents[3] / "shared" / "data" / "covid_faq_paraphrases"
+COVID = Path(__file__).resolve().parents[4] / "shared" / "data" / "covid_faq_paraphrases"
 
 
 @pytest.mark.slow
 @pytest.mark.skipif(not COVID.is_dir(), reason="shared dev data not present")
-def test_paraphrased_questions_find_their_faq(tmp_path: Path) -> None:
+def test_paraphrased_questions_find_their_faq(tmp_path: Path, loaders: LoaderSet) -> None:
     from knowledge.embedders.sentence_transformer import SentenceTransformerEmbedder
 
     records = [json.loads(line) for line in (COVID / "kb" / "kb.jsonl").read_text().splitlines()[:40]]
@@ -23,9 +24,9 @@ def test_paraphrased_questions_find_their_faq(tmp_path: Path) -> None:
     questions = [q for q in questions if q["relevant_ids"] and set(q["relevant_ids"]) <= known]
     assert questions
 
-    kb = KnowledgeBase(tmp_path / "index", SentenceTransformerEmbedder())
-    kb.sync([tmp_path / "kb.jsonl"])
-    retriever = HybridRetriever(kb)
+    kb = KnowledgeBase(tmp_path / "index", SentenceTransformerEmbedder(), loaders)
+    kb.writer.sync([tmp_path / "kb.jsonl"])
+    retriever = HybridRetriever(kb.store)
     found = 0
     for question in questions:
         ranked = [hit.chunk.document_id for hit in retriever.retrieve(question["question"], 5)]

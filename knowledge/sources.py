@@ -1,0 +1,74 @@
+"""What a sync reads: the documents under some paths now, and which stored documents have vanished from them."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from knowledge.documents import Document
+from knowledge.errors import LoaderError
+from knowledge.loaders.base import LoaderSet
+from knowledge.manifest import DocumentRow
+from knowledge.reports import Progress, SyncReport
+
+
+@dataclass
+class SourceDocuments:
+    """Documents by id, each with the origin (resolved file path) it was read from."""
+
+    loaded: dict[str, tuple[Document, str]] = field(default_factory=dict)
+    reread_origins: set[str] = field(default_factory=set)
+    """Files that were read again in full: a stored document of one of them that was not loaded has vanished."""
+
+
+def read_sources(
+    loaders: LoaderSet, paths: Sequence[Path], report: SyncReport, progress: Progress | None = None
+) -> SourceDocuments:
+    """Load every supported file under `paths`; unreadable files and repeated ids go to `report.errors`."""
+    sources = SourceDocuments()
+    files = list(loaders.files_under(paths))
+    for number, (path, root) in enumerate(files, start=1):
+        if progress:
+            progress("reading", number, len(files))
+        origin = str(path.resolve())
+        try:
+            documents = loaders.load(path, root)
+        except LoaderError as error:
+            report.errors.append(str(error))
+            continue
+        sources.reread_origins.add(origin)
+        for document in documents:
+            if document.id in sources.loaded:
+                report.errors.append(
+                    f"{path}: duplicate document id '{document.id}' (also in {sources.loaded[document.id][1]}); skipped"
+                )
+                continue
+            sources.loaded[document.id] = (document, origin)
+    return sources
+
+
+def drop_duplicates(sources: SourceDocuments, report: SyncReport) -> None:
+    """Leave out exact and near-duplicate documents (the first in file order is kept), listed in the report."""
+    from knowledge.deduplication import DuplicateFinder
+
+    for duplicate in DuplicateFinder().find([document for document, _ in sources.loaded.values()]):
+        del sources.loaded[duplicate.document_id]
+        kind = "exact" if duplicate.exact else "near"
+        report.duplicates.append(f"{duplicate.document_id} ({kind} duplicate of {duplicate.kept_id})")
+
+
+def vanished_documents(
+    stored: Mapping[str, DocumentRow], sources: SourceDocuments, prune: bool, scope: Sequence[Path] | None
+) -> set[str]:
+    """Stored documents that a re-read file no longer holds, and with `prune` those whose file is gone (in `scope`)."""
+    scopes = [str(path.resolve()) for path in scope] if scope is not None else None
+    removed = set()
+    for doc_id, row in stored.items():
+        if doc_id in sources.loaded:
+            continue
+        gone = prune and row.origin.startswith("/") and not Path(row.origin).exists()
+        in_scope = scopes is None or any(row.origin.startswith(s.rstrip("/") + "/") for s in scopes)
+        if row.origin in sources.reread_origins or (gone and in_scope):
+            removed.add(doc_id)
+    return removed
