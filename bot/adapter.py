@@ -19,7 +19,7 @@ from bot.responder import Responder
 
 if TYPE_CHECKING:
     from bot.store.database import Database
-    from knowledge.base import SyncReport
+    from knowledge.reports import SyncReport
 
 
 @dataclass(frozen=True)

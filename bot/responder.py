@@ -24,7 +24,7 @@ from knowledge.errors import DeskbotError
 
 if TYPE_CHECKING:
     from bot.engine import Engine
-    from knowledge.base import Progress
+    from knowledge.reports import Progress
     from prompts import PromptLibrary
 
 log = logging.getLogger(__name__)

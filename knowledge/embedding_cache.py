@@ -25,7 +25,7 @@ def text_hash(embedder: Embedder, chunk: Chunk) -> str:
 
 def embed_texts(embedder: Embedder, texts: Sequence[str], progress: Progress | None = None) -> np.ndarray:
     """One vector per text, in the input's order; each distinct text is embedded once."""
-    distinct = sorted(set(texts), key=len)
+    distinct = sorted(set(texts), key=lambda text: (len(text), text))
     parts = []
     for start in range(0, len(distinct), BATCH_SIZE):
         parts.append(embedder.embed_documents(distinct[start : start + BATCH_SIZE]))

@@ -12,8 +12,6 @@ import pytest
 REPO = Path(__file__).resolve().parent.parent
 FORBIDDEN = {"knowledge": {"bot", "adapters"}, "bot": {"adapters"}, "prompts": {"bot", "adapters", "knowledge"}}
 SDKS_OUTSIDE_ADAPTERS = {"discord", "slack_sdk", "fastapi", "starlette", "uvicorn"}
-ACYCLIC_REQUIRED = {"knowledge"}
-"""Packages whose modules must not import each other in a circle; the others are reported (xfail) when they do."""
 
 
 def imported_packages(path: Path) -> set[str]:
@@ -32,7 +30,7 @@ TOOLS = ("bot.evaluation", "bot.finetune", "bot.cli")
 TOOL_ENTRY_POINTS = {"bot/__main__.py"}
 
 
-def imported_modules(path: Path) -> set[str]:
+def imported_names(path: Path) -> set[str]:
     tree = ast.parse(path.read_text(encoding="utf-8"))
     names: set[str] = set()
     for node in ast.walk(tree):
@@ -50,7 +48,7 @@ def test_the_core_never_imports_its_tools() -> None:
         module = relative.removesuffix(".py").replace("/", ".")
         if relative in TOOL_ENTRY_POINTS or module.startswith(TOOLS):
             continue
-        bad = sorted(name for name in imported_modules(path) if name.startswith(TOOLS))
+        bad = sorted(name for name in imported_names(path) if name.startswith(TOOLS))
         if bad:
             offenders.append(f"{relative} imports {bad}")
     assert offenders == []
@@ -155,7 +153,4 @@ def test_cycle_check_sees_function_level_and_relative_imports_but_not_type_check
 
 @pytest.mark.parametrize("package", ["knowledge", "bot", "adapters"])
 def test_modules_import_each_other_in_no_circle(package: str) -> None:
-    cycles = import_cycles(REPO / package)
-    if cycles and package not in ACYCLIC_REQUIRED:
-        pytest.xfail(f"{package} still has import circles (not yet required to be free of them): {cycles}")
-    assert cycles == []
+    assert import_cycles(REPO / package) == []
