@@ -29,11 +29,6 @@ class Answerer:
         return Reply(text="hello there")
 
 
-class Failing:
-    async def __call__(self, turn: Turn, call_next: Next) -> Reply:
-        raise RuntimeError("boom")
-
-
 async def test_stages_run_in_order_and_unwind() -> None:
     log: list[str] = []
     engine = Engine([Recorder("a", log), Recorder("b", log), Answerer()])

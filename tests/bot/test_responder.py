@@ -11,15 +11,9 @@ from bot.errors import ConfigError
 from bot.responder import Responder
 from bot.types import Message, Reply, TextDelta, Turn
 from prompts import PromptLibrary
+from tests.bot.test_engine import Answerer
 
 ERROR_TEXT = PromptLibrary().render("error")
-
-
-class Answerer:
-    async def __call__(self, turn: Turn, call_next: Next) -> Reply:
-        for word in ("hello", " there"):
-            await turn.send(word)
-        return Reply(text="hello there")
 
 
 class Failing:

@@ -91,25 +91,9 @@ class FakeDiscordHttp:
         if route.method == "POST" and path.endswith("/typing"):
             return None
         if route.method == "POST" and parts[-1] == "threads":
-            return {
-                "id": str(next(self._ids)),
-                "type": 11,
-                "guild_id": GUILD_ID,
-                "parent_id": parts[1],
-                "owner_id": self.bot_user["id"],
-                "name": (body or {}).get("name", "thread"),
-                "last_message_id": None,
-                "rate_limit_per_user": 0,
-                "message_count": 0,
-                "member_count": 1,
-                "flags": 0,
-                "thread_metadata": {
-                    "archived": False,
-                    "auto_archive_duration": 1440,
-                    "archive_timestamp": "2026-11-23T19:30:01.000000+00:00",
-                    "locked": False,
-                },
-            }
+            return thread_payload(
+                str(next(self._ids)), parts[1], self.bot_user["id"], (body or {}).get("name", "thread")
+            )
         if route.method == "POST" and parts[-1] == "messages":
             return self._message(parts[1], str(next(self._ids)), body or {})
         if route.method == "PATCH" and parts[-2] == "messages":
@@ -119,6 +103,29 @@ class FakeDiscordHttp:
         if route.method == "PUT" and "commands" in path:
             return []
         raise AssertionError(f"unexpected Discord request {route.method} {path}")
+
+
+def thread_payload(thread_id: str, parent_id: str, owner_id: str, name: str) -> dict[str, Any]:
+    """A thread as Discord's API returns it (THREAD_CREATE and POST .../threads have this shape)."""
+    return {
+        "id": thread_id,
+        "type": 11,
+        "guild_id": GUILD_ID,
+        "parent_id": parent_id,
+        "owner_id": owner_id,
+        "name": name,
+        "last_message_id": None,
+        "rate_limit_per_user": 0,
+        "message_count": 0,
+        "member_count": 1,
+        "flags": 0,
+        "thread_metadata": {
+            "archived": False,
+            "auto_archive_duration": 1440,
+            "archive_timestamp": "2026-11-23T19:30:01.000000+00:00",
+            "locked": False,
+        },
+    }
 
 
 def _path(route: Any) -> str:

@@ -8,7 +8,7 @@ from adapters.discord_bot.translation import (
     question_text,
     to_engine_message,
 )
-from tests.adapters.discord_bot.conftest import BOT_ID, GUILD_ID, HELP_CHANNEL
+from tests.adapters.discord_bot.conftest import BOT_ID, GUILD_ID, HELP_CHANNEL, thread_payload
 
 SAM = {"username": "sam", "public_flags": 0, "id": "1170000000000000001", "discriminator": "0", "avatar": None}
 
@@ -45,25 +45,7 @@ def test_question_text_strips_mentions(discord_harness):
 
 def _thread(harness, thread_id: str, owner_id: str) -> discord.Thread:
     """A real `discord.Thread` in the guild, built by discord.py from a THREAD_CREATE-shaped payload."""
-    data = {
-        "id": thread_id,
-        "type": 11,
-        "guild_id": GUILD_ID,
-        "parent_id": str(HELP_CHANNEL),
-        "owner_id": owner_id,
-        "name": "Question",
-        "last_message_id": None,
-        "rate_limit_per_user": 0,
-        "message_count": 0,
-        "member_count": 1,
-        "flags": 0,
-        "thread_metadata": {
-            "archived": False,
-            "auto_archive_duration": 1440,
-            "archive_timestamp": "2026-11-23T19:30:01.000000+00:00",
-            "locked": False,
-        },
-    }
+    data = thread_payload(thread_id, str(HELP_CHANNEL), owner_id, "Question")
     guild = harness.client.get_guild(int(GUILD_ID))
     return discord.Thread(guild=guild, state=harness.state, data=data)
 
