@@ -117,7 +117,7 @@ class Responder:
         try:
             engine = await self.engine()
         except EngineNotReadyError as error:
-            log.error("cannot answer conversation %s: %s", message.conversation_id, error)
+            log.warning("cannot answer conversation %s: %s", message.conversation_id, error)
             reply = self.fallback(message)
         else:
             try:

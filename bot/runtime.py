@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from bot.adapter import Adapter, AdapterContext
 from bot.config import Settings
 from bot.conversations import ConversationStore
-from bot.engine import Engine, Stage, StageInfo, StageRole, stage_info
+from bot.engine import Engine, Stage, StageInfo, StageRole, check_pipeline, stage_info
 from bot.errors import ConfigError
 from bot.llm.base import LLMBackend
 from bot.plugins import PluginRegistry, build_plugin
@@ -192,6 +192,7 @@ class Runtime:
         """The engine of the configured pipeline (only the stages of `roles`, when given; `given`: turn fields the
         caller fills in, see `Engine`). An impossible stage order is refused here, at start."""
         names = self.stage_names(roles)
+        check_pipeline(names, [self.stage_info(name) for name in names], given)  # before indexing or loading
         return Engine(self.build_stages(names, self.services(progress)), names, given)
 
     def responder(self) -> Responder:

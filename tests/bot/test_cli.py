@@ -137,3 +137,12 @@ def test_ask_shows_the_canned_reply_when_a_stage_fails(
     payload = json.loads(result.stdout)
     assert payload["answer"] == PromptLibrary().render("error") and payload["citations"] == []
     assert exploding_stage not in result.stdout  # the log (stderr) names it for the operator
+
+
+def test_an_impossible_pipeline_is_one_line_before_anything_loads(tmp_path: Path) -> None:
+    result = deskbot("ask", "hi", cwd=tmp_path, env={"DESKBOT_PIPELINE__STAGES": '["answer"]'})
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines() == [
+        "error: pipeline.stages: 'answer' needs hits, which no stage before it provides"
+    ]
+    assert not (tmp_path / ".data" / "sample-index").exists(), "refused before the knowledge base was indexed"
