@@ -181,8 +181,15 @@ class TransformersLLM:
         return int(self.encode_chat(messages)["input_ids"].shape[1])
 
     async def stream(self, messages: Sequence[ChatMessage], options: GenerationOptions) -> AsyncIterator[str]:
+        """The reply's text as the model writes it; `options.timeout_s` counts from this call, time spent waiting
+        for the model thread (behind other generations) included."""
         loop = asyncio.get_running_loop()
-        await loop.run_in_executor(self._executor, self.load)
+        deadline = loop.time() + options.timeout_s
+        if self._model is None:  # loading takes the model thread; a loaded model needs no trip to it here
+            try:
+                await asyncio.wait_for(loop.run_in_executor(self._executor, self.load), options.timeout_s)
+            except TimeoutError as error:
+                raise LLMTimeoutError(f"model '{self.name}' took longer than {options.timeout_s:g}s to load") from error
         from transformers import StoppingCriteria, StoppingCriteriaList
 
         cancelled = threading.Event()
@@ -219,7 +226,6 @@ class TransformersLLM:
                 loop.call_soon_threadsafe(queue.put_nowait, None)
 
         future = loop.run_in_executor(self._executor, generate)
-        deadline = loop.time() + options.timeout_s
         try:
             while True:
                 remaining = deadline - loop.time()

@@ -4,6 +4,7 @@
 import asyncio
 import math
 import threading
+import time
 
 import pytest
 
@@ -72,3 +73,17 @@ async def test_a_generation_abandoned_while_it_waited_for_the_model_thread_never
     monkeypatch.setattr(llm, "encode_chat", encode_chat)
     await complete(llm, messages, GenerationOptions(max_new_tokens=4, timeout_s=30))
     assert len(generations) == 1
+
+
+async def test_the_timeout_counts_the_wait_behind_another_generation(tiny_llm_settings):
+    llm = TransformersLLM(tiny_llm_settings)
+    llm.load()
+    other_generation_done = threading.Event()
+    llm._executor.submit(other_generation_done.wait, 10)  # the model thread is busy with someone else's answer
+    started = time.perf_counter()
+    try:
+        with pytest.raises(LLMTimeoutError):
+            await complete(llm, [ChatMessage("user", "Hi")], GenerationOptions(max_new_tokens=4, timeout_s=0.3))
+        assert time.perf_counter() - started < 3, "the deadline started only once the model thread was free"
+    finally:
+        other_generation_done.set()
