@@ -1,16 +1,20 @@
 """Topic words of a message: what query rewriting carries over from earlier turns and what the answer policy
-looks for in the passages. English stopwords and referring words ("it", "they", "there") are not topic words."""
+looks for in the passages. Stopwords and referring words ("it", "they", "there"; "这个", "它") are not topic words.
+Words come from `knowledge.text`, so Chinese is segmented into words; English is read as it always was."""
 
 from __future__ import annotations
 
 import re
+
+from knowledge.text import words as text_words
 
 WORD = re.compile(r"[A-Za-z0-9][A-Za-z0-9'&.+#/-]*")
 _REFERRING_WORDS = (
     "it its it's itself they them their theirs there this that these those he she his her him one ones "
     "same such former latter above previous earlier else other another"
 )
-REFERRING = frozenset(_REFERRING_WORDS.split())
+_REFERRING_WORDS_ZH = "它 它们 他 她 他们 她们 这 那 这个 那个 这些 那些 这里 那里 这儿 那儿 这家 那家 该 此 其"
+REFERRING = frozenset(_REFERRING_WORDS.split()) | frozenset(_REFERRING_WORDS_ZH.split())
 _STOPWORD_LIST = """
     a about above after again against all also am an and any are aren't as at be because been before being below
     between both but by can can't cannot could couldn't did didn't do does doesn't doing don't down during each few for
@@ -24,14 +28,18 @@ _STOPWORD_LIST = """
     you're you've your yours yourself yourselves ok okay sure great good hi hello hey anything something would like
     looking find help thing things one ones lot bit any many well able else other another
     long often big high far soon old new take takes work works use used way possible"""
-STOPWORDS = frozenset(_STOPWORD_LIST.split())
+_STOPWORD_LIST_ZH = """
+    的 了 吗 呢 吧 啊 呀 哦 嗯 是 在 有 和 与 及 或 也 都 就 还 又 很 太 最 请 请问 您 你 我 我们 你们 想 要 能 可以 会
+    一下 什么 怎么 怎样 如何 多少 哪 哪里 哪个 哪些 几 么 个 一个 一 不 没 没有 给 对 把 被 从 到 让 帮
+    知道 告诉 谢谢 好 好的 那么 然后 因为 所以 但是 如果 就是 还是 或者 一些 时候"""
+STOPWORDS = frozenset(_STOPWORD_LIST.split()) | frozenset(_STOPWORD_LIST_ZH.split())
 
 
 def content_words(text: str) -> list[str]:
     """Words that carry the topic: not stopwords, not bare numbers of one digit, in order, without repeats."""
     seen: set[str] = set()
     words = []
-    for raw in WORD.findall(text):
+    for raw in text_words(text, WORD):
         word = raw.strip(".'-/")
         key = word.lower()
         if not word or key in STOPWORDS or key in REFERRING or key in seen or (key.isdigit() and len(key) < 2):

@@ -15,7 +15,9 @@ from langchain_text_splitters import MarkdownHeaderTextSplitter, RecursiveCharac
 from knowledge.documents import Chunk, Document
 
 _HEADINGS = [("#", "h1"), ("##", "h2"), ("###", "h3")]
-_SEPARATORS = ["\n\n", "\n", ". ", "? ", "! ", "; ", ", ", " ", ""]
+_SEPARATORS = ["\n\n", "\n", ". ", "? ", "! ", "; ", "。", "！", "？", "；", ", ", "，", " ", ""]
+"""Paragraphs, lines, sentences (Latin and full-width Chinese punctuation, which needs no space after it), clauses,
+words, characters: a chunk is cut at the first of these that makes it fit."""
 
 DEFAULT_CHUNK_TOKENS = 200
 """Measured best recall@5 on the dev sets; whole 254-token windows found fewer relevant documents (see docs)."""

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from knowledge.documents import Document
+from knowledge.text import words
 
 _WORD = re.compile(r"\w+", re.UNICODE)
 _PRIME = (1 << 61) - 1
@@ -31,7 +32,7 @@ class Duplicate:
 
 
 def _words(document: Document) -> list[str]:
-    return _WORD.findall(f"{document.title}\n{document.text}".lower())
+    return words(f"{document.title}\n{document.text}".lower(), _WORD)
 
 
 def _shingle_hashes(words: list[str]) -> np.ndarray:

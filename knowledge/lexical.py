@@ -1,8 +1,8 @@
 """`LexicalIndex`: BM25 over chunk text (bm25s), for the exact words dense search misses (product names, codes).
 
 It is built in memory from the manifest's chunks when a knowledge base is loaded, so nothing extra is written to disk
-(and nothing is unpickled). Tokens are lower-cased words and numbers, English stop words dropped, Snowball-stemmed
-when PyStemmer is installed.
+(and nothing is unpickled). Tokens are lower-cased words and numbers (`knowledge.text`: Chinese segmented into words),
+English stop words dropped, Snowball-stemmed when PyStemmer is installed.
 """
 
 from __future__ import annotations
@@ -13,6 +13,8 @@ from collections.abc import Callable, Sequence
 from functools import lru_cache
 
 import numpy as np
+
+from knowledge.text import words as text_words
 
 _TOKEN = re.compile(r"[^\W_]+", re.UNICODE)
 
@@ -37,7 +39,7 @@ def _stemmer() -> Callable[[list[str]], list[str]] | None:
 def tokenize(text: str) -> list[str]:
     """Lower-cased word and number tokens without stop words, stemmed when a stemmer is available."""
     stop = _stop_words()
-    words = [word for word in _TOKEN.findall(text.lower()) if word not in stop]
+    words = [word for word in text_words(text.lower(), _TOKEN) if word not in stop]
     stem = _stemmer()
     return stem(words) if stem is not None else words
 

@@ -8,6 +8,8 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
+from knowledge.text import has_han, words
+
 
 def recall_at_k(ranked: Sequence[str], relevant: Sequence[str], k: int) -> float:
     if not relevant:
@@ -47,26 +49,36 @@ def percentile(values: Sequence[float], q: float) -> float:
     return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
 
 
+class _TextWords:
+    """rouge-score's tokenizer interface over `knowledge.text.words` (its own drops every non-ASCII character)."""
+
+    def tokenize(self, text: str) -> list[str]:
+        return words(text.lower())
+
+
 def rouge_l(predictions: Sequence[str], references: Sequence[str]) -> float:
-    """Mean ROUGE-L F1 (rouge-score, with stemming)."""
+    """Mean ROUGE-L F1 (rouge-score, with stemming); pairs with Chinese text are compared word by word."""
     from rouge_score import rouge_scorer
 
-    scorer = rouge_scorer.RougeScorer(["rougeL"], use_stemmer=True)
     if not predictions:
         return 0.0
-    scores: list[float] = [
-        scorer.score(ref, pred)["rougeL"].fmeasure for pred, ref in zip(predictions, references, strict=True)
-    ]
+    english = rouge_scorer.RougeScorer(["rougeL"], use_stemmer=True)
+    chinese = rouge_scorer.RougeScorer(["rougeL"], tokenizer=_TextWords())
+    scores: list[float] = []
+    for pred, ref in zip(predictions, references, strict=True):
+        scorer = chinese if has_han(pred) or has_han(ref) else english
+        scores.append(scorer.score(ref, pred)["rougeL"].fmeasure)
     return sum(scores) / len(scores)
 
 
 def bleu(predictions: Sequence[str], references: Sequence[str]) -> float:
-    """Corpus BLEU (sacrebleu), 0-100."""
+    """Corpus BLEU (sacrebleu), 0-100; with sacrebleu's Chinese tokenizer when the references are Chinese."""
     import sacrebleu
 
     if not predictions:
         return 0.0
-    return float(sacrebleu.corpus_bleu(list(predictions), [list(references)]).score)
+    tokenize = "zh" if any(has_han(reference) for reference in references) else "13a"
+    return float(sacrebleu.corpus_bleu(list(predictions), [list(references)], tokenize=tokenize).score)
 
 
 def abstention_scores(should_abstain: Sequence[bool], abstained: Sequence[bool]) -> tuple[float, float, float]:

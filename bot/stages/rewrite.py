@@ -24,6 +24,7 @@ from bot.llm.base import GenerationOptions, LLMBackend, complete
 from bot.services import Services
 from bot.terms import REFERRING, WORD, content_words
 from bot.types import ChatMessage, Reply, Turn
+from knowledge.text import words as text_words
 from prompts import PromptLibrary
 
 log = logging.getLogger(__name__)
@@ -31,7 +32,7 @@ log = logging.getLogger(__name__)
 
 def is_follow_up(message: str, min_content_words: int = 4) -> bool:
     """True when the message leans on earlier turns: it refers back, or says too little to search on its own."""
-    words = [w.lower() for w in WORD.findall(message)]
+    words = [w.lower() for w in text_words(message, WORD)]
     if any(word in REFERRING for word in words):
         return True
     return len(content_words(message)) < min_content_words

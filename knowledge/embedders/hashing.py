@@ -14,6 +14,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from knowledge.embedders.base import Vectors, normalise
+from knowledge.text import words
 
 _WORD = re.compile(r"\w+", re.UNICODE)
 _STOPWORDS = frozenset(
@@ -83,7 +84,7 @@ class HashEmbedder:
         return 256
 
     def count_tokens(self, text: str) -> int:
-        return len(_WORD.findall(text))
+        return len(words(text, _WORD))
 
     def _bucket(self, feature: str) -> int:
         digest = hashlib.blake2b(feature.encode("utf-8"), digest_size=8).digest()
@@ -91,10 +92,10 @@ class HashEmbedder:
 
     def _embed(self, text: str) -> np.ndarray:
         vector = np.zeros(self._dimension, dtype=np.float32)
-        words = [word for word in (w.lower() for w in _WORD.findall(text)) if word not in _STOPWORDS]
-        for word in words:
+        tokens = [word for word in (w.lower() for w in words(text, _WORD)) if word not in _STOPWORDS]
+        for word in tokens:
             vector[self._bucket(word)] += 1.0
-        for first, second in itertools.pairwise(words):
+        for first, second in itertools.pairwise(tokens):
             vector[self._bucket(f"{first} {second}")] += 0.5
         return vector
 

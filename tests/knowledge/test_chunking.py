@@ -71,3 +71,14 @@ def test_each_distinct_piece_is_counted_once_per_document() -> None:
 
     Chunker(counting, max_tokens=64, overlap_tokens=8).split(Document("d", "Title", sentences(60)))
     assert calls and len(calls) == len(set(calls))
+
+
+def test_chinese_text_is_cut_at_sentence_ends_without_spaces() -> None:
+    from knowledge.chunking import Chunker
+    from knowledge.documents import Document
+
+    sentences = [f"第{n}条：退款会在{n}个工作日内退回原支付账户。" for n in range(1, 40)]
+    document = Document("refunds", "退款政策", "".join(sentences))
+    chunks = Chunker(len, max_tokens=120, overlap_tokens=0).split(document)
+    assert len(chunks) > 1
+    assert all(chunk.text.endswith("。") for chunk in chunks[:-1]), [chunk.text[-5:] for chunk in chunks]

@@ -16,3 +16,11 @@ def test_exact_codes_rank_first_and_mask_filters() -> None:
     assert index.search("what is 4021", 2, allowed=np.array([1, 0, 1, 1], dtype=np.float32)) == []
     assert index.search("the", 3) == []
     assert LexicalIndex([]).search("anything", 3) == []
+
+
+def test_a_chinese_word_inside_a_clause_is_found() -> None:
+    from knowledge.lexical import LexicalIndex
+
+    index = LexicalIndex(["故宫博物院的开放时间是早上八点半到下午五点。", "颐和园的门票价格是三十元。"])
+    [(position, score)] = index.search("故宫几点开放", 1)
+    assert position == 0 and score > 0

@@ -1,0 +1,51 @@
+"""The one text layer: Chinese segmented into words, other unspaced scripts in character pairs, the rest unchanged."""
+
+from __future__ import annotations
+
+import re
+import time
+
+from knowledge.text import DEFAULT_WORD, has_han, words
+
+
+def test_english_gives_exactly_the_callers_pattern_matches() -> None:
+    text = "Reset the Nimbus Thermo (E41) in 30 s: hold both buttons - it's wi-fi/C++ safe."
+    assert words(text) == DEFAULT_WORD.findall(text)
+    terms = re.compile(r"[A-Za-z0-9][A-Za-z0-9'&.+#/-]*")
+    assert words(text, terms) == terms.findall(text)
+
+
+def test_chinese_is_segmented_into_words_and_punctuation_is_dropped() -> None:
+    found = words("这个景点的游玩时间是多长时间啊？")
+    assert "景点" in found and "游玩" in found
+    assert "？" not in found and all(len(word) < 8 for word in found), "a clause is not one token"
+
+
+def test_mixed_text_keeps_each_runs_words_in_order() -> None:
+    assert words("Nimbus Thermo怎么重置？") == ["Nimbus", "Thermo", "怎么", "重置"]
+
+
+def test_other_unspaced_scripts_fall_back_to_character_pairs() -> None:
+    assert words("カタカナ") == ["カタ", "タカ", "カナ"]
+    assert words("ไทย") == ["ไท", "ทย"]
+
+
+def test_full_width_digits_emoji_and_traditional_chinese() -> None:
+    assert "１２３" in words("订单１２３号")
+    assert words("great 👍 thanks") == ["great", "thanks"]
+    assert "營業" in "".join(words("請問營業時間是幾點？"))
+
+
+def test_text_without_any_word() -> None:
+    assert words("？！。，") == [] and words("") == []
+
+
+def test_a_very_long_unsegmented_line_is_fast() -> None:
+    line = "营业时间退款政策配送范围" * 5000  # 60,000 characters without a space or a stop
+    started = time.perf_counter()
+    found = words(line)
+    assert len(found) > 10_000 and time.perf_counter() - started < 10
+
+
+def test_has_han() -> None:
+    assert has_han("退款 policy") and not has_han("refund policy") and not has_han("カタカナ")
