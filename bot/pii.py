@@ -1,4 +1,5 @@
-"""Masking personal data (e-mail addresses, card and phone numbers) before text is stored, logged or trained on."""
+"""Masking personal data before text is stored, logged or trained on: e-mail addresses, card numbers (Luhn-checked),
+phone numbers, mainland Chinese mobile numbers and 18-digit resident ID numbers (with their check digit)."""
 
 from __future__ import annotations
 
@@ -15,6 +16,20 @@ CARD = re.compile(r"(?<!\d)(?:\d[ -]?){12,18}\d(?!\d)")
 PHONE = re.compile(r"(?<![\w+])(?:\+\d{1,3}[ .-]?)?(?:\(\d{1,4}\)[ .-]?)?\d{2,4}(?:[ .-]?\d{2,4}){2,4}(?!\w)")
 
 ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+# Mainland China: 11-digit mobile numbers (1[3-9]...), usually written without separators, optionally +86.
+CN_MOBILE = re.compile(r"(?<![\d+])(?:\+?86[ -]?)?1[3-9]\d(?:[ -]?\d{4}){2}(?!\d)")
+# Resident identity card: 17 digits and a check character (a digit or X), birth date inside.
+CN_RESIDENT_ID = re.compile(
+    r"(?<![0-9A-Za-z])\d{6}(?:19|20)\d{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])\d{3}[\dXx](?![0-9A-Za-z])"
+)
+_ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+_ID_CHECK = "10X98765432"
+
+
+def _resident_id_ok(number: str) -> bool:
+    """The ISO 7064 MOD 11-2 check character of a Chinese resident ID number."""
+    total = sum(int(digit) * weight for digit, weight in zip(number[:17], _ID_WEIGHTS, strict=True))
+    return _ID_CHECK[total % 11] == number[17].upper()
 
 
 def _luhn_ok(digits: str) -> bool:
@@ -34,8 +49,20 @@ class Scrubbed:
 
 
 def scrub_pii(text: str) -> Scrubbed:
-    """`text` with emails, card numbers and phone numbers replaced by [EMAIL], [CARD], [PHONE]."""
+    """`text` with emails, ID numbers, card numbers and phone numbers replaced by [EMAIL], [ID], [CARD], [PHONE]."""
     replaced = 0
+
+    def resident_id(match: re.Match[str]) -> str:
+        nonlocal replaced
+        if _resident_id_ok(match.group()):
+            replaced += 1
+            return "[ID]"
+        return match.group()
+
+    def mobile(match: re.Match[str]) -> str:
+        nonlocal replaced
+        replaced += 1
+        return "[PHONE]"
 
     def card(match: re.Match[str]) -> str:
         nonlocal replaced
@@ -60,13 +87,15 @@ def scrub_pii(text: str) -> Scrubbed:
         return "[EMAIL]"
 
     text = EMAIL.sub(email, text)
+    text = CN_RESIDENT_ID.sub(resident_id, text)  # before cards: 18 digits can pass Luhn by chance
+    text = CN_MOBILE.sub(mobile, text)
     text = CARD.sub(card, text)
     text = PHONE.sub(phone, text)
     return Scrubbed(text, replaced)
 
 
 def redact(text: str) -> str:
-    """`text` with e-mail addresses, card numbers and phone numbers replaced by placeholders."""
+    """`text` with e-mail addresses, ID, card and phone numbers replaced by placeholders."""
     return scrub_pii(text).text
 
 
