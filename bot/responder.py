@@ -19,6 +19,7 @@ import logging
 from collections.abc import AsyncIterator, Callable
 from typing import TYPE_CHECKING
 
+from bot.language import reply_language
 from bot.types import Emit, Message, Reply, StreamEvent, TextDelta
 from knowledge.errors import DeskbotError
 
@@ -109,7 +110,10 @@ class Responder:
 
     def fallback(self, message: Message) -> Reply:
         """The canned reply for a turn that could not be answered."""
-        return Reply(text=self._prompts.render("error"), kind="error", conversation_id=message.conversation_id)
+        language = reply_language(message)
+        return Reply(
+            text=self._prompts.render("error", language), kind="error", conversation_id=message.conversation_id
+        )
 
     async def reply(self, message: Message, emit: Emit | None = None) -> Reply:
         """The reply to `message`; `emit`, when given, receives its text as it is written. Never raises for a

@@ -54,6 +54,25 @@ def words(text: str, pattern: re.Pattern[str] = DEFAULT_WORD) -> list[str]:
     return found
 
 
+_KANA = re.compile("[\u3040-\u30ff]")
+_HANGUL = re.compile("[\uac00-\ud7af]")
+_THAI = re.compile("[\u0e00-\u0e7f]")
+
+
+def language_of(text: str) -> str:
+    """The language of `text` as far as its script tells: "ja" with kana, "zh" with Han characters, "ko" with
+    Hangul, "th" with Thai; otherwise "en" (Latin-script languages are not told apart from English here)."""
+    if _KANA.search(text):
+        return "ja"
+    if has_han(text):
+        return "zh"
+    if _HANGUL.search(text):
+        return "ko"
+    if _THAI.search(text):
+        return "th"
+    return "en"
+
+
 def has_han(text: str) -> bool:
     """Whether `text` has Chinese characters (then metrics count its words as Chinese)."""
     return _HAN_CHAR.search(text) is not None

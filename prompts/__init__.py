@@ -1,6 +1,8 @@
 """Deskbot's Jinja2 templates (system prompt, answer prompt, canned replies), shipped as package data.
 
-A folder given as `override_dir` wins over the shipped templates, file by file.
+A folder given as `override_dir` wins over the shipped templates, file by file. A template may exist in several
+languages: `abstain.j2` (English, always there) and `abstain.zh.j2`; `render(name, language=...)` picks the one in
+the customer's language and falls back to English. Adding a language means dropping `NAME.<code>.j2` files in.
 """
 
 from __future__ import annotations
@@ -8,9 +10,16 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from jinja2 import ChoiceLoader, Environment, FileSystemLoader, StrictUndefined
+from jinja2 import ChoiceLoader, Environment, FileSystemLoader, StrictUndefined, TemplateNotFound
 
 SHIPPED_DIR = Path(__file__).parent
+LANGUAGE_NAMES = {"english": "en", "chinese": "zh", "中文": "zh", "汉语": "zh", "普通话": "zh"}
+
+
+def language_code(language: str) -> str:
+    """ "zh" for "zh-CN", "zh_Hans", "Chinese" or "中文"; "en" for "English"; any other value lower-cased."""
+    value = language.strip().lower()
+    return LANGUAGE_NAMES.get(value, value.replace("_", "-").split("-")[0])
 
 
 class PromptLibrary:
@@ -26,8 +35,17 @@ class PromptLibrary:
             lstrip_blocks=True,
         )
 
-    def render(self, name: str, **values: Any) -> str:
+    def render(self, name: str, language: str | None = None, **values: Any) -> str:
+        """Template `name` rendered with `values`, in `language` when it has that language, else in English."""
+        if language and language_code(language) != "en":
+            try:
+                template = self._env.get_template(f"{name}.{language_code(language)}.j2")
+            except TemplateNotFound:
+                pass
+            else:
+                return template.render(**values).strip()
         return self._env.get_template(f"{name}.j2").render(**values).strip()
 
     def names(self) -> list[str]:
-        return sorted(name.removesuffix(".j2") for name in self._env.list_templates(extensions=["j2"]))
+        names = {name.removesuffix(".j2") for name in self._env.list_templates(extensions=["j2"])}
+        return sorted(name for name in names if "." not in name)

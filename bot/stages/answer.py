@@ -33,6 +33,7 @@ from typing import ClassVar
 from bot.config import AnswerSettings, LLMSettings
 from bot.engine import Next, StageInfo
 from bot.errors import LLMError
+from bot.language import reply_language
 from bot.llm.base import GenerationOptions, LLMBackend
 from bot.services import Services
 from bot.stages.passages import Passage, citations_for, heading, neutralise_tags
@@ -165,7 +166,7 @@ class AnswerStage:
 
     def abstain(self, turn: Turn) -> Reply:
         return Reply(
-            text=self._prompts.render("abstain"),
+            text=self._prompts.render("abstain", reply_language(turn.message, turn.profile)),
             abstained=True,
             kind="abstain",
             conversation_id=turn.message.conversation_id,
@@ -193,7 +194,10 @@ class AnswerStage:
                 await turn.send(piece)
         except LLMError as error:
             log.error("LLM failed in conversation %s: %s", turn.message.conversation_id, error)
-            return Reply(text=self._prompts.render("error"), kind="error", conversation_id=turn.message.conversation_id)
+            language = reply_language(turn.message, turn.profile)
+            return Reply(
+                text=self._prompts.render("error", language), kind="error", conversation_id=turn.message.conversation_id
+            )
         text = "".join(pieces).strip()
         if not text:
             return self.abstain(turn)

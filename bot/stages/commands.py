@@ -15,6 +15,7 @@ from typing import ClassVar
 from bot.conversations import utc_now
 from bot.engine import Next, StageInfo
 from bot.handoff import WebhookNotifier
+from bot.language import reply_language
 from bot.services import Services
 from bot.store.database import StoreError
 from bot.types import Reply, ReplyKind, Turn
@@ -47,7 +48,8 @@ class CommandStage:
         self.commands[name] = (description, handler)
 
     def _reply(self, turn: Turn, template: str, kind: ReplyKind = "command", **values: object) -> Reply:
-        text = self._services.prompts.render(template, **values)
+        language = reply_language(turn.message, turn.profile)
+        text = self._services.prompts.render(template, language, **values)
         return Reply(text=text, kind=kind, handoff=kind == "handoff", conversation_id=turn.message.conversation_id)
 
     async def _help(self, turn: Turn, _args: str) -> Reply:

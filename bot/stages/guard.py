@@ -14,6 +14,7 @@ from typing import ClassVar
 
 from bot.config import GuardSettings
 from bot.engine import Next, StageInfo
+from bot.language import reply_language
 from bot.pii import redact_message
 from bot.services import Services
 from bot.types import Reply, Turn
@@ -60,7 +61,9 @@ class GuardStage:
 
     def _refuse(self, turn: Turn, template: str, **values: object) -> Reply:
         return Reply(
-            text=self._prompts.render(template, **values), kind="guard", conversation_id=turn.message.conversation_id
+            text=self._prompts.render(template, reply_language(turn.message), **values),
+            kind="guard",
+            conversation_id=turn.message.conversation_id,
         )
 
     async def __call__(self, turn: Turn, call_next: Next) -> Reply:

@@ -10,6 +10,7 @@ import logging
 from typing import ClassVar
 
 from bot.engine import Next, StageInfo
+from bot.language import reply_language
 from bot.services import Services
 from bot.types import Reply, Turn
 from prompts import PromptLibrary
@@ -42,7 +43,9 @@ class OutputGuardStage:
             return reply
         log.warning("reply in conversation %s repeated the system prompt; refused", turn.message.conversation_id)
         return Reply(
-            text=self._prompts.render("refuse_rules", company=self._company),
+            text=self._prompts.render(
+                "refuse_rules", reply_language(turn.message, turn.profile), company=self._company
+            ),
             kind="guard",
             conversation_id=turn.message.conversation_id,
         )

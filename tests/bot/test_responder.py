@@ -101,3 +101,8 @@ async def test_cancelling_a_stream_cancels_the_turn() -> None:
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
+
+
+async def test_the_canned_reply_is_in_the_customers_language() -> None:
+    reply = await responder_of(Failing()).reply(Message(text="退款要多久？"))
+    assert reply.kind == "error" and reply.text == PromptLibrary().render("error", "zh")

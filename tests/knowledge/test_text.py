@@ -49,3 +49,12 @@ def test_a_very_long_unsegmented_line_is_fast() -> None:
 
 def test_has_han() -> None:
     assert has_han("退款 policy") and not has_han("refund policy") and not has_han("カタカナ")
+
+
+def test_language_of_reads_the_script() -> None:
+    from knowledge.text import language_of
+
+    assert language_of("Nimbus Thermo 怎么重置？") == "zh"
+    assert language_of("カタカナの説明") == "ja" and language_of("안녕하세요") == "ko" and language_of("สวัสดี") == "th"
+    assert language_of("Wie lange dauert eine Rückerstattung?") == "en"  # Latin script: not told apart
+    assert language_of("") == "en" and language_of("12345 !!") == "en"

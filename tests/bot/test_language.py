@@ -1,0 +1,35 @@
+"""Which language a reply is in: the profile's, else the message's script; canned replies follow it."""
+
+from __future__ import annotations
+
+from bot.language import reply_language
+from bot.runtime import Runtime
+from bot.types import Message
+from prompts import PromptLibrary
+
+
+def test_the_message_script_decides_without_a_profile() -> None:
+    assert reply_language(Message(text="退款要多久？")) == "zh"
+    assert reply_language(Message(text="How long does a refund take?")) == "en"
+    assert reply_language(Message(text="請問營業時間？")) == "zh"  # Traditional Chinese
+
+
+def test_a_profile_language_wins() -> None:
+    assert reply_language(Message(text="refund?"), {"language": "Chinese"}) == "zh"
+    assert reply_language(Message(text="refund?", metadata={"profile": {"language": "zh-CN"}})) == "zh"
+    assert reply_language(Message(text="退款？"), {"language": "en"}) == "en"
+
+
+async def test_a_chinese_question_without_an_answer_gets_the_chinese_abstention(runtime: Runtime) -> None:
+    runtime.settings.answer.min_score = 0.99
+    engine = runtime.engine()
+    chinese = await engine.handle(Message(text="你们卖太阳能板吗？"))
+    english = await engine.handle(Message(text="Do you sell solar panels?"))
+    assert chinese.abstained and chinese.text == PromptLibrary().render("abstain", "zh")
+    assert english.abstained and english.text == PromptLibrary().render("abstain")
+
+
+async def test_commands_answer_in_the_profiles_language(runtime: Runtime) -> None:
+    message = Message(text="/reset", conversation_id="c", metadata={"profile": {"language": "zh"}})
+    reply = await runtime.engine().handle(message)
+    assert reply.text == PromptLibrary().render("reset", "zh")
