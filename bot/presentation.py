@@ -53,7 +53,3 @@ REPLY_ACTIONS = (
 
 def actions_for(reply: Reply) -> tuple[ReplyAction, ...]:
     return REPLY_ACTIONS if reply.kind in ACTION_KINDS else ()
-
-
-def action_by_id(action_id: str) -> ReplyAction | None:
-    return next((action for action in REPLY_ACTIONS if action.id == action_id), None)
