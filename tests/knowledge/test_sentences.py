@@ -1,0 +1,43 @@
+from knowledge.sentences import sentences
+
+
+def test_english_sentences_split_after_end_punctuation() -> None:
+    assert sentences("Reset the hub. Then wait 30 s! Did it work? Yes.") == [
+        "Reset the hub.",
+        "Then wait 30 s!",
+        "Did it work?",
+        "Yes.",
+    ]
+
+
+def test_abbreviations_decimals_and_initials_stay_whole() -> None:
+    text = "Use a coin cell, e.g. CR2032. Version 3.5 is current. Prices in the U.S. differ from Europe."
+    assert sentences(text) == [
+        "Use a coin cell, e.g. CR2032.",
+        "Version 3.5 is current.",
+        "Prices in the U.S. differ from Europe.",
+    ]
+
+
+def test_lines_list_items_and_table_rows_are_units() -> None:
+    text = "Steps:\n- Open the app\n- Tap Reset\n\n| Plan | Price |\n| Basic | $5 |"
+    assert sentences(text) == ["Steps:", "- Open the app", "- Tap Reset", "| Plan | Price |", "| Basic | $5 |"]
+
+
+def test_chinese_sentences_and_field_lines() -> None:
+    assert sentences("请先关机。然后按住电源键十秒！可以吗？") == ["请先关机。", "然后按住电源键十秒！", "可以吗？"]
+    assert sentences("名称：北京饭店\n电话：010-65137766") == ["名称：北京饭店", "电话：010-65137766"]
+
+
+def test_lower_case_after_a_full_stop_is_not_a_new_sentence() -> None:
+    assert sentences("See fig. 3 and the notes.") == ["See fig. 3 and the notes."]
+    assert sentences("Call us at 9 a.m. or later.") == ["Call us at 9 a.m. or later."]
+
+
+def test_empty_and_blank_text_has_no_units() -> None:
+    assert sentences("") == []
+    assert sentences("  \n\n ") == []
+
+
+def test_a_quote_closing_a_sentence_stays_with_it() -> None:
+    assert sentences('He said "stop." Then he left.') == ['He said "stop."', "Then he left."]
