@@ -112,6 +112,9 @@ class TerminalChat:
             return
         if not streamed:
             console.print(reply.text, markup=False)
+        elif reply.corrected:  # what was streamed failed its check: the reply replaces it
+            console.print("\n[dim](corrected)[/]")
+            console.print(reply.text, markup=False)
         else:
             console.print()
         for line in source_lines(reply, with_ids=True):

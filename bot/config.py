@@ -89,6 +89,20 @@ class LLMSettings(Section):
 
 
 class AnswerSettings(Section):
+    mode: Literal["auto", "compose", "generate"] = Field(
+        "auto",
+        description="compose: the reply is the passages' own best sentences (no generation); generate: the LLM writes "
+        "it and every checkable claim is verified; auto: compose with a local model smaller than "
+        "compose_below_parameters (the embedded one), generate with a larger or a remote model.",
+    )
+    compose_below_parameters: int = Field(
+        1_000_000_000, ge=0, description="auto composes with a local model of fewer parameters than this."
+    )
+    compose_max_units: int = Field(2, ge=1, le=20, description="Most sentences (list items count extra) composed.")
+    compose_max_chars: int = Field(450, ge=40, description="Longest composed reply, in characters.")
+    check_claims: bool = Field(
+        True, description="Replace a generated reply whose numbers, names, codes or links the passages lack."
+    )
     # Calibrated on the dev sets' `answerable` labels with hybrid retrieval (benchmarks/calibrate_answer_policy.py).
     min_score: float = Field(0.32, ge=-1.0, le=1.0, description="Best retrieval score below which the bot abstains.")
     min_coverage: float = Field(

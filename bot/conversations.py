@@ -28,7 +28,7 @@ from bot.types import ChatMessage, ReplyKind, Role
 Rating = Literal["good", "bad"]
 PROFILE_FACTS = ("name", "plan", "language")
 # The bot's replies that `history` returns; other kinds are canned replies, kept in the transcript only.
-REMEMBERED_KINDS: tuple[ReplyKind, ...] = ("answer", "faq")
+REMEMBERED_KINDS: tuple[ReplyKind, ...] = ("answer", "composed", "faq")
 
 
 def utc_now() -> datetime:

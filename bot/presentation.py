@@ -12,7 +12,7 @@ from typing import Any
 
 from bot.types import Reply
 
-ACTION_KINDS = frozenset({"answer", "faq", "abstain"})
+ACTION_KINDS = frozenset({"answer", "composed", "faq", "abstain"})
 """Replies that offer the actions: the bot's own answers (and its honest "I don't know"), not canned texts."""
 
 

@@ -167,6 +167,7 @@ class Runtime:
             retriever=self.retriever(),
             llm=self.llm(),
             conversations=self.conversations(),
+            embedder=self.embedder(),
             bot_name=bot.name,
             company=bot.company or (SAMPLE_COMPANY if self.uses_sample else "our company"),
         )

@@ -11,7 +11,7 @@ from typing import Any, Literal
 from knowledge.documents import SearchHit
 
 Role = Literal["system", "user", "assistant"]
-ReplyKind = Literal["answer", "faq", "abstain", "command", "guard", "handoff", "error", "silent"]
+ReplyKind = Literal["answer", "composed", "faq", "abstain", "command", "guard", "handoff", "error", "silent"]
 
 
 def new_conversation_id() -> str:
@@ -58,6 +58,8 @@ class Reply:
     latency_ms: float = 0.0
     kind: ReplyKind = "answer"
     ttft_ms: float | None = None
+    corrected: bool = False
+    """The text streamed so far was withdrawn: a generated reply failed its claim check and this one replaced it."""
 
 
 @dataclass(frozen=True)

@@ -16,10 +16,14 @@ _ABBREVIATION_LIST = "e.g i.e etc vs mr mrs ms dr prof st no nos fig approx dept
 _ABBREVIATIONS = frozenset(_ABBREVIATION_LIST.split())
 _LATIN_END = re.compile(r"(?:(?<=[.!?])|(?<=[.!?][\"')\]]))\s+(?=[\"'(\[]?[A-Z0-9])")
 _CJK_END = re.compile(r"(?<=[。！？；!?])(?![。！？；!?」』）”])\s*")
+_LIST_NUMBER = re.compile(r"\(?\d{1,3}[.)]|[A-Za-z][.)]")
 _LAST_WORD = re.compile(r"([A-Za-z][A-Za-z.]*)\.$")
 
 
 def _ends_abbreviation(piece: str) -> bool:
+    """Whether `piece` ends in an abbreviation ("e.g.") or is only a list number ("1.")."""
+    if _LIST_NUMBER.fullmatch(piece.strip()):
+        return True
     found = _LAST_WORD.search(piece)
     return found is not None and found.group(1).lower() in _ABBREVIATIONS
 

@@ -22,7 +22,7 @@ def answers(
     report: Annotated[Path | None, typer.Option("--report", help="Write an HTML report with plots here.")] = None,
 ) -> None:
     """ROUGE-L, BLEU, abstention precision/recall/F1, citation precision, time to first token, latency, perplexity."""
-    from bot.evaluation.answers import ANSWER_ROLES, answer_all, held_out_perplexity, summarise
+    from bot.evaluation.answers import ANSWER_ROLES, answer_all, document_texts, held_out_perplexity, summarise
     from bot.evaluation.questions import load_questions
 
     items = load_questions(questions, limit)
@@ -32,7 +32,12 @@ def answers(
         engine = rt.engine(roles=ANSWER_ROLES, given=frozenset({"history"}))
         await engine.warm_up()
         with progress_bar() as update:
-            return await answer_all(engine, items, lambda done, total: update("answering", done, total))  # type: ignore[operator]
+            return await answer_all(
+                engine,
+                items,
+                lambda done, total: update("answering", done, total),  # type: ignore[operator]
+                document_texts(rt.knowledge(sync=False).store),
+            )
 
     results = asyncio.run(run())
     summary: dict[str, Any] = summarise(results)
@@ -48,6 +53,10 @@ def answers(
         print(json.dumps(summary))
         return
     for key, value in summary.items():
+        if key == "by_kind":
+            for kind, scores in value.items():
+                out.print(f"  {kind:18s} " + "  ".join(f"{name} {number}" for name, number in scores.items()))
+            continue
         out.print(f"{key:20s} {value}")
 
 

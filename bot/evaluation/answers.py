@@ -4,6 +4,12 @@ The pipeline is the configured one minus the stages that police users or talk to
 guard, command, memory): each item's own history is handed to the engine instead. Definitions (DESIGN.md):
 abstention metrics take "should not answer" (`answerable` false) as the positive class and an abstained or handed-off
 reply as a positive prediction; ROUGE-L, BLEU and citation precision are over answerable items.
+
+Beside those: token F1 (bag-of-words overlap with the reference), the false-abstention rate (answerable items
+declined: read abstention F1 against it), and the unsupported-claim rate - the share of answered items whose reply
+makes a checkable claim (`bot.claims`: a number, code, name, link or yes/no) that the documents it cites do not
+support, an invented fact. Each is also broken down by reply kind (`by_kind`: faq, composed, answer = generated,
+abstain, ...).
 """
 
 from __future__ import annotations
@@ -14,10 +20,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
+from bot.claims import unsupported_claims
 from bot.engine import Engine, StageRole
-from bot.evaluation.metrics import abstention_scores, bleu, citation_precision, percentile, rouge_l
+from bot.evaluation.metrics import abstention_scores, bleu, citation_precision, percentile, rouge_l, token_f1
 from bot.evaluation.questions import Question
 from bot.types import Message, ReplyKind
+from knowledge.store import KnowledgeStore
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +42,14 @@ KEYS = (
     "ttft_ms_p50",
     "latency_ms_p50",
     "latency_ms_p95",
+    "token_f1",
+    "false_abstain_rate",
+    "unsupported_claim_rate",
+    "corrected",
+    "by_kind",
 )
+Evidence = Callable[[str], str]
+"""The text of a knowledge document by its id ("" when unknown): what a reply's citations point at."""
 
 
 @runtime_checkable
@@ -53,29 +68,65 @@ class AnswerResult:
     cited: tuple[str, ...]
     latency_ms: float
     ttft_ms: float
+    unsupported: tuple[str, ...] = ()
+    """Checkable claims of the reply that its cited documents do not support."""
+    corrected: bool = False
+
+
+def document_texts(store: KnowledgeStore) -> Evidence:
+    """A document's text (its chunks' titles, sections and texts) by id: what the claim check reads."""
+    texts: dict[str, list[str]] = {}
+    for chunk in store.chunk_rows().values():
+        texts.setdefault(chunk.document_id, []).append(f"{chunk.title} {chunk.section} {chunk.text}")
+    return lambda doc_id: " ".join(texts.get(doc_id, ()))
+
+
+def unsupported_in(text: str, cited: Sequence[str], evidence: Evidence | None, question: str) -> tuple[str, ...]:
+    """The reply's claims its cited documents lack (none when nothing is cited or no evidence is at hand)."""
+    if evidence is None or not cited:
+        return ()
+    return tuple(claim.value for claim in unsupported_claims(text, [evidence(doc) for doc in cited], [question]))
 
 
 async def answer_all(
-    engine: Engine, questions: Sequence[Question], progress: Callable[[int, int], None] | None = None
+    engine: Engine,
+    questions: Sequence[Question],
+    progress: Callable[[int, int], None] | None = None,
+    evidence: Evidence | None = None,
 ) -> list[AnswerResult]:
     results = []
     for number, question in enumerate(questions, start=1):
         message = Message(text=question.question, user_id="eval", conversation_id=f"eval-{question.id}", channel="eval")
         reply = await engine.handle(message, history=question.history)
+        cited = tuple(citation.id for citation in reply.citations)
         results.append(
             AnswerResult(
                 question=question,
                 text=reply.text,
                 kind=reply.kind,
                 abstained=reply.abstained or reply.handoff,
-                cited=tuple(citation.id for citation in reply.citations),
+                cited=cited,
                 latency_ms=reply.latency_ms,
                 ttft_ms=reply.ttft_ms if reply.ttft_ms is not None else reply.latency_ms,
+                unsupported=unsupported_in(reply.text, cited, evidence, question.question),
+                corrected=reply.corrected,
             )
         )
         if progress is not None:
             progress(number, len(questions))
     return results
+
+
+def text_scores(results: Sequence[AnswerResult]) -> dict[str, float]:
+    """ROUGE-L, token F1 and the unsupported-claim rate of `results` (answerable items for the first two)."""
+    answerable = [r for r in results if r.question.answerable]
+    answered = [r for r in results if not r.abstained]
+    predictions, references = [r.text for r in answerable], [r.question.answer for r in answerable]
+    return {
+        "rougeL": rouge_l(predictions, references),
+        "token_f1": token_f1(predictions, references),
+        "unsupported_claim_rate": sum(1 for r in answered if r.unsupported) / len(answered) if answered else 0.0,
+    }
 
 
 def summarise(results: Sequence[AnswerResult]) -> dict[str, Any]:
@@ -84,9 +135,10 @@ def summarise(results: Sequence[AnswerResult]) -> dict[str, Any]:
         [not r.question.answerable for r in results], [r.abstained for r in results]
     )
     answered = [r for r in answerable if r.cited]
+    scores = text_scores(results)
     summary: dict[str, Any] = {
         "n": len(results),
-        "rougeL": rouge_l([r.text for r in answerable], [r.question.answer for r in answerable]),
+        "rougeL": scores["rougeL"],
         "bleu": bleu([r.text for r in answerable], [r.question.answer for r in answerable]),
         "abstain_precision": precision,
         "abstain_recall": recall,
@@ -97,8 +149,24 @@ def summarise(results: Sequence[AnswerResult]) -> dict[str, Any]:
         "ttft_ms_p50": percentile([r.ttft_ms for r in results], 50),
         "latency_ms_p50": percentile([r.latency_ms for r in results], 50),
         "latency_ms_p95": percentile([r.latency_ms for r in results], 95),
+        "token_f1": scores["token_f1"],
+        "false_abstain_rate": sum(1 for r in answerable if r.abstained) / len(answerable) if answerable else 0.0,
+        "unsupported_claim_rate": scores["unsupported_claim_rate"],
+        "corrected": sum(1 for r in results if r.corrected),
+        "by_kind": {kind: by_kind(results, kind) for kind in sorted({r.kind for r in results})},
     }
     return {key: round(value, 4) if isinstance(value, float) else value for key, value in summary.items()}
+
+
+def by_kind(results: Sequence[AnswerResult], kind: str) -> dict[str, float | int]:
+    """Counts and text scores of the replies of one kind, with their latency p95."""
+    of_kind = [r for r in results if r.kind == kind]
+    scores = text_scores(of_kind)
+    return {
+        "n": len(of_kind),
+        **{name: round(value, 4) for name, value in scores.items()},
+        "latency_ms_p95": round(percentile([r.latency_ms for r in of_kind], 95), 1),
+    }
 
 
 def held_out_perplexity(llm: object, questions: Sequence[Question], limit: int = 32) -> float | None:

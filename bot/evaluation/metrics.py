@@ -6,6 +6,7 @@ Ranking metrics are document-level (DESIGN.md): documents are ranked by their be
 from __future__ import annotations
 
 import math
+from collections import Counter
 from collections.abc import Sequence
 
 from knowledge.text import has_han, words
@@ -68,6 +69,23 @@ def rouge_l(predictions: Sequence[str], references: Sequence[str]) -> float:
     for pred, ref in zip(predictions, references, strict=True):
         scorer = chinese if has_han(pred) or has_han(ref) else english
         scores.append(scorer.score(ref, pred)["rougeL"].fmeasure)
+    return sum(scores) / len(scores)
+
+
+def token_f1(predictions: Sequence[str], references: Sequence[str]) -> float:
+    """Mean bag-of-words F1 between each prediction and its reference (SQuAD's answer F1), over
+    `knowledge.text.words`, so Chinese is compared word by word."""
+    if not predictions:
+        return 0.0
+    scores = []
+    for pred, ref in zip(predictions, references, strict=True):
+        predicted, wanted = Counter(words(pred.lower())), Counter(words(ref.lower()))
+        common = sum((predicted & wanted).values())
+        if common == 0:
+            scores.append(0.0)
+            continue
+        precision, recall = common / sum(predicted.values()), common / sum(wanted.values())
+        scores.append(2 * precision * recall / (precision + recall))
     return sum(scores) / len(scores)
 
 

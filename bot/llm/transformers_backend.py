@@ -131,6 +131,11 @@ class TransformersLLM:
             self._model, self._tokenizer, self._device = model, tokenizer, device
             log.info("loaded %s on %s (%s)", self.settings.model, device, dtype_name)
 
+    def parameter_count(self) -> int:
+        """How many parameters the model has (it is loaded first): `answer.mode = "auto"` composes below a size."""
+        self.load()
+        return int(self._model.num_parameters())
+
     def loaded(self) -> tuple[Any, Any]:
         """The loaded (model, tokenizer), for fine-tuning and evaluation, which drive them directly."""
         self.load()

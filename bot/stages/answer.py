@@ -1,9 +1,9 @@
-"""`AnswerStage`: grounded generation when the passages are evidence of an answer, else honest abstention.
+"""`AnswerStage`: an answer from the passages when they are evidence of one, else honest abstention.
 
 (A curated FAQ answer, verbatim, is `FaqStage`'s, before this stage; a reply that repeats the system prompt is
 caught by `OutputGuardStage`, around it.)
 
-1. **Grounded generation**, when the passages are evidence of an answer: the best hit scores at least
+1. **An answer**, when the passages are evidence of one: the best hit scores at least
    `answer.min_score`, and the top passages contain enough of the message's topic words (`coverage`). How much is
    enough depends on whether the retrievers agree: each of dense similarity and BM25 that ranks the best hit first
    among the retrieved hits (`knowledge.top_k` of them, 4 when calibrated) lowers the required share from
@@ -15,6 +15,13 @@ caught by `OutputGuardStage`, around it.)
    `llm.context_window` after the system prompt, the history, the question and `llm.max_new_tokens`, go to the
    model as numbered, delimited context with the last `answer.history_tokens` of the conversation and the user's
    profile; the reply cites their documents.
+   How the answer is written is `answer.mode`: **compose** takes the passages' own sentences that answer the question
+   (`bot.compose`: verbatim, in the knowledge's language, tens of milliseconds, nothing invented); **generate** has the
+   LLM write it, streamed a sentence at a time, each sentence's checkable claims (numbers, codes, names, links,
+   yes/no: `bot.claims`) verified against the passages before it is sent - the first unsupported one stops the model
+   and the composed answer replaces the reply (`corrected`); **auto** composes with a local model smaller than
+   `answer.compose_below_parameters` (the embedded 135M model, whose answers score about half the composed ones'
+   ROUGE-L on the same passages) and generates with a larger or a remote one.
 2. **Honest abstention.** Otherwise the bot says it could not find the answer and offers a person (`/human`): small
    models answer confidently from nothing, so abstention comes from retrieval evidence, not from the model.
 
@@ -27,9 +34,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from typing import ClassVar
 
+from bot.claims import unsupported_claims
+from bot.compose import Composer, ComposeSettings
 from bot.config import AnswerSettings, LLMSettings
 from bot.engine import Next, StageInfo
 from bot.errors import LLMError
@@ -40,6 +49,8 @@ from bot.stages.passages import Passage, citations_for, heading, neutralise_tags
 from bot.terms import coverage
 from bot.types import ChatMessage, Reply, Turn
 from knowledge.documents import SearchHit
+from knowledge.embedders.base import Embedder
+from knowledge.sentences import sentences
 from prompts import PromptLibrary
 
 log = logging.getLogger(__name__)
@@ -60,6 +71,22 @@ def agreeing_retrievers(hits: Sequence[SearchHit]) -> int:
     return int(dense_first) + int(lexical_first)
 
 
+async def close(stream: AsyncIterator[str]) -> None:
+    """Close an LLM stream that was left early (closing cancels the generation)."""
+    aclose = getattr(stream, "aclose", None)
+    if aclose is not None:
+        await aclose()
+
+
+def complete_sentences(text: str) -> tuple[str, str]:
+    """(the complete sentences at the start of streamed `text`, the unfinished rest)."""
+    units = sentences(text)
+    if len(units) < 2:
+        return "", text
+    cut = text.rfind(units[-1])
+    return text[:cut], text[cut:]
+
+
 class AnswerStage:
     info: ClassVar[StageInfo] = StageInfo(role="answer", needs=frozenset({"hits"}))
 
@@ -71,10 +98,15 @@ class AnswerStage:
         llm_settings: LLMSettings,
         bot_name: str = "Deskbot",
         company: str = "our company",
+        embedder: Embedder | None = None,
     ) -> None:
         self._llm = llm
         self._prompts = prompts
         self._answer = answer
+        self._composer = Composer(
+            embedder, ComposeSettings(max_units=answer.compose_max_units, max_chars=answer.compose_max_chars)
+        )
+        self._own_names = (bot_name, company)
         self._context_window = llm_settings.context_window
         self._options = GenerationOptions(
             max_new_tokens=llm_settings.max_new_tokens,
@@ -87,10 +119,27 @@ class AnswerStage:
     @classmethod
     def build(cls, services: Services) -> AnswerStage:
         settings = services.settings
-        return cls(services.llm, services.prompts, settings.answer, settings.llm, services.bot_name, services.company)
+        return cls(
+            services.llm,
+            services.prompts,
+            settings.answer,
+            settings.llm,
+            services.bot_name,
+            services.company,
+            services.embedder,
+        )
 
     async def warm_up(self) -> None:
-        await asyncio.to_thread(self._llm.load)
+        if self._answer.mode != "compose":  # compose never calls the model; auto needs its size
+            await asyncio.to_thread(self._llm.load)
+
+    def composes(self) -> bool:
+        """Whether replies are composed rather than generated (`answer.mode`; auto: by the local model's size)."""
+        if self._answer.mode != "auto":
+            return self._answer.mode == "compose"
+        parameters = getattr(self._llm, "parameter_count", None)
+        count = parameters() if callable(parameters) else None
+        return count is not None and count < self._answer.compose_below_parameters
 
     def coverage(self, message: str, hits: Sequence[SearchHit]) -> float:
         """Share of the message's topic words found in the top passages (titles included)."""
@@ -172,9 +221,34 @@ class AnswerStage:
             conversation_id=turn.message.conversation_id,
         )
 
+    def answer_hits(self, hits: Sequence[SearchHit]) -> list[SearchHit]:
+        """The hits an answer may come from: the first `answer.max_passages` that score at least `answer.min_score`."""
+        top = hits[: self._answer.max_passages]
+        return [hit for hit in top if hit.score >= self._answer.min_score] or list(top[:1])
+
+    def composed(self, turn: Turn, corrected: bool = False) -> Reply:
+        """The composed answer for the turn (an abstention when the passages have no usable sentence)."""
+        composition = self._composer.compose(turn.message.text, self.answer_hits(turn.hits))
+        if composition is None:
+            return self.abstain(turn)
+        return Reply(
+            text=composition.text,
+            citations=citations_for(composition.passages),
+            kind="composed",
+            conversation_id=turn.message.conversation_id,
+            corrected=corrected,
+        )
+
     async def __call__(self, turn: Turn, call_next: Next) -> Reply:
         if not turn.hits or not self.grounded(turn.message.text, turn.hits):
             return self.abstain(turn)
+        if self.composes():
+            reply = self.composed(turn)
+            await turn.send(reply.text)
+            return reply
+        return await self.generated(turn)
+
+    async def generated(self, turn: Turn) -> Reply:
         history = self.recent_history(turn.history)
         window_left = self.window_left(turn.message.text, history, turn.profile)
         passages = self.select_passages(turn.hits, window_left)
@@ -187,18 +261,44 @@ class AnswerStage:
                 )
             return self.abstain(turn)
         messages = self.messages_for(turn.message.text, passages, history, turn.profile)
-        pieces: list[str] = []
+        evidence = [f"{passage.title} {passage.text}" for passage in passages]
+        allowed = (turn.message.text, *self._own_names)
+        sent: list[str] = []
+        pending = ""
+        stream = self._llm.stream(messages, self._options)
         try:
-            async for piece in self._llm.stream(messages, self._options):
-                pieces.append(piece)
-                await turn.send(piece)
+            async for piece in stream:
+                ready, pending = complete_sentences(pending + piece)
+                if ready and not await self._send_checked(turn, ready, evidence, allowed, sent):
+                    return self.composed(turn, corrected=True)
         except LLMError as error:
             log.error("LLM failed in conversation %s: %s", turn.message.conversation_id, error)
             language = reply_language(turn.message, turn.profile)
             return Reply(
                 text=self._prompts.render("error", language), kind="error", conversation_id=turn.message.conversation_id
             )
-        text = "".join(pieces).strip()
+        finally:
+            await close(stream)  # stops the model when a claim failed
+        if pending.strip() and not await self._send_checked(turn, pending, evidence, allowed, sent):
+            return self.composed(turn, corrected=True)
+        text = "".join(sent).strip()
         if not text:
             return self.abstain(turn)
         return Reply(text=text, citations=citations_for(passages), conversation_id=turn.message.conversation_id)
+
+    async def _send_checked(
+        self, turn: Turn, text: str, evidence: list[str], allowed: tuple[str, ...], sent: list[str]
+    ) -> bool:
+        """Stream `text` when its claims are supported by `evidence` (or checks are off); False when they are not."""
+        if self._answer.check_claims:
+            wrong = unsupported_claims(text, evidence, allowed)
+            if wrong:
+                log.warning(
+                    "generated reply in conversation %s claims what its passages do not say (%s); composing instead",
+                    turn.message.conversation_id,
+                    ", ".join(claim.value for claim in wrong),
+                )
+                return False
+        sent.append(text)
+        await turn.send(text)
+        return True

@@ -41,3 +41,12 @@ def test_empty_and_blank_text_has_no_units() -> None:
 
 def test_a_quote_closing_a_sentence_stays_with_it() -> None:
     assert sentences('He said "stop." Then he left.') == ['He said "stop."', "Then he left."]
+
+
+def test_a_numbered_list_item_is_one_unit() -> None:
+    assert sentences("Steps:\n1. Unplug it.\n2. Hold the button. Then wait.") == [
+        "Steps:",
+        "1. Unplug it.",
+        "2. Hold the button.",
+        "Then wait.",
+    ]

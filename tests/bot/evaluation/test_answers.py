@@ -10,3 +10,60 @@ def test_abstention_scores_positive_class_is_should_not_answer():
 def test_citation_precision_is_micro_averaged():
     assert citation_precision([["a", "b"], ["c"]], [["a"], ["c"]]) == 2 / 3
     assert citation_precision([], []) == 0.0
+
+
+def test_token_f1_is_word_overlap_and_handles_chinese():
+    from bot.evaluation.metrics import token_f1
+
+    assert token_f1(["the cell is a CR2032"], ["the cell is a CR2032"]) == 1.0
+    assert token_f1(["北京饭店的电话"], ["北京饭店的电话"]) == 1.0
+    assert token_f1(["nothing shared"], ["entirely different"]) == 0.0
+    assert 0.0 < token_f1(["a CR2032 cell"], ["it takes a CR2032"]) < 1.0
+
+
+def result(answer: str, text: str, kind: str, cited: tuple[str, ...] = ("d",), answerable: bool = True):
+    from bot.evaluation.answers import AnswerResult, unsupported_in
+    from bot.evaluation.questions import Question
+
+    question = Question(id=text, question="Which battery?", answer=answer, relevant_ids=("d",), answerable=answerable)
+    evidence = {"d": "The Nimbus Thermo takes one CR2032 coin cell."}.get
+    abstained = kind == "abstain"
+    return AnswerResult(
+        question=question,
+        text=text,
+        kind=kind,  # type: ignore[arg-type]
+        abstained=abstained,
+        cited=() if abstained else cited,
+        latency_ms=10.0,
+        ttft_ms=5.0,
+        unsupported=unsupported_in(text, () if abstained else cited, lambda doc: evidence(doc, ""), question.question),
+    )
+
+
+def test_the_summary_counts_invented_claims_per_answered_item_and_by_kind():
+    from bot.evaluation.answers import summarise
+
+    results = [
+        result("It takes a CR2032.", "It takes one CR2032 coin cell.", "composed"),
+        result("It takes a CR2032.", "It uses a 1000mAh battery.", "answer"),
+        result("It takes a CR2032.", "I could not find that.", "abstain"),
+        result("", "I could not find that.", "abstain", answerable=False),
+    ]
+    summary = summarise(results)
+    assert summary["unsupported_claim_rate"] == 0.5  # one of the two answered replies invents a fact
+    assert summary["false_abstain_rate"] == round(1 / 3, 4)
+    assert summary["by_kind"]["composed"]["unsupported_claim_rate"] == 0.0
+    assert summary["by_kind"]["answer"]["unsupported_claim_rate"] == 1.0
+    assert summary["by_kind"]["abstain"]["n"] == 2
+    assert summary["token_f1"] > 0.0
+
+
+def test_claims_are_checked_against_the_cited_documents_only():
+    from bot.evaluation.answers import unsupported_in
+
+    evidence = {"d": "It takes one CR2032 coin cell.", "e": "It takes a 1000mAh pack."}.get
+    assert unsupported_in("It uses a 1000mAh pack.", ("d",), lambda doc: evidence(doc, ""), "q") == (
+        "1000 mah",
+        "1000mAh",
+    )
+    assert unsupported_in("It uses a 1000mAh pack.", ("e",), lambda doc: evidence(doc, ""), "q") == ()

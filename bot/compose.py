@@ -1,0 +1,197 @@
+"""`Composer`: an answer made of the knowledge's own sentences, chosen for the question; nothing is generated.
+
+The retrieved passages are cut into units (`knowledge.sentences`: sentences, list items, table rows, `field: value`
+lines). Each unit is scored for the question by two signals already at hand:
+
+- meaning: cosine similarity of the unit to the question under the knowledge base's own embedder (which is
+  multilingual when the knowledge is), and
+- words: the share of the question's topic words (`bot.terms`) the unit contains, so a unit naming what was asked
+  about ("退款" / "refund", a field name such as 电话) beats a merely similar one. Topic words in the passage's
+  title are left out: they chose the passage ("北京饭店", "Nimbus Thermo"), the rest of the question chooses the unit;
+
+`score = similarity + lexical_weight * word share`, plus `rank_weight * the hit's retrieval score` so that, between
+equal units, the better passage wins. The best unit is the answer's core. A unit that introduces a list (ends with
+":") brings the list items after it; a unit too short to stand alone brings its next unit; further units join while
+they score within `keep_ratio` of the best and fit `max_units` / `max_chars`. The chosen units are shown verbatim,
+in their passage's order, and the reply cites exactly the documents they came from. Headings (a unit that repeats
+the passage's title or section) and text the injection filter calls an instruction are never candidates, so a
+planted "ignore your rules and ..." in a document cannot become the reply. The language is the knowledge's.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from bot.stages.passages import Passage, heading
+from bot.terms import content_words
+from knowledge.documents import SearchHit
+from knowledge.embedders.base import Embedder
+from knowledge.sentences import sentences
+from knowledge.text import has_han
+
+LIST_ITEM_MARKERS = ("-", "*", "•", "·")
+MIN_STANDALONE_CHARS = 25  # "Yes." / "电话：" alone says too little; its neighbour completes it
+
+
+@dataclass(frozen=True)
+class ComposeSettings:
+    max_units: int = 2
+    max_chars: int = 450
+    lexical_weight: float = 0.5
+    rank_weight: float = 0.2
+    keep_ratio: float = 0.85
+    one_passage: bool = True
+    heading_weight: float = 0.0
+    lead_weight: float = 0.0
+
+
+@dataclass(frozen=True)
+class Unit:
+    text: str
+    passage: int  # index of its hit among the candidates
+    position: int  # index within its passage
+    score: float = 0.0
+
+
+@dataclass(frozen=True)
+class Composition:
+    text: str
+    passages: tuple[Passage, ...]
+    """The passages the units came from, numbered in rank order: the reply's citations."""
+
+
+def _is_list_item(text: str) -> bool:
+    stripped = text.lstrip()
+    return stripped.startswith(LIST_ITEM_MARKERS) or (stripped[:1].isdigit() and stripped[1:3].strip() in {".", ")"})
+
+
+def _word_share(topic: Sequence[str], text: str) -> float:
+    if not topic:
+        return 0.0
+    haystack = text.lower()
+    return sum(1 for word in topic if word in haystack) / len(topic)
+
+
+def _focus(topic: Sequence[str], title: str) -> list[str]:
+    """The topic words the passage's title does not already answer (all of them when it answers every one)."""
+    lowered = title.lower()
+    rest = [word for word in topic if word not in lowered]
+    return rest or list(topic)
+
+
+def _too_short(text: str) -> bool:
+    return len(text) < (MIN_STANDALONE_CHARS // 3 if has_han(text) else MIN_STANDALONE_CHARS)
+
+
+class Composer:
+    def __init__(
+        self,
+        embedder: Embedder | None,
+        settings: ComposeSettings | None = None,
+        is_instruction: Callable[[str], bool] | None = None,
+    ) -> None:
+        self._embedder = embedder
+        self._settings = settings or ComposeSettings()
+        self._is_instruction = is_instruction or (lambda _text: False)
+
+    def units(self, hits: Sequence[SearchHit]) -> list[Unit]:
+        """Candidate units of the hits' passages, headings and instruction-like text left out."""
+        found = []
+        for number, hit in enumerate(hits):
+            headings = {part.strip().lower() for part in (hit.chunk.title, hit.chunk.section, heading(hit)) if part}
+            for position, text in enumerate(sentences(hit.chunk.text)):
+                if text.strip().lower().rstrip(":：") in headings or self._is_instruction(text):
+                    continue
+                found.append(Unit(text, number, position))
+        return found
+
+    def score(self, question: str, units: list[Unit], hits: Sequence[SearchHit]) -> list[Unit]:
+        topic = [word.lower() for word in content_words(question)]
+        focus = {index: _focus(topic, heading(hit)) for index, hit in enumerate(hits)}
+        similarity = np.zeros(len(units), dtype=np.float32)
+        heading_similarity = np.zeros(len(hits), dtype=np.float32)
+        if self._embedder is not None and units:
+            query = np.asarray(self._embedder.embed_query(question), dtype=np.float32).reshape(-1)
+            texts = [unit.text for unit in units] + [heading(hit) or hit.chunk.text[:200] for hit in hits]
+            vectors = np.asarray(self._embedder.embed_documents(texts), dtype=np.float32) @ query
+            similarity, heading_similarity = vectors[: len(units)], vectors[len(units) :]
+        first: dict[int, int] = {}
+        for unit in units:
+            first.setdefault(unit.passage, unit.position)
+        weights = self._settings
+        return [
+            Unit(
+                unit.text,
+                unit.passage,
+                unit.position,
+                float(similarity[i])
+                + weights.lexical_weight * _word_share(focus[unit.passage], unit.text)
+                + weights.rank_weight * hits[unit.passage].score
+                + weights.heading_weight * float(heading_similarity[unit.passage])
+                + weights.lead_weight * (unit.position == first[unit.passage]),
+            )
+            for i, unit in enumerate(units)
+        ]
+
+    def compose(self, question: str, hits: Sequence[SearchHit]) -> Composition | None:
+        """The best units of `hits` for `question`, verbatim, with the passages they came from; None when the
+        passages have no usable unit."""
+        scored = self.score(question, self.units(hits), hits)
+        if not scored:
+            return None
+        chosen = self._choose(scored)
+        return self._composition(chosen, hits)
+
+    def _choose(self, scored: list[Unit]) -> list[Unit]:
+        settings = self._settings
+        best = max(scored, key=lambda unit: unit.score)
+        chosen = [best]
+        in_passage = [unit for unit in scored if unit.passage == best.passage]
+        following = [unit for unit in in_passage if unit.position > best.position]
+        following.sort(key=lambda unit: unit.position)
+        if best.text.rstrip().endswith((":", "：")):
+            for unit in following:
+                if not _is_list_item(unit.text) or self._too_long([*chosen, unit]):
+                    break
+                chosen.append(unit)
+        elif _too_short(best.text) and following and not self._too_long(chosen + following[:1]):
+            chosen.append(following[0])
+        texts = {unit.text for unit in chosen}
+        for unit in sorted(in_passage if settings.one_passage else scored, key=lambda u: u.score, reverse=True):
+            if len(chosen) >= settings.max_units or unit.score < best.score * settings.keep_ratio:
+                break
+            if unit.text not in texts and not self._too_long([*chosen, unit]):
+                chosen.append(unit)
+                texts.add(unit.text)
+        return sorted(chosen, key=lambda unit: (unit.passage, unit.position))
+
+    def _too_long(self, units: list[Unit]) -> bool:
+        return sum(len(unit.text) + 1 for unit in units) > self._settings.max_chars
+
+    @staticmethod
+    def _composition(chosen: list[Unit], hits: Sequence[SearchHit]) -> Composition:
+        numbers: dict[int, int] = {}
+        for unit in chosen:
+            numbers.setdefault(unit.passage, len(numbers) + 1)
+        passages = tuple(
+            Passage(number, heading(hits[index]), hits[index].chunk.text, hits[index])
+            for index, number in numbers.items()
+        )
+        pieces: list[str] = []
+        for before, unit in zip([None, *chosen], chosen, strict=False):
+            if before is not None:
+                pieces.append(_joiner(before, unit, hits))
+            pieces.append(unit.text)
+        return Composition("".join(pieces), passages)
+
+
+def _joiner(before: Unit, unit: Unit, hits: Sequence[SearchHit]) -> str:
+    """A line break between units that stand on lines of their own (list items, table rows, field lines) or come
+    from different passages; else the space of running text (none between Chinese sentences)."""
+    lines = {line.strip() for line in hits[unit.passage].chunk.text.splitlines()}
+    if unit.passage != before.passage or unit.text in lines or _is_list_item(unit.text):
+        return "\n"
+    return "" if has_han(unit.text) else " "

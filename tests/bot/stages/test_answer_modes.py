@@ -1,0 +1,114 @@
+"""`answer.mode`: composed replies, generated replies whose claims are checked, and what auto picks."""
+
+
+import pytest
+
+from bot.config import AnswerSettings, LLMSettings
+from bot.llm.fake import FakeLLM
+from bot.stages.answer import AnswerStage, complete_sentences
+from bot.types import Message, Reply, Turn
+from knowledge.documents import Chunk, SearchHit
+from knowledge.embedders.hashing import HashEmbedder
+from prompts import PromptLibrary
+
+BATTERY = "The Nimbus Thermo takes one CR2032 coin cell. Open the back cover with a coin to reach it."
+
+
+def hits() -> list[SearchHit]:
+    chunk = Chunk("battery#0", "battery", "Nimbus Thermo battery", BATTERY)
+    return [SearchHit(chunk, 0.9, lexical_score=3.0)]
+
+
+class SizedFakeLLM(FakeLLM):
+    def __init__(self, parameters: int, script: str | None = None) -> None:
+        super().__init__(script)
+        self.parameters = parameters
+
+    def parameter_count(self) -> int:
+        return self.parameters
+
+
+def stage(llm: FakeLLM, **answer: object) -> AnswerStage:
+    settings = AnswerSettings(min_score=0.1, min_coverage=0.0, **answer)  # type: ignore[arg-type]
+    return AnswerStage(llm, PromptLibrary(), settings, LLMSettings(backend="fake"), embedder=HashEmbedder())
+
+
+async def answer(
+    answer_stage: AnswerStage, text: str = "Which coin cell does the Nimbus Thermo battery take?"
+) -> tuple[Reply, list[str]]:
+    sent: list[str] = []
+
+    async def emit(piece: str) -> None:
+        sent.append(piece)
+
+    async def end(_turn: Turn) -> Reply:
+        raise AssertionError("the answer stage answers")
+
+    reply = await answer_stage(Turn(Message(text=text), hits=hits(), emit=emit), end)
+    return reply, sent
+
+
+async def test_compose_mode_answers_from_the_passage_without_the_model() -> None:
+    llm = FakeLLM("never asked")
+    reply, sent = await answer(stage(llm, mode="compose"))
+    assert reply.kind == "composed" and llm.calls == []
+    assert "CR2032" in reply.text and reply.text in BATTERY
+    assert [citation.id for citation in reply.citations] == ["battery"]
+    assert "".join(sent) == reply.text
+
+
+async def test_a_generated_claim_the_passages_lack_is_replaced_by_the_composed_answer() -> None:
+    llm = FakeLLM("Sure. The Nimbus Thermo uses a 1000mAh battery. It lasts long.")
+    reply, sent = await answer(stage(llm, mode="generate"))
+    assert reply.kind == "composed" and reply.corrected
+    assert "1000mAh" not in reply.text and "CR2032" in reply.text
+    assert "1000mAh" not in "".join(sent)  # the unsupported sentence was never streamed
+
+
+async def test_a_generated_reply_whose_claims_hold_is_streamed_and_kept() -> None:
+    llm = FakeLLM("It takes one CR2032 coin cell [1]. Open the back cover with a coin.")
+    reply, sent = await answer(stage(llm, mode="generate"))
+    assert reply.kind == "answer" and not reply.corrected
+    assert reply.text == "It takes one CR2032 coin cell [1]. Open the back cover with a coin."
+    assert "".join(sent).strip() == reply.text
+
+
+async def test_claim_checks_can_be_switched_off() -> None:
+    llm = FakeLLM("It uses a 1000mAh battery.")
+    reply, _ = await answer(stage(llm, mode="generate", check_claims=False))
+    assert reply.kind == "answer" and "1000mAh" in reply.text
+
+
+@pytest.mark.parametrize(("parameters", "kind"), [(135_000_000, "composed"), (7_000_000_000, "answer")])
+async def test_auto_composes_with_a_small_local_model_and_generates_with_a_large_one(
+    parameters: int, kind: str
+) -> None:
+    llm = SizedFakeLLM(parameters, "It takes one CR2032 coin cell.")
+    reply, _ = await answer(stage(llm, mode="auto"))
+    assert reply.kind == kind
+
+
+async def test_auto_generates_with_a_model_of_unknown_size() -> None:
+    reply, _ = await answer(stage(FakeLLM("It takes one CR2032 coin cell."), mode="auto"))
+    assert reply.kind == "answer"
+
+
+async def test_compose_mode_never_loads_the_model() -> None:
+    class Unloadable(FakeLLM):
+        def load(self) -> None:
+            raise AssertionError("compose mode must not load the model")
+
+    await stage(Unloadable(), mode="compose").warm_up()
+
+
+@pytest.mark.parametrize(
+    ("text", "ready", "rest"),
+    [
+        ("It takes a CR2032. Open", "It takes a CR2032. ", "Open"),
+        ("It takes a CR2032.", "", "It takes a CR2032."),
+        ("Use e.g. a coin", "", "Use e.g. a coin"),
+        ("请先关机。然后", "请先关机。", "然后"),
+    ],
+)
+def test_streamed_text_is_released_a_complete_sentence_at_a_time(text: str, ready: str, rest: str) -> None:
+    assert complete_sentences(text) == (ready, rest)
