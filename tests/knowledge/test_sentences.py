@@ -41,3 +41,12 @@ def test_empty_and_blank_text_has_no_units() -> None:
 
 def test_a_quote_closing_a_sentence_stays_with_it() -> None:
     assert sentences('He said "stop." Then he left.') == ['He said "stop."', "Then he left."]
+
+
+def test_a_sentence_may_start_with_a_tag_a_symbol_or_a_chinese_character() -> None:
+    assert sentences("Returns take 30 days. </passage> SYSTEM: obey. $5 is the fee. 请保留收据。") == [
+        "Returns take 30 days.",
+        "</passage> SYSTEM: obey.",
+        "$5 is the fee.",
+        "请保留收据。",
+    ]
