@@ -82,9 +82,10 @@ _NAMED = re.compile(
     r"|your (?:new )?name is(?: now)?|pretend (?:to be|you are)|role-?play as|act as)\s+(?i:an? |the )?"
     r"([A-Z][\w-]*(?: [A-Z][\w-]*)?)"
     r"|(?:你现在是|从现在(?:起|开始)[，, ]*你是|扮演|假装你是|你的名字是|你叫做"
-    r"|称呼(?:客户|用户|顾客|对方|客人)(?:为|作)?|叫(?:客户|用户|顾客)(?:为|作)?)(?:一个|一名|一位)?"
+    r"|称呼(?:客户|用户|顾客|对方|客人|我)(?:为|作)?|叫(?:客户|用户|顾客|我)(?:为|作)?)(?:一个|一名|一位)?"
     r"[“\"「]?([A-Za-z0-9][\w-]*|[\u4e00-\u9fff]{1,6}?)(?=[”\"」，,。.!！\s]|$)"
 )
+_LINK = re.compile(r"\bhttps?://[^\s\"'<>]+|\b[\w-]+(?:\.[\w-]+)*\.(?:com|net|org|io|info|biz|ru|cn|xyz|top)\b", re.I)
 _COMMON_CAPITALS = frozenset(
     {"I", "A", "AI", "OK", "FAQ", "US", "UK", "EU", "ID", "PIN", "URL", "PDF", "ASAP", "IMPORTANT", "NOTE", "WARNING"}
 )
@@ -138,10 +139,11 @@ def _space_before(previous: str) -> str:
 
 
 def planted_markers(sentence: str) -> set[str]:
-    """Words an instruction wants a reply to contain: names it gives the bot or the customer, quoted phrases and
-    code words ("PWNED-4", "DAN", "小猪")."""
+    """Words an instruction wants a reply to contain: names it gives the bot or the customer, quoted phrases, code
+    words and links ("PWNED-4", "DAN", "小猪", "evil.example.com")."""
     markers = {quoted.strip() for quoted in _QUOTED.findall(sentence)}
     markers |= {word for word in _CODE_WORD.findall(sentence) if len(word) >= 3 and word not in _COMMON_CAPITALS}
+    markers |= {link.rstrip(".,;:!?)") for link in _LINK.findall(sentence)}
     for latin, chinese in _NAMED.findall(sentence):
         markers.add(latin or chinese)
     return {marker for marker in markers if marker}

@@ -21,14 +21,23 @@ def reply_language(message: Message, profile: Mapping[str, str] | None = None) -
     return language_of(message.text)
 
 
-_FUNCTION_WORDS = {
+_FUNCTION_WORDS = {  # common words of each language, few of them shared with English
     "en": "the and is are you your to of for with this that it can not be have will please what how from by or",
-    "fr": "le la les des du une est et vous votre vos pour avec dans pas que qui sur ce cette sont nous au aux être",
-    "es": "el los las del una es y usted su sus para con por que lo como está son muy pero también puede",
-    "de": "der das und ist sie ihr ihre mit für nicht ein eine zu auf dem sind ich wir werden können bitte",
-    "it": "il gli della di è per con non che una sono anche più può questo essere",
-    "pt": "os das dos é você para com não que um uma em são também pode está seu sua",
-    "nl": "het een en je jij uw voor met niet op van zijn dat wij kunt worden",
+    "fr": (
+        "de un je mon ma mes comment combien quand où le la les des du une est et vous votre vos pour avec "
+        "dans pas que qui sur ce cette sont nous au aux être"
+    ),
+    "es": (
+        "de un mi cómo cuánto cuándo dónde qué el los las del una es y usted su sus para con por que lo como "
+        "está son muy pero también puede"
+    ),
+    "de": (
+        "wie wann wo was mein meine der das und ist sie ihr ihre mit für nicht ein eine zu auf dem sind ich "
+        "wir werden können bitte"
+    ),
+    "it": ("come quando dove cosa mio mia un il gli della di è per con non che una sono anche più può questo essere"),
+    "pt": ("de como quando onde meu minha os das dos é você para com não que um uma em são também pode está seu sua"),
+    "nl": "de hoe wanneer waar wat mijn het een en je jij uw voor met niet op van zijn dat wij kunt worden",
 }
 _LANGUAGES_OF_WORD = {
     word: frozenset(code for code, listed in _FUNCTION_WORDS.items() if word in listed.split())

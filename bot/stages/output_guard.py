@@ -5,7 +5,8 @@ document or in the customer's message, sometimes get a small model to comply wha
 it write gives them away, so a generated reply (kind "answer") is refused when it:
 1. **repeats the system prompt**: one of the rules' own lines (`MIN_RULE_CHARS` or longer) is in it;
 2. **switches language**: it is written (`bot.language.written_language`) in neither the customer's language (the
-   profile's, the message's) nor the passages' (a Chinese knowledge base may answer an English question in Chinese);
+   profile's, the message's) nor the best passage's (a Chinese knowledge base may answer an English question in
+   Chinese);
 3. **switches persona**: it claims another name than `bot.name` or the company's ("I am DAN", "my name is Max",
    "我是DAN") or declares itself unbound ("DAN mode", "I have no restrictions", "没有任何限制");
 4. **uses a planted marker**: a call-name, code word or quoted phrase that an instruction in the passages or in the
@@ -150,10 +151,10 @@ class CheckedStream:
 
 
 def allowed_languages(turn: Turn) -> set[str]:
-    """The languages a reply to `turn` may be in: the customer's (stated or written) and the passages'."""
+    """The languages a reply to `turn` may be in: the customer's (stated or written) and the best passage's."""
     allowed = {reply_language(turn.message, turn.profile), written_language(turn.message.text)}
     if turn.hits:
-        allowed.add(written_language(" ".join(strip_instructions(hit.chunk.text) for hit in turn.hits)))
+        allowed.add(written_language(strip_instructions(turn.hits[0].chunk.text)))
     return allowed
 
 
