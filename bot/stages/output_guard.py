@@ -176,7 +176,7 @@ def _text_of(hit: SearchHit) -> str:
 
 
 def _contains(text: str, marker: str) -> bool:
-    """Whether `marker` stands in `text` as a whole word (any case), or, for Chinese, anywhere."""
+    """Whether `marker` stands in `text` as a whole word (any case; "我是DAN" has it), or, for Chinese, anywhere."""
     if not marker.isascii():
         return marker in text
-    return re.search(rf"(?<![\w-]){re.escape(marker)}(?![\w-])", text, re.IGNORECASE) is not None
+    return re.search(rf"(?<![A-Za-z0-9-]){re.escape(marker)}(?![A-Za-z0-9-])", text, re.IGNORECASE) is not None
