@@ -112,7 +112,9 @@ class OutputGuardStage:
         finally:
             if stream is not None:
                 turn.emit = stream.emit
-        breach = self.breach(reply.text, turn) if reply.kind == "answer" else None
+        breach = None
+        if reply.kind == "answer":  # a breach in part of a streamed reply counts even if the whole reads fine
+            breach = (stream.breach if stream is not None else None) or self.breach(reply.text, turn)
         if breach is None:
             if stream is not None:
                 await stream.finish()
