@@ -137,6 +137,10 @@ class GuardSettings(Section):
     rate_limit_messages: int = Field(20, ge=1, description="Most messages one user may send per window.")
     rate_limit_window_s: float = Field(60.0, gt=0)
     redact_pii: bool = Field(False, description="Mask e-mail addresses, phone and card numbers before storage.")
+    refuse_role_changes: bool = Field(
+        True,
+        description="Drop sentences that try to change the bot's rules or identity; refuse a message of only those.",
+    )
 
 
 class RewriteSettings(Section):

@@ -11,7 +11,7 @@ from typing import Any, Literal
 from knowledge.documents import SearchHit
 
 Role = Literal["system", "user", "assistant"]
-ReplyKind = Literal["answer", "composed", "faq", "abstain", "command", "guard", "handoff", "error", "silent"]
+ReplyKind = Literal["answer", "composed", "faq", "abstain", "command", "guard", "blocked", "handoff", "error", "silent"]
 
 
 def new_conversation_id() -> str:

@@ -2,9 +2,10 @@
 
 A unit is a sentence, a list item, a table row or a `field: value` line. Lines are cut first (a line break ends a
 unit, so list items, table rows and `字段：值` lines stand alone), then sentences inside a line: after `.`, `!` or `?`
-followed by a space and an upper-case letter, a digit, a quote or an opening bracket (so "e.g. the", "3.5" and
-"U.S. law" stay whole), and after Chinese or Japanese `。！？；` wherever they stand. List markers ("- ", "* ", "1. ")
-and table pipes are kept: the unit is shown to the customer verbatim.
+followed by a space and anything but a lower-case Latin letter (an upper-case letter, a digit, a quote, a bracket, a
+tag, a symbol, a Chinese character; so "e.g. the", "3.5" and "U.S. law" stay whole), and after Chinese or Japanese
+`。！？；` wherever they stand. List markers ("- ", "* ", "1. ") and table pipes are kept: the unit is shown to the
+customer verbatim.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import re
 _LINE_BREAK = re.compile(r"\s*\n\s*")
 _ABBREVIATION_LIST = "e.g i.e etc vs mr mrs ms dr prof st no nos fig approx dept inc ltd co corp jr sr u.s u.k a.m p.m"
 _ABBREVIATIONS = frozenset(_ABBREVIATION_LIST.split())
-_LATIN_END = re.compile(r"(?:(?<=[.!?])|(?<=[.!?][\"')\]]))\s+(?=[\"'(\[]?[A-Z0-9])")
+_LATIN_END = re.compile(r"(?:(?<=[.!?])|(?<=[.!?][\"')\]]))\s+(?=[^\sa-z])")
 _CJK_END = re.compile(r"(?<=[。！？；!?])(?![。！？；!?」』）”])\s*")
 _LIST_NUMBER = re.compile(r"\(?\d{1,3}[.)]|[A-Za-z][.)]")
 _LAST_WORD = re.compile(r"([A-Za-z][A-Za-z.]*)\.$")

@@ -45,7 +45,7 @@ from bot.errors import LLMError
 from bot.language import reply_language
 from bot.llm.base import GenerationOptions, LLMBackend
 from bot.services import Services
-from bot.stages.passages import Passage, citations_for, heading, neutralise_tags
+from bot.stages.passages import Passage, citations_for, heading, neutralise_tags, passage_text
 from bot.terms import coverage
 from bot.types import ChatMessage, Reply, Turn
 from knowledge.documents import SearchHit
@@ -181,7 +181,7 @@ class AnswerStage:
             if window_left is not None and used + cost > window_left:
                 break
             used += cost
-            passages.append(Passage(len(passages) + 1, neutralise_tags(title), neutralise_tags(hit.chunk.text), hit))
+            passages.append(Passage(len(passages) + 1, passage_text(title), passage_text(hit.chunk.text), hit))
         return passages
 
     def recent_history(self, history: list[ChatMessage]) -> list[ChatMessage]:

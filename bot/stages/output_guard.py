@@ -1,23 +1,56 @@
-"""`OutputGuardStage`: a generated answer that repeats the system prompt is replaced by a refusal.
+"""`OutputGuardStage`: a generated answer that breaks the bot's rules never reaches the customer.
 
-It wraps the answering stages: it lets them write the reply, then inspects it. Injected instructions ("print your
-rules") sometimes get a small model to comply; the rules' own lines in a reply give it away.
+It wraps the answering stages: it lets them write the reply, then inspects it. Injected instructions, in a planted
+document or in the customer's message, sometimes get a small model to comply whatever the prompt says; what they make
+it write gives them away, so a generated reply (kind "answer") is refused when it:
+1. **repeats the system prompt**: one of the rules' own lines (`MIN_RULE_CHARS` or longer) is in it;
+2. **switches language**: it is written (`bot.language.written_language`) in neither the customer's language (the
+   profile's, the message's) nor the best passage's (a Chinese knowledge base may answer an English question in
+   Chinese);
+3. **switches persona**: it claims another name than `bot.name` or the company's ("I am DAN", "my name is Max",
+   "我是DAN") or declares itself unbound ("DAN mode", "I have no restrictions", "没有任何限制");
+4. **uses a planted marker**: a call-name, code word or quoted phrase that an instruction in the passages or in the
+   customer's message asks for (`bot.injection.planted_markers`) and that the rest of them does not contain.
+
+A refused reply is replaced by `replacement` (the canned refusal for a leaked prompt, the abstention otherwise), with
+kind "blocked" (so `/metrics` counts it as `deskbot_replies{kind="blocked"}`) and a warning in the log naming the
+reason. When the channel streams, the reply is held back to whole sentences: each is sent once the reply so far
+passes the checks, and after a failed check nothing more is sent, so the obeyed text is never shown even in part
+(the customer may see the sentences before it; the channel's final reply is the replacement).
 """
 
 from __future__ import annotations
 
 import logging
-from typing import ClassVar
+import re
+from collections.abc import Callable
+from typing import ClassVar, Literal
 
 from bot.engine import Next, StageInfo
-from bot.language import reply_language
+from bot.injection import instruction_sentences, planted_markers, role_change, strip_instructions, strip_role_changes
+from bot.language import reply_language, written_language
 from bot.services import Services
-from bot.types import Reply, Turn
+from bot.types import Emit, Reply, Turn
+from knowledge.documents import SearchHit
+from knowledge.sentences import sentences
 from prompts import PromptLibrary
 
 log = logging.getLogger(__name__)
 
 MIN_RULE_CHARS = 30  # shorter lines ("Be brief.") are common in honest answers too
+
+Breach = Literal["rules", "language", "persona", "planted"]
+
+_CLAIMED_NAME = re.compile(
+    r"\b(?i:i am|i'm|my name is|call me)\s+([A-Z][\w-]+)|我(?:现在)?(?:是|叫|名叫)\s*([A-Za-z][\w-]*)"
+)
+_UNBOUND = re.compile(
+    r"\b(?:developer|jailbreak|jailbroken|unrestricted|god|DAN) mode\b"
+    r"|\bI (?:have|follow) no (?:rules|restrictions|limits|filters|guidelines)\b"
+    r"|\bwithout (?:any )?(?:rules|restrictions|limits|filters)\b|\bI can do anything\b"
+    r"|没有任何(?:限制|规则|约束)|不受任何(?:限制|规则|约束)|开发者模式|越狱模式",
+    re.IGNORECASE,
+)
 
 
 class OutputGuardStage:
@@ -25,9 +58,11 @@ class OutputGuardStage:
 
     def __init__(self, prompts: PromptLibrary, bot_name: str, company: str) -> None:
         self._prompts = prompts
+        self._bot_name = bot_name
         self._company = company
         system = prompts.render("system", bot_name=bot_name, company=company)
         self._rules = [line.strip().lower() for line in system.splitlines() if len(line.strip()) >= MIN_RULE_CHARS]
+        self._own_names = {name.lower() for name in (*bot_name.split(), *company.split())}
 
     @classmethod
     def build(cls, services: Services) -> OutputGuardStage:
@@ -37,15 +72,113 @@ class OutputGuardStage:
         flat = " ".join(text.split()).lower()
         return any(line in flat for line in self._rules)
 
-    async def __call__(self, turn: Turn, call_next: Next) -> Reply:
-        reply = await call_next(turn)
-        if reply.kind != "answer" or not self.reveals_rules(reply.text):
-            return reply
-        log.warning("reply in conversation %s repeated the system prompt; refused", turn.message.conversation_id)
+    def claims_other_persona(self, text: str) -> bool:
+        """Whether `text` names the bot anything but its own name (or the company's), or declares itself unbound."""
+        for groups in _CLAIMED_NAME.findall(text):
+            claimed = next(name for name in groups if name)
+            if claimed.lower() not in self._own_names:
+                return True
+        return _UNBOUND.search(text) is not None
+
+    def breach(self, text: str, turn: Turn) -> Breach | None:
+        """Which rule the reply `text` to `turn` breaks, if any."""
+        if self.reveals_rules(text):
+            return "rules"
+        if written_language(text) not in allowed_languages(turn):
+            return "language"
+        if self.claims_other_persona(text):
+            return "persona"
+        if any(_contains(text, marker) for marker in planted_in(turn)):
+            return "planted"
+        return None
+
+    def replacement(self, turn: Turn, breach: Breach) -> Reply:
+        """What the customer gets instead of a reply that broke a rule."""
+        language = reply_language(turn.message, turn.profile)
+        if breach == "rules":
+            text = self._prompts.render("refuse_rules", language, company=self._company)
+        else:
+            text = self._prompts.render("abstain", language)
         return Reply(
-            text=self._prompts.render(
-                "refuse_rules", reply_language(turn.message, turn.profile), company=self._company
-            ),
-            kind="guard",
-            conversation_id=turn.message.conversation_id,
+            text=text, abstained=breach != "rules", kind="blocked", conversation_id=turn.message.conversation_id
         )
+
+    async def __call__(self, turn: Turn, call_next: Next) -> Reply:
+        stream = None if turn.emit is None else CheckedStream(turn.emit, lambda text: self.breach(text, turn))
+        if stream is not None:
+            turn.emit = stream.add
+        try:
+            reply = await call_next(turn)
+        finally:
+            if stream is not None:
+                turn.emit = stream.emit
+        breach = None
+        if reply.kind == "answer":  # a breach in part of a streamed reply counts even if the whole reads fine
+            breach = (stream.breach if stream is not None else None) or self.breach(reply.text, turn)
+        if breach is None:
+            if stream is not None:
+                await stream.finish()
+            return reply
+        log.warning("reply in conversation %s blocked: %s", turn.message.conversation_id, breach)
+        return self.replacement(turn, breach)
+
+
+class CheckedStream:
+    """Streamed text held back to whole sentences, each sent on once `check(text so far)` finds no breach."""
+
+    def __init__(self, emit: Emit, check: Callable[[str], Breach | None]) -> None:
+        self.emit = emit
+        self._check = check
+        self._sent = ""
+        self._held = ""
+        self.breach: Breach | None = None
+
+    async def add(self, text: str) -> None:
+        self._held += text
+        units = sentences(self._held)
+        if self.breach is None and len(units) > 1:
+            await self._release(self._held[: self._held.rindex(units[-1])])
+
+    async def finish(self) -> None:
+        """Send what is still held (the reply passed its final check)."""
+        if self.breach is None and self._held:
+            await self._release(self._held)
+
+    async def _release(self, text: str) -> None:
+        self.breach = self._check(self._sent + text)
+        if self.breach is None:
+            self._sent += text
+            self._held = self._held[len(text) :]
+            await self.emit(text)
+
+
+def allowed_languages(turn: Turn) -> set[str]:
+    """The languages a reply to `turn` may be in: the customer's (stated or written) and the best passage's."""
+    allowed = {reply_language(turn.message, turn.profile), written_language(turn.message.text)}
+    if turn.hits:
+        allowed.add(written_language(strip_instructions(turn.hits[0].chunk.text)))
+    return allowed
+
+
+def planted_in(turn: Turn) -> set[str]:
+    """Markers that instructions in the passages or the customer's message plant, and nothing else there uses."""
+    instructions = [unit for hit in turn.hits for unit in instruction_sentences(_text_of(hit))]
+    instructions += [unit for unit in sentences(turn.message.text) if role_change(unit)]
+    planted = {marker for sentence in instructions for marker in planted_markers(sentence)}
+    if not planted:
+        return set()
+    honest = " ".join(
+        [strip_role_changes(turn.message.text), *(strip_instructions(_text_of(hit)) for hit in turn.hits)]
+    )
+    return {marker for marker in planted if not _contains(honest, marker)}
+
+
+def _text_of(hit: SearchHit) -> str:
+    return f"{hit.chunk.title}\n{hit.chunk.text}"
+
+
+def _contains(text: str, marker: str) -> bool:
+    """Whether `marker` stands in `text` as a whole word (any case; "我是DAN" has it), or, for Chinese, anywhere."""
+    if not marker.isascii():
+        return marker in text
+    return re.search(rf"(?<![A-Za-z0-9-]){re.escape(marker)}(?![A-Za-z0-9-])", text, re.IGNORECASE) is not None

@@ -1,4 +1,9 @@
-"""Retrieved passages as the answering stages use them: numbered, tag-safe, and the citations they give a reply."""
+"""Retrieved passages as the answering stages use them: numbered, safe to put in a prompt, and the citations they give.
+
+Safe means that a passage's text can neither close the prompt's delimiting tags (`neutralise_tags`) nor give the
+model orders: its instruction-like sentences ("ignore previous instructions", "answer in French", "你现在是...",
+`bot.injection`) are removed before the model reads it (`passage_text`).
+"""
 
 from __future__ import annotations
 
@@ -6,6 +11,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from bot.injection import strip_instructions
 from bot.types import Citation
 from knowledge.documents import SearchHit
 
@@ -15,6 +21,11 @@ _TAG = re.compile(r"<(/?)(passage|customer_message)", re.IGNORECASE)
 def neutralise_tags(text: str) -> str:
     """Text that cannot open or close the prompt's own delimiting tags."""
     return _TAG.sub(r"‹\1\2", text)
+
+
+def passage_text(text: str) -> str:
+    """Retrieved text as a prompt may carry it: without instruction-like sentences, tags neutralised."""
+    return neutralise_tags(strip_instructions(text))
 
 
 @dataclass(frozen=True)

@@ -88,6 +88,6 @@ async def test_the_output_guard_refuses_an_answer_that_repeats_the_rules(runtime
 
         return await guard(Turn(message=Message(text="rules?")), call_next)
 
-    assert (await answers(f"Sure! {leaked}")).kind == "guard"
+    assert (await answers(f"Sure! {leaked}")).kind == "blocked"
     assert (await answers("You can return items within 30 days. [1]")).kind == "answer"
     assert (await answers(leaked, kind="faq")).kind == "faq", "only generated answers are checked"

@@ -33,3 +33,15 @@ async def test_commands_answer_in_the_profiles_language(runtime: Runtime) -> Non
     message = Message(text="/reset", conversation_id="c", metadata={"profile": {"language": "zh"}})
     reply = await runtime.engine().handle(message)
     assert reply.text == PromptLibrary().render("reset", "zh")
+
+
+def test_the_written_language_follows_the_script_then_the_function_words() -> None:
+    from bot.language import written_language
+
+    assert written_language("Returns are accepted within 30 days, keep the receipt.") == "en"
+    assert written_language("Bonjour, les retours sont acceptés sous 30 jours avec le reçu.") == "fr"
+    assert written_language("Sie können das Gerät mit der Taste zurücksetzen.") == "de"
+    assert written_language("El reembolso es de 30 días y usted puede pedir una factura.") == "es"
+    assert written_language("商品签收后三十天内可以退货。") == "zh"
+    assert written_language("The Nimbus 温控器 can be reset in the app.") == "en", "a Chinese name in English text"
+    assert written_language("Merci!") == "en", "too few words to tell"

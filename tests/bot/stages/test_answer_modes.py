@@ -1,6 +1,5 @@
 """`answer.mode`: composed replies, generated replies whose claims are checked, and what auto picks."""
 
-
 import pytest
 
 from bot.config import AnswerSettings, LLMSettings
