@@ -25,6 +25,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from bot.config import AnswerSettings
+from bot.injection import instruction_like
+from bot.services import Services
 from bot.stages.passages import Passage, heading
 from bot.terms import content_words
 from knowledge.documents import SearchHit
@@ -63,6 +66,13 @@ class Composition:
     """The passages the units came from, numbered in rank order: the reply's citations."""
 
 
+def evidence_hits(hits: Sequence[SearchHit], answer: AnswerSettings) -> list[SearchHit]:
+    """The hits an answer may come from: the first `answer.max_passages` scoring at least `answer.min_score` (the
+    best one when none does)."""
+    top = hits[: answer.max_passages]
+    return [hit for hit in top if hit.score >= answer.min_score] or list(top[:1])
+
+
 def _is_list_item(text: str) -> bool:
     stripped = text.lstrip()
     return stripped.startswith(LIST_ITEM_MARKERS) or (stripped[:1].isdigit() and stripped[1:3].strip() in {".", ")"})
@@ -96,6 +106,13 @@ class Composer:
         self._embedder = embedder
         self._settings = settings or ComposeSettings()
         self._is_instruction = is_instruction or (lambda _text: False)
+
+    @classmethod
+    def build(cls, services: Services) -> Composer:
+        """The composer of the configured `[answer]` limits over the knowledge's embedder, skipping instructions."""
+        answer = services.settings.answer
+        settings = ComposeSettings(max_units=answer.compose_max_units, max_chars=answer.compose_max_chars)
+        return cls(services.embedder, settings, instruction_like)
 
     def units(self, hits: Sequence[SearchHit]) -> list[Unit]:
         """Candidate units of the hits' passages, headings and instruction-like text left out."""

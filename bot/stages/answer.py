@@ -38,7 +38,7 @@ from collections.abc import AsyncIterator, Sequence
 from typing import ClassVar
 
 from bot.claims import unsupported_claims
-from bot.compose import Composer, ComposeSettings
+from bot.compose import Composer, evidence_hits
 from bot.config import AnswerSettings, LLMSettings
 from bot.engine import Next, StageInfo
 from bot.errors import LLMError
@@ -49,7 +49,6 @@ from bot.stages.passages import Passage, citations_for, heading, neutralise_tags
 from bot.terms import coverage
 from bot.types import ChatMessage, Reply, Turn
 from knowledge.documents import SearchHit
-from knowledge.embedders.base import Embedder
 from knowledge.sentences import sentences
 from prompts import PromptLibrary
 
@@ -98,14 +97,12 @@ class AnswerStage:
         llm_settings: LLMSettings,
         bot_name: str = "Deskbot",
         company: str = "our company",
-        embedder: Embedder | None = None,
+        composer: Composer | None = None,
     ) -> None:
         self._llm = llm
         self._prompts = prompts
         self._answer = answer
-        self._composer = Composer(
-            embedder, ComposeSettings(max_units=answer.compose_max_units, max_chars=answer.compose_max_chars)
-        )
+        self._composer = composer or Composer(None)
         self._own_names = (bot_name, company)
         self._context_window = llm_settings.context_window
         self._options = GenerationOptions(
@@ -126,7 +123,7 @@ class AnswerStage:
             settings.llm,
             services.bot_name,
             services.company,
-            services.embedder,
+            Composer.build(services),
         )
 
     async def warm_up(self) -> None:
@@ -221,14 +218,9 @@ class AnswerStage:
             conversation_id=turn.message.conversation_id,
         )
 
-    def answer_hits(self, hits: Sequence[SearchHit]) -> list[SearchHit]:
-        """The hits an answer may come from: the first `answer.max_passages` that score at least `answer.min_score`."""
-        top = hits[: self._answer.max_passages]
-        return [hit for hit in top if hit.score >= self._answer.min_score] or list(top[:1])
-
     def composed(self, turn: Turn, corrected: bool = False) -> Reply:
         """The composed answer for the turn (an abstention when the passages have no usable sentence)."""
-        composition = self._composer.compose(turn.message.text, self.answer_hits(turn.hits))
+        composition = self._composer.compose(turn.message.text, evidence_hits(turn.hits, self._answer))
         if composition is None:
             return self.abstain(turn)
         return Reply(

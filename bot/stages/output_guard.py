@@ -26,10 +26,13 @@ import re
 from collections.abc import Callable
 from typing import ClassVar, Literal
 
+from bot.compose import Composer, evidence_hits
+from bot.config import AnswerSettings
 from bot.engine import Next, StageInfo
 from bot.injection import instruction_sentences, planted_markers, role_change, strip_instructions, strip_role_changes
 from bot.language import reply_language, written_language
 from bot.services import Services
+from bot.stages.passages import citations_for
 from bot.types import Emit, Reply, Turn
 from knowledge.documents import SearchHit
 from knowledge.sentences import sentences
@@ -56,8 +59,17 @@ _UNBOUND = re.compile(
 class OutputGuardStage:
     info: ClassVar[StageInfo] = StageInfo(role="check")
 
-    def __init__(self, prompts: PromptLibrary, bot_name: str, company: str) -> None:
+    def __init__(
+        self,
+        prompts: PromptLibrary,
+        bot_name: str,
+        company: str,
+        composer: Composer | None = None,
+        answer: AnswerSettings | None = None,
+    ) -> None:
         self._prompts = prompts
+        self._composer = composer
+        self._answer = answer or AnswerSettings()
         self._bot_name = bot_name
         self._company = company
         system = prompts.render("system", bot_name=bot_name, company=company)
@@ -66,7 +78,9 @@ class OutputGuardStage:
 
     @classmethod
     def build(cls, services: Services) -> OutputGuardStage:
-        return cls(services.prompts, services.bot_name, services.company)
+        return cls(
+            services.prompts, services.bot_name, services.company, Composer.build(services), services.settings.answer
+        )
 
     def reveals_rules(self, text: str) -> bool:
         flat = " ".join(text.split()).lower()
@@ -93,8 +107,20 @@ class OutputGuardStage:
         return None
 
     def replacement(self, turn: Turn, breach: Breach) -> Reply:
-        """What the customer gets instead of a reply that broke a rule."""
+        """What the customer gets instead of a reply that broke a rule: the answer composed from the passages (which
+        no text in them can steer), else an abstention; a refusal for a reply that leaked the rules."""
         language = reply_language(turn.message, turn.profile)
+        composition = None
+        if breach != "rules" and self._composer is not None and turn.hits:
+            composition = self._composer.compose(turn.message.text, evidence_hits(turn.hits, self._answer))
+        if composition is not None:
+            return Reply(
+                text=composition.text,
+                citations=citations_for(composition.passages),
+                kind="composed",
+                corrected=True,
+                conversation_id=turn.message.conversation_id,
+            )
         if breach == "rules":
             text = self._prompts.render("refuse_rules", language, company=self._company)
         else:
