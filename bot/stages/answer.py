@@ -30,6 +30,7 @@ import logging
 from collections.abc import Sequence
 from typing import ClassVar
 
+from bot.abstention import AbstentionPolicy
 from bot.config import AnswerSettings, LLMSettings
 from bot.engine import Next, StageInfo
 from bot.errors import LLMError
@@ -71,10 +72,12 @@ class AnswerStage:
         llm_settings: LLMSettings,
         bot_name: str = "Deskbot",
         company: str = "our company",
+        embedder_model: str = "",
     ) -> None:
         self._llm = llm
         self._prompts = prompts
         self._answer = answer
+        self._model_policy = AbstentionPolicy.from_settings(answer, embedder_model) if answer.policy == "model" else None
         self._context_window = llm_settings.context_window
         self._options = GenerationOptions(
             max_new_tokens=llm_settings.max_new_tokens,
@@ -87,7 +90,15 @@ class AnswerStage:
     @classmethod
     def build(cls, services: Services) -> AnswerStage:
         settings = services.settings
-        return cls(services.llm, services.prompts, settings.answer, settings.llm, services.bot_name, services.company)
+        return cls(
+            services.llm,
+            services.prompts,
+            settings.answer,
+            settings.llm,
+            services.bot_name,
+            services.company,
+            settings.knowledge.embedder_model,
+        )
 
     async def warm_up(self) -> None:
         await asyncio.to_thread(self._llm.load)
@@ -102,8 +113,11 @@ class AnswerStage:
         retriever that ranks the best hit first."""
         return self._answer.min_coverage - self._answer.agreement_credit * agreeing_retrievers(hits)
 
-    def grounded(self, message: str, hits: Sequence[SearchHit]) -> bool:
-        """True when the passages carry enough of what the message asks about to answer from them."""
+    def grounded(self, message: str, hits: Sequence[SearchHit], query: str = "") -> bool:
+        """True when the passages carry enough of what the message (searched as `query`) asks about to answer from
+        them: by the abstention model (`answer.policy = "model"`, bot/abstention.py) or the thresholds."""
+        if self._model_policy is not None:
+            return self._model_policy.grounded(message, hits, query)
         return self.coverage(message, hits) >= self.required_coverage(hits) - _TOLERANCE
 
     def window_left(self, question: str, history: Sequence[ChatMessage], profile: dict[str, str]) -> int:
@@ -173,7 +187,7 @@ class AnswerStage:
         )
 
     async def __call__(self, turn: Turn, call_next: Next) -> Reply:
-        if not turn.hits or not self.grounded(turn.message.text, turn.hits):
+        if not turn.hits or not self.grounded(turn.message.text, turn.hits, turn.query):
             return self.abstain(turn)
         history = self.recent_history(turn.history)
         window_left = self.window_left(turn.message.text, history, turn.profile)
