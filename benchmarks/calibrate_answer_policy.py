@@ -146,7 +146,12 @@ def fit_on(rows: Sequence[Row]) -> AbstentionModel:
 
     def objective(threshold: float) -> float:
         return float(
-            np.mean([scores(members, pipeline_abstains(members, p[name] >= threshold)).objective for name, members in by_set.items()])
+            np.mean(
+                [
+                    scores(members, pipeline_abstains(members, p[name] >= threshold)).objective
+                    for name, members in by_set.items()
+                ]
+            )
         )
 
     return replace(model, min_answer_probability=max(THRESHOLDS, key=objective))

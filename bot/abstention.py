@@ -238,7 +238,7 @@ class AbstentionPolicy:
         self._max_passages = max_passages
         self._score_reference = model.score_reference(embedder_model)
         if self._score_reference is None and "relative_score" in model.features:
-            log.warning(
+            log.info(
                 "the abstention model has no score reference for embedder %s; its scores count as typical",
                 embedder_model,
             )
@@ -247,7 +247,9 @@ class AbstentionPolicy:
     def from_settings(cls, answer: AnswerSettings, embedder_model: str) -> AbstentionPolicy:
         model = AbstentionModel.load(answer.abstention_model or SHIPPED_MODEL)
         threshold = answer.min_answer_probability
-        return cls(model, model.min_answer_probability if threshold is None else threshold, answer.max_passages, embedder_model)
+        return cls(
+            model, model.min_answer_probability if threshold is None else threshold, answer.max_passages, embedder_model
+        )
 
     def answerable(self, message: str, hits: Sequence[SearchHit], query: str = "") -> float:
         return self.model.answerable(evidence(message, hits, self._max_passages, query, self._score_reference))

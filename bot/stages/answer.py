@@ -77,7 +77,9 @@ class AnswerStage:
         self._llm = llm
         self._prompts = prompts
         self._answer = answer
-        self._model_policy = AbstentionPolicy.from_settings(answer, embedder_model) if answer.policy == "model" else None
+        self._model_policy = (
+            AbstentionPolicy.from_settings(answer, embedder_model) if answer.policy == "model" else None
+        )
         self._context_window = llm_settings.context_window
         self._options = GenerationOptions(
             max_new_tokens=llm_settings.max_new_tokens,
