@@ -3,7 +3,8 @@
 For each dev set it takes what the answer stage sees on every item (message, search query, `knowledge.top_k` hits:
 `abstention_hits.py`, cached) and decides as the pipeline does: a confident FAQ match is answered verbatim
 (`answer.faq_min_score`), a best hit below `answer.min_score` leaves no passage to answer from, and otherwise the
-policy decides. It prints one table, "should not answer" (`answerable` false) being the positive class, with beside
+policy decides (and it checks that `FaqStage` and `AnswerStage`, loading the fitted model from a file, decide
+every item the same way). It prints one table, "should not answer" (`answerable` false) being the positive class, with beside
 every F1 the false-abstention rate on answerable items (FA):
 
 - `in-sample`: the model fitted on all dev sets;
@@ -30,19 +31,23 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
+from pathlib import Path
 
 import numpy as np
 from abstention_hits import Item, dev_items
 from rewrite_recall import EMBEDDERS
 
 from bot.abstention import SHIPPED_MODEL, AbstentionModel, Evidence, evidence, fit
-from bot.config import AnswerSettings, KnowledgeSettings
+from bot.config import AnswerSettings, KnowledgeSettings, LLMSettings
 from bot.evaluation.metrics import abstention_scores
-from bot.stages.answer import agreeing_retrievers
-from bot.stages.faq import is_faq_entry
+from bot.llm.fake import FakeLLM
+from bot.stages.answer import AnswerStage, agreeing_retrievers
+from bot.stages.faq import FaqStage, is_faq_entry
 from bot.terms import coverage
+from prompts import PromptLibrary
 
 DEV_SETS = ("mtrag_cloud_govt", "crosswoz_zh", "covid_faq_paraphrases", "dstc11_track5")
 FEATURES = ("coverage", "title_in_query", "lexical_first", "dense_margin", "relative_score")
@@ -189,6 +194,29 @@ def evaluate(rows: Sequence[Row], folds: int) -> tuple[AbstentionModel, dict[str
     return model, table
 
 
+def check_against_stages(model: AbstentionModel, items: Mapping[str, Sequence[Item]], rows: Sequence[Row]) -> None:
+    """Asserts that `FaqStage` and `AnswerStage`, loading `model` from a file, decide every item as this script does."""
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "model.json"
+        path.write_text(model.to_json(), encoding="utf-8")
+        answer = AnswerSettings(abstention_model=path)
+        faq = FaqStage(answer.faq_min_score)
+        for name, members in items.items():
+            stage = AnswerStage(
+                FakeLLM(), PromptLibrary(), answer, LLMSettings(backend="fake"), "", "", embedder_of(name)
+            )
+            decided = [
+                faq.faq_answer(list(item.hits)) is None
+                and (
+                    not stage.select_passages(list(item.hits))
+                    or not stage.grounded(item.message, item.hits, item.query)
+                )
+                for item in members
+            ]
+            expected = model_abstains(model, [row for row in rows if row.dataset == name])
+            assert decided == list(expected), f"{name}: the stages decide differently from this script"
+
+
 def cell(result: Scores) -> str:
     if not result.has_unanswerable:
         return f"FA {result.false_abstention:.3f}"
@@ -233,6 +261,7 @@ def main() -> None:
     references = score_references(items)
     rows = [row for name in DEV_SETS for row in rows_of(name, items[name], answer, references[embedder_of(name)])]
     model, table = evaluate(rows, args.folds)
+    check_against_stages(replace(model, score_references=references), items, rows)
     print_table(table)
     print(f"threshold fitted on all sets: {model.min_answer_probability:.2f}")
     print("weights: " + ", ".join(f"{n} {w:+.2f}" for n, w in zip(model.features, model.weights, strict=True)))
