@@ -4,8 +4,8 @@ For each dev set it takes what the answer stage sees on every item (message, sea
 `abstention_hits.py`, cached) and decides as the pipeline does: a confident FAQ match is answered verbatim
 (`answer.faq_min_score`), a best hit below `answer.min_score` leaves no passage to answer from, and otherwise the
 policy decides (and it checks that `FaqStage` and `AnswerStage`, loading the fitted model from a file, decide
-every item the same way). It prints one table, "should not answer" (`answerable` false) being the positive class, with beside
-every F1 the false-abstention rate on answerable items (FA):
+every item the same way). It prints one table, "should not answer" (`answerable` false) being the positive class,
+with beside every F1 the false-abstention rate on answerable items (FA):
 
 - `in-sample`: the model fitted on all dev sets;
 - `k-fold CV`: for each fold of this set's dialogues, the model fitted on everything but that fold;
