@@ -5,7 +5,8 @@ Does what `deskbot eval retrieval` does for multi-turn items (the item's history
 
     .venv/bin/python benchmarks/rewrite_recall.py mtrag_cloud_govt dstc11_track5 [--limit N]
 
-Each knowledge base is indexed once under benchmarks/results/kb/<name> (MiniLM, the embedded default).
+Each knowledge base is indexed once under benchmarks/results/kb/<name> with the embedder that suits its language:
+MiniLM (the embedded default) for the English sets, multilingual-e5-small for crosswoz_zh (`EMBEDDERS`).
 """
 
 from __future__ import annotations
@@ -42,12 +43,19 @@ STRATEGIES: dict[str, Callable[[list[ChatMessage], str], str]] = {
 }
 
 
+# `knowledge.embedder`, `knowledge.embedder_model` of the dev sets that are not English; the rest use the default.
+EMBEDDERS = {"crosswoz_zh": ("e5", "multilingual-e5-small")}
+
+
 def open_runtime(name: str) -> Runtime:
-    """A runtime on the dev set's knowledge base, indexed on first use (MiniLM, the embedded default)."""
+    """A runtime on the dev set's knowledge base with the set's embedder (`EMBEDDERS`, else MiniLM, the embedded
+    default), indexed on first use."""
     kb = RESULTS / "kb" / name
     kb.mkdir(parents=True, exist_ok=True)
     settings = load_settings(data_dir=RESULTS / "data")
     settings.knowledge.path = kb
+    if name in EMBEDDERS:
+        settings.knowledge.embedder, settings.knowledge.embedder_model = EMBEDDERS[name]
     settings.knowledge.top_k = 10
     settings.knowledge.sync_on_start = False
     runtime = Runtime(settings)

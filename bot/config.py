@@ -103,7 +103,19 @@ class AnswerSettings(Section):
     check_claims: bool = Field(
         True, description="Replace a generated reply whose numbers, names, codes or links the passages lack."
     )
-    # Calibrated on the dev sets' `answerable` labels with hybrid retrieval (benchmarks/calibrate_answer_policy.py).
+    policy: Literal["model", "thresholds"] = Field(
+        "model",
+        description="How the bot decides that the passages answer the message: model (the abstention model, "
+        "P(answerable) >= min_answer_probability) or thresholds (min_coverage less agreement_credit).",
+    )
+    abstention_model: Path | None = Field(
+        None, description="The abstention model's JSON file; default the shipped bot/abstention_model.json."
+    )
+    min_answer_probability: float | None = Field(
+        None, ge=0.0, le=1.0, description="P(answerable) at which the model policy answers; default the model file's."
+    )
+    # Calibrated on the dev sets' `answerable` labels with hybrid retrieval (benchmarks/calibrate_answer_policy.py
+    # before the abstention model; the thresholds policy's values).
     min_score: float = Field(0.32, ge=-1.0, le=1.0, description="Best retrieval score below which the bot abstains.")
     min_coverage: float = Field(
         0.80,

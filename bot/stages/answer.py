@@ -37,6 +37,7 @@ import logging
 from collections.abc import AsyncIterator, Sequence
 from typing import ClassVar
 
+from bot.abstention import AbstentionPolicy
 from bot.claims import unsupported_claims
 from bot.compose import Composer, evidence_hits
 from bot.config import AnswerSettings, LLMSettings
@@ -98,12 +99,16 @@ class AnswerStage:
         bot_name: str = "Deskbot",
         company: str = "our company",
         composer: Composer | None = None,
+        embedder_model: str = "",
     ) -> None:
         self._llm = llm
         self._prompts = prompts
         self._answer = answer
         self._composer = composer or Composer(None)
         self._own_names = (bot_name, company)
+        self._model_policy = (
+            AbstentionPolicy.from_settings(answer, embedder_model) if answer.policy == "model" else None
+        )
         self._context_window = llm_settings.context_window
         self._options = GenerationOptions(
             max_new_tokens=llm_settings.max_new_tokens,
@@ -123,7 +128,8 @@ class AnswerStage:
             settings.llm,
             services.bot_name,
             services.company,
-            Composer.build(services),
+            composer=Composer.build(services),
+            embedder_model=settings.knowledge.embedder_model,
         )
 
     async def warm_up(self) -> None:
@@ -148,8 +154,11 @@ class AnswerStage:
         retriever that ranks the best hit first."""
         return self._answer.min_coverage - self._answer.agreement_credit * agreeing_retrievers(hits)
 
-    def grounded(self, message: str, hits: Sequence[SearchHit]) -> bool:
-        """True when the passages carry enough of what the message asks about to answer from them."""
+    def grounded(self, message: str, hits: Sequence[SearchHit], query: str = "") -> bool:
+        """True when the passages carry enough of what the message (searched as `query`) asks about to answer from
+        them: by the abstention model (`answer.policy = "model"`, bot/abstention.py) or the thresholds."""
+        if self._model_policy is not None:
+            return self._model_policy.grounded(message, hits, query)
         return self.coverage(message, hits) >= self.required_coverage(hits) - _TOLERANCE
 
     def window_left(self, question: str, history: Sequence[ChatMessage], profile: dict[str, str]) -> int:
@@ -232,7 +241,7 @@ class AnswerStage:
         )
 
     async def __call__(self, turn: Turn, call_next: Next) -> Reply:
-        if not turn.hits or not self.grounded(turn.message.text, turn.hits):
+        if not turn.hits or not self.grounded(turn.message.text, turn.hits, turn.query):
             return self.abstain(turn)
         if self.composes():
             reply = self.composed(turn)

@@ -42,7 +42,8 @@ async def test_no_good_passage_means_abstain_with_offer_of_a_human(runtime, sett
     assert fake_llm.calls == []
 
 
-async def test_passages_missing_the_asked_detail_mean_abstain(runtime, settings, fake_llm):
+async def test_passages_missing_the_asked_detail_mean_abstain_under_the_thresholds_policy(runtime, settings, fake_llm):
+    settings.answer.policy = "thresholds"
     settings.answer.faq_min_score = 1.01
     reply = await runtime.engine().handle(Message(text="Nimbus Thermo jail sentence lawyer subpoena courtroom?"))
     assert reply.abstained and fake_llm.calls == []
@@ -54,7 +55,8 @@ def passage(number: int, text: str, score: float, lexical: float | None) -> Sear
 
 
 def stage(**answer: float) -> AnswerStage:
-    return AnswerStage(FakeLLM(), PromptLibrary(), AnswerSettings(**answer), LLMSettings(backend="fake"))
+    settings = AnswerSettings(policy="thresholds", **answer)
+    return AnswerStage(FakeLLM(), PromptLibrary(), settings, LLMSettings(backend="fake"))
 
 
 def test_agreeing_retrievers_count_dense_and_bm25_that_rank_the_best_hit_first():
@@ -105,7 +107,8 @@ def test_coverage_at_exactly_the_required_share_is_enough():
 
 async def test_the_stage_abstains_without_calling_the_model_when_the_passages_are_not_evidence():
     llm = FakeLLM()
-    policy = AnswerStage(llm, PromptLibrary(), AnswerSettings(faq_min_score=1.01), LLMSettings(backend="fake"))
+    settings = AnswerSettings(policy="thresholds", faq_min_score=1.01)
+    policy = AnswerStage(llm, PromptLibrary(), settings, LLMSettings(backend="fake"))
     turn = Turn(message=Message(text=QUESTION))
     turn.hits = [passage(1, PARTLY, 0.6, 8.0), passage(2, "Opening hours.", 0.7, 9.0)]
 

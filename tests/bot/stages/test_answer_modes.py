@@ -28,7 +28,7 @@ class SizedFakeLLM(FakeLLM):
 
 
 def stage(llm: FakeLLM, **answer: object) -> AnswerStage:
-    settings = AnswerSettings(min_score=0.1, min_coverage=0.0, **answer)  # type: ignore[arg-type]
+    settings = AnswerSettings(policy="thresholds", min_score=0.1, min_coverage=0.0, **answer)  # type: ignore[arg-type]
     return AnswerStage(llm, PromptLibrary(), settings, LLMSettings(backend="fake"), embedder=HashEmbedder())
 
 

@@ -1,0 +1,106 @@
+"""What the answer policy sees on each dev item: the message and the retrieved hits, cached once per dev set.
+
+For every dev item it runs the pipeline's `rewrite` and `retrieve` stages as `deskbot eval` does (the item's history
+in `turn.history`, `knowledge.top_k` hits, the set's embedder from `rewrite_recall.EMBEDDERS`) and records the
+message, the search query and each hit's chunk and scores. The cache (benchmarks/results/abstention_hits_<name>.json)
+lets the abstention model be refitted and evaluated without retrieving again; delete it after re-indexing a set.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from rewrite_recall import DATA, RESULTS, open_runtime
+
+from bot.config import KnowledgeSettings
+from bot.evaluation.questions import load_questions
+from bot.stages.retrieve import RetrieveStage
+from bot.stages.rewrite import RewriteStage
+from bot.types import Message, Reply, Turn
+from knowledge.documents import Chunk, SearchHit
+
+
+@dataclass(frozen=True)
+class Item:
+    """One dev item as the answer stage meets it."""
+
+    id: str
+    dialogue_id: str
+    answerable: bool
+    relevant_ids: tuple[str, ...]
+    message: str
+    query: str
+    hits: tuple[SearchHit, ...]
+
+
+def _hit_record(hit: SearchHit) -> dict[str, Any]:
+    chunk = hit.chunk
+    return {
+        "chunk": [chunk.id, chunk.document_id, chunk.title, chunk.text, chunk.source, chunk.section],
+        "metadata": {key: chunk.metadata[key] for key in ("doc_type", "type") if key in chunk.metadata},
+        "scores": [hit.score, hit.lexical_score, hit.fused_score],
+    }
+
+
+def _hit(record: dict[str, Any]) -> SearchHit:
+    chunk_id, document_id, title, text, source, section = record["chunk"]
+    score, lexical_score, fused_score = record["scores"]
+    chunk = Chunk(chunk_id, document_id, title, text, source, section, record["metadata"])
+    return SearchHit(chunk, score, lexical_score, fused_score)
+
+
+def _item_record(item: Item) -> dict[str, Any]:
+    return {
+        "id": item.id,
+        "dialogue_id": item.dialogue_id,
+        "answerable": item.answerable,
+        "relevant_ids": list(item.relevant_ids),
+        "message": item.message,
+        "query": item.query,
+        "hits": [_hit_record(hit) for hit in item.hits],
+    }
+
+
+def _item(record: dict[str, Any]) -> Item:
+    return Item(
+        record["id"],
+        record["dialogue_id"],
+        record["answerable"],
+        tuple(record["relevant_ids"]),
+        record["message"],
+        record["query"],
+        tuple(_hit(hit) for hit in record["hits"]),
+    )
+
+
+async def retrieve_items(name: str) -> list[Item]:
+    runtime = open_runtime(name)
+    services = runtime.services()
+    top_k = KnowledgeSettings().top_k  # the default, as deskbot uses it (open_runtime retrieves more for recall)
+    rewrite, retrieve = RewriteStage.build(services), RetrieveStage(runtime.retriever(), top_k)
+
+    async def end(turn: Turn) -> Reply:
+        return Reply(text="")
+
+    items = []
+    for q in load_questions(DATA / name / "dev.jsonl"):
+        turn = Turn(message=Message(text=q.question), history=list(q.history))
+        await rewrite(turn, lambda t: retrieve(t, end))
+        items.append(
+            Item(q.id, q.dialogue_id, q.answerable, tuple(q.relevant_ids), q.question, turn.query, tuple(turn.hits))
+        )
+    return items
+
+
+def dev_items(name: str) -> list[Item]:
+    """The set's items with their hits, from the cache when there is one."""
+    cache = RESULTS / f"abstention_hits_{name}.json"
+    if cache.exists():
+        return [_item(record) for record in json.loads(cache.read_text())]
+    print(f"retrieving for {name} ...", flush=True)
+    items = asyncio.run(retrieve_items(name))
+    cache.write_text(json.dumps([_item_record(item) for item in items], ensure_ascii=False))
+    return items

@@ -1,0 +1,258 @@
+"""The abstention model: how likely a turn's retrieved passages hold its answer, from evidence that reads the same
+whatever the language, the embedder or the knowledge base.
+
+`evidence(message, hits, max_passages, query, score_reference)` measures a turn. Topic words come from `bot.terms`
+(Chinese is segmented), sentences from `knowledge.sentences`; "found" means found as a substring, as in `coverage`.
+
+- `coverage`: share of the message's topic words found in the top `max_passages` passages together;
+- `passage_coverage`: the same share in the best single passage (title, section and text), so that words scattered
+  over unrelated passages do not add up to an answer;
+- `sentence_coverage`: the same share in the best single sentence of those passages, the strength of an answer span;
+- `query_coverage`: share of the search query's topic words (the message plus what the rewrite carried over from
+  earlier turns) found in the best single passage;
+- `title_in_query`: share of the best hit's title words found in the query: whether the passage is about the thing
+  the conversation names (a hotel, a product) - the thing is often named turns earlier and missing from the
+  knowledge base when the question cannot be answered;
+- `dense_first`, `lexical_first`: whether dense similarity and BM25 each rank the best hit first among the hits;
+- `dense_margin`: how far the best hit's cosine stands above the other hits', as a share of the hits' cosine range;
+- `relative_score`: the best hit's cosine, standardised by the mean and spread of best-hit cosines recorded for the
+  embedder (`score_references`; e5 cosines crowd near 0.9, MiniLM's spread from 0.2 to 0.8); 0, the typical
+  value, for an embedder without a reference;
+- `distinct_documents`: share of the hits that come from different documents;
+- `topic_words`: how many topic words the message has (capped at 8, over 8): "thank you!" has none.
+
+`AbstentionModel` is a logistic regression over standardised evidence, fitted by `fit` (Newton's method with an L2
+penalty: deterministic, numpy only) and shipped as JSON with its provenance (`bot/abstention_model.json`, written by
+`benchmarks/calibrate_answer_policy.py --fit`). `AbstentionPolicy` is what the answer stage asks: it answers when
+P(the passages hold the answer) reaches `answer.min_answer_probability`, else the model file's calibrated threshold.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from bot.config import AnswerSettings
+from bot.errors import ConfigError
+from bot.terms import content_words
+from knowledge.documents import SearchHit
+from knowledge.sentences import sentences
+
+log = logging.getLogger(__name__)
+
+SHIPPED_MODEL = Path(__file__).with_name("abstention_model.json")
+TOPIC_WORDS_CAP = 8
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """What the passages of one turn say about whether they answer it (see the module docstring)."""
+
+    coverage: float = 0.0
+    passage_coverage: float = 0.0
+    sentence_coverage: float = 0.0
+    query_coverage: float = 0.0
+    title_in_query: float = 0.0
+    dense_first: float = 0.0
+    lexical_first: float = 0.0
+    dense_margin: float = 0.0
+    relative_score: float = 0.0
+    distinct_documents: float = 0.0
+    topic_words: float = 0.0
+
+    def values(self, names: Sequence[str]) -> list[float]:
+        return [float(getattr(self, name)) for name in names]
+
+
+EVIDENCE_NAMES = tuple(f.name for f in fields(Evidence))
+
+
+def _lower_words(text: str) -> list[str]:
+    return [word.lower() for word in content_words(text)]
+
+
+def _share(words: Sequence[str], text: str) -> float:
+    if not words:
+        return 0.0
+    haystack = text.lower()
+    return sum(1 for word in words if word in haystack) / len(words)
+
+
+def evidence(
+    message: str,
+    hits: Sequence[SearchHit],
+    max_passages: int,
+    query: str = "",
+    score_reference: tuple[float, float] | None = None,
+) -> Evidence:
+    """The evidence of `hits` (in rank order) for `message` and its search `query` (the message when empty);
+    `score_reference` is the embedder's (mean, spread) of best-hit cosines."""
+    words = _lower_words(message)
+    topic_words = min(len(words), TOPIC_WORDS_CAP) / TOPIC_WORDS_CAP
+    if not hits or not words:
+        return Evidence(topic_words=topic_words)
+    query = query or message
+    top = hits[:max_passages]
+    passages = [f"{hit.chunk.title} {hit.chunk.section} {hit.chunk.text}" for hit in top]
+    spans = [span for hit in top for span in sentences(hit.chunk.text)]
+    best, others = hits[0], hits[1:]
+    cosines = [hit.score for hit in hits]
+    spread = max(cosines) - min(cosines)
+    lexical = [hit.lexical_score for hit in hits if hit.lexical_score is not None]
+    query_words = _lower_words(query)
+    return Evidence(
+        coverage=_share(words, " ".join(passages)),
+        passage_coverage=max(_share(words, passage) for passage in passages),
+        sentence_coverage=max((_share(words, span) for span in spans), default=0.0),
+        query_coverage=max(_share(query_words, passage) for passage in passages),
+        title_in_query=_share(_lower_words(best.chunk.title), query),
+        dense_first=float(best.score >= max(cosines)),
+        lexical_first=float(best.lexical_score is not None and best.lexical_score >= max(lexical)),
+        dense_margin=(best.score - max(hit.score for hit in others)) / spread if others and spread > 0 else 0.0,
+        relative_score=(best.score - score_reference[0]) / score_reference[1] if score_reference else 0.0,
+        distinct_documents=len({hit.chunk.document_id for hit in hits}) / len(hits),
+        topic_words=topic_words,
+    )
+
+
+@dataclass(frozen=True)
+class AbstentionModel:
+    """P(answerable) = sigmoid(bias + sum(weight * (value - mean) / scale)) over the named evidence."""
+
+    features: tuple[str, ...]
+    means: tuple[float, ...]
+    scales: tuple[float, ...]
+    weights: tuple[float, ...]
+    bias: float
+    min_answer_probability: float
+    score_references: Mapping[str, tuple[float, float]] = field(default_factory=dict)
+    provenance: Mapping[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        unknown = [name for name in self.features if name not in EVIDENCE_NAMES]
+        if unknown:
+            raise ValueError(f"unknown evidence {unknown}; known: {', '.join(EVIDENCE_NAMES)}")
+        if len({len(self.features), len(self.means), len(self.scales), len(self.weights)}) != 1:
+            raise ValueError("features, means, scales and weights must have one entry per feature")
+        if not all(scale > 0 for scale in self.scales):
+            raise ValueError("scales must be positive")
+        if not all(spread > 0 for _, spread in self.score_references.values()):
+            raise ValueError("score reference spreads must be positive")
+        if not 0.0 <= self.min_answer_probability <= 1.0:
+            raise ValueError("min_answer_probability must be between 0 and 1")
+
+    def score_reference(self, embedder_model: str) -> tuple[float, float] | None:
+        """The recorded (mean, spread) of best-hit cosines for `embedder_model` (a name, id or path)."""
+        return self.score_references.get(embedder_model) or self.score_references.get(Path(embedder_model).name)
+
+    def answerable(self, found: Evidence) -> float:
+        """P(answerable) of a turn with this evidence."""
+        terms = zip(found.values(self.features), self.means, self.scales, self.weights, strict=True)
+        z = self.bias + sum(weight * (value - mean) / scale for value, mean, scale, weight in terms)
+        return 1.0 / (1.0 + math.exp(-z)) if z >= 0 else math.exp(z) / (1.0 + math.exp(z))
+
+    def to_json(self) -> str:
+        record = asdict(self)
+        record["score_references"] = {name: list(pair) for name, pair in self.score_references.items()}
+        record["provenance"] = dict(self.provenance)
+        return json.dumps(record, indent=2, ensure_ascii=False) + "\n"
+
+    @classmethod
+    def load(cls, path: Path) -> AbstentionModel:
+        """The model in `path`; a missing, unreadable or malformed file raises `ConfigError` naming it."""
+        where = f"answer.abstention_model ({path})"
+        try:
+            record = json.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError as error:
+            raise ConfigError(f"{where}: file not found") from error
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+            raise ConfigError(f"{where}: not a readable JSON file ({error})") from error
+        try:
+            references = record.get("score_references") or {}
+            return cls(
+                features=tuple(str(name) for name in record["features"]),
+                means=tuple(float(value) for value in record["means"]),
+                scales=tuple(float(value) for value in record["scales"]),
+                weights=tuple(float(value) for value in record["weights"]),
+                bias=float(record["bias"]),
+                min_answer_probability=float(record["min_answer_probability"]),
+                score_references={str(name): (float(pair[0]), float(pair[1])) for name, pair in references.items()},
+                provenance=dict(record.get("provenance") or {}),
+            )
+        except (AttributeError, KeyError, IndexError, TypeError, ValueError) as error:
+            raise ConfigError(f"{where}: not an abstention model ({type(error).__name__}: {error})") from error
+
+
+def fit(
+    rows: Sequence[Evidence],
+    answerable: Sequence[bool],
+    sample_weights: Sequence[float],
+    features: Sequence[str] = EVIDENCE_NAMES,
+    l2: float = 1.0,
+    iterations: int = 100,
+) -> AbstentionModel:
+    """Weighted logistic regression of `answerable` on standardised evidence, by Newton's method with an L2 penalty
+    of `l2` on the weights (not the bias). Deterministic: the same rows give the same model. Its threshold is 0.5;
+    the caller calibrates it."""
+    x = np.array([row.values(features) for row in rows], dtype=float)
+    y = np.array(answerable, dtype=float)
+    w = np.array(sample_weights, dtype=float)
+    w = w / w.sum() * len(w)
+    means = np.average(x, axis=0, weights=w)
+    scales = np.sqrt(np.average((x - means) ** 2, axis=0, weights=w))
+    scales[scales < 1e-6] = 1.0
+    design = np.hstack([np.ones((len(x), 1)), (x - means) / scales])
+    penalty = np.diag([0.0] + [l2] * len(features))
+    beta = np.zeros(design.shape[1])
+    for _ in range(iterations):
+        p = 1.0 / (1.0 + np.exp(-np.clip(design @ beta, -30, 30)))
+        gradient = design.T @ (w * (p - y)) + penalty @ beta
+        hessian = (design * (w * p * (1 - p))[:, None]).T @ design + penalty + 1e-9 * np.eye(len(beta))
+        step = np.linalg.solve(hessian, gradient)
+        beta -= step
+        if np.max(np.abs(step)) < 1e-10:
+            break
+    return AbstentionModel(
+        features=tuple(features),
+        means=tuple(float(v) for v in means),
+        scales=tuple(float(v) for v in scales),
+        weights=tuple(float(v) for v in beta[1:]),
+        bias=float(beta[0]),
+        min_answer_probability=0.5,
+    )
+
+
+class AbstentionPolicy:
+    """`answer.policy = "model"`: answer when the model's P(answerable) reaches the threshold."""
+
+    def __init__(self, model: AbstentionModel, threshold: float, max_passages: int, embedder_model: str) -> None:
+        self.model = model
+        self.threshold = threshold
+        self._max_passages = max_passages
+        self._score_reference = model.score_reference(embedder_model)
+        if self._score_reference is None and "relative_score" in model.features:
+            log.info(
+                "the abstention model has no score reference for embedder %s; its scores count as typical",
+                embedder_model,
+            )
+
+    @classmethod
+    def from_settings(cls, answer: AnswerSettings, embedder_model: str) -> AbstentionPolicy:
+        model = AbstentionModel.load(answer.abstention_model or SHIPPED_MODEL)
+        threshold = answer.min_answer_probability
+        return cls(
+            model, model.min_answer_probability if threshold is None else threshold, answer.max_passages, embedder_model
+        )
+
+    def answerable(self, message: str, hits: Sequence[SearchHit], query: str = "") -> float:
+        return self.model.answerable(evidence(message, hits, self._max_passages, query, self._score_reference))
+
+    def grounded(self, message: str, hits: Sequence[SearchHit], query: str = "") -> bool:
+        return self.answerable(message, hits, query) >= self.threshold

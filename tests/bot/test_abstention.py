@@ -1,0 +1,177 @@
+import json
+from pathlib import Path
+
+import pytest
+
+from bot.abstention import SHIPPED_MODEL, AbstentionModel, AbstentionPolicy, Evidence, evidence, fit
+from bot.config import AnswerSettings, LLMSettings
+from bot.errors import ConfigError
+from bot.llm.fake import FakeLLM
+from bot.stages.answer import AnswerStage
+from knowledge.documents import Chunk, SearchHit
+from prompts import PromptLibrary
+
+QUESTION = "Is the gym membership fee in Spanish pesos?"  # topic words: gym membership fee Spanish pesos
+
+
+def hit(document: str, title: str, text: str, score: float, lexical: float | None = None) -> SearchHit:
+    return SearchHit(Chunk(f"{document}#0", document, title, text), score, lexical_score=lexical)
+
+
+def test_english_evidence_reads_coverage_sentences_agreement_and_margin():
+    hits = [
+        hit("fees", "Gym membership", "The membership fee is 30 euros. It can be paid in Spanish pesos.", 0.7, 9.0),
+        hit("hours", "Opening hours", "The gym opens at six.", 0.6, 12.0),
+        hit("fees", "Gym membership", "Cancel any time.", 0.5, None),
+    ]
+    found = evidence(QUESTION, hits, max_passages=3, score_reference=(0.6, 0.1))
+    assert found.coverage == pytest.approx(1.0)
+    assert found.passage_coverage == pytest.approx(1.0)  # the first passage has all five
+    assert found.sentence_coverage == pytest.approx(0.4)  # "Spanish pesos" / "membership fee": 2 of 5 each
+    assert found.title_in_query == pytest.approx(1.0)  # "gym", "membership" are in the question
+    assert (found.dense_first, found.lexical_first) == (1.0, 0.0)  # BM25 ranks "Opening hours" first
+    assert found.dense_margin == pytest.approx(0.5)  # 0.7 over 0.6, in a range of 0.2
+    assert found.relative_score == pytest.approx(1.0)  # one spread above the embedder's typical best cosine
+    assert found.distinct_documents == pytest.approx(2 / 3)
+    assert found.topic_words == pytest.approx(5 / 8)
+
+
+def test_chinese_evidence_segments_words_and_sees_the_named_hotel_missing():
+    # The customer named 北京东直门智选假日酒店 turns earlier; the rewrite carried it into the query.
+    message, query = "行，有电话吗？", "行，有电话吗？ 北京 东直门 智选 假日酒店"
+    other_hotel = hit("h2", "北京亦庄智选假日酒店", "名称：北京亦庄智选假日酒店\n电话：010-67856688", 0.91, 5.0)
+    named_hotel = hit("h1", "北京东直门智选假日酒店", "名称：北京东直门智选假日酒店\n电话：010-64169999", 0.92, 6.0)
+    missing = evidence(message, [other_hotel], max_passages=3, query=query)
+    present = evidence(message, [named_hotel], max_passages=3, query=query)
+    assert missing.coverage == present.coverage == pytest.approx(0.5)  # 电话 of 行, 电话
+    assert missing.sentence_coverage == pytest.approx(0.5)  # the line 电话：...
+    assert missing.query_coverage == pytest.approx(4 / 6)  # 行 and 东直门 are missing
+    assert present.query_coverage == pytest.approx(5 / 6)
+    assert missing.title_in_query == pytest.approx(0.75)  # 亦庄 is not the hotel the customer named
+    assert present.title_in_query == pytest.approx(1.0)
+
+
+def test_no_hits_or_no_topic_words_is_no_evidence():
+    assert evidence("thank you!", [hit("d", "Thanks", "Thank you for asking.", 0.9)], 3) == Evidence()
+    assert evidence(QUESTION, [], 3) == Evidence(topic_words=5 / 8)
+
+
+def test_the_shipped_model_loads_and_decides():
+    model = AbstentionModel.load(SHIPPED_MODEL)
+    assert model.provenance["dev_sets"].keys() >= {"mtrag_cloud_govt", "crosswoz_zh", "covid_faq_paraphrases"}
+    assert model.score_reference("all-MiniLM-L6-v2") is not None
+    assert model.score_reference("/models/multilingual-e5-small") == model.score_reference("multilingual-e5-small")
+    policy = AbstentionPolicy.from_settings(AnswerSettings(), "all-MiniLM-L6-v2")
+    answers = [
+        hit("fees", "Gym membership fee", "The gym membership fee can be paid in euros or Spanish pesos.", 0.75, 9.0),
+        hit("hours", "Opening hours", "The gym opens at six.", 0.45, 3.0),
+    ]
+    off_topic = [
+        hit("parking", "Parking", "Parking is free for members.", 0.35, 2.0),
+        hit("hours", "Opening hours", "The gym opens at six.", 0.40, 3.0),
+    ]
+    assert policy.answerable(QUESTION, answers) > 0.9 and policy.grounded(QUESTION, answers)
+    assert policy.answerable(QUESTION, off_topic) < 0.2 and not policy.grounded(QUESTION, off_topic)
+
+
+def test_min_answer_probability_overrides_the_model_files_threshold():
+    hits = [hit("fees", "Gym membership fee", "The gym membership fee is 30 euros.", 0.6, 5.0)]
+    p = AbstentionPolicy.from_settings(AnswerSettings(), "all-MiniLM-L6-v2").answerable(QUESTION, hits)
+    assert AbstentionPolicy.from_settings(AnswerSettings(min_answer_probability=p - 0.01), "x").grounded(QUESTION, hits)
+    assert not AbstentionPolicy.from_settings(
+        AnswerSettings(min_answer_probability=p + 0.01), "all-MiniLM-L6-v2"
+    ).grounded(QUESTION, hits)
+
+
+def stage(**answer: object) -> AnswerStage:
+    return AnswerStage(FakeLLM(), PromptLibrary(), AnswerSettings(**answer), LLMSettings(backend="fake"))
+
+
+def test_a_missing_model_file_is_a_config_error_naming_it(tmp_path: Path):
+    missing = tmp_path / "nowhere.json"
+    with pytest.raises(ConfigError, match=r"answer\.abstention_model .*nowhere\.json.*not found"):
+        stage(abstention_model=missing)
+    assert stage(policy="thresholds", abstention_model=missing)  # the thresholds policy does not read it
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        "{not json",
+        json.dumps({"features": ["coverage"], "means": [0.5]}),
+        json.dumps(
+            {
+                "features": ["vibes"],
+                "means": [0],
+                "scales": [1],
+                "weights": [1],
+                "bias": 0,
+                "min_answer_probability": 0.5,
+            }
+        ),
+        json.dumps(
+            {
+                "features": ["coverage"],
+                "means": [0],
+                "scales": [0],
+                "weights": [1],
+                "bias": 0,
+                "min_answer_probability": 0.5,
+            }
+        ),
+        json.dumps(["a list"]),
+    ],
+)
+def test_a_corrupt_model_file_is_a_config_error(tmp_path: Path, content: str):
+    path = tmp_path / "model.json"
+    path.write_text(content, encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"answer\.abstention_model"):
+        AbstentionModel.load(path)
+
+
+def test_the_thresholds_policy_keeps_todays_rule():
+    # 2 of 7 topic words in the passages, but the product is named and dense ranks the hit first: the model answers
+    # on such evidence, the thresholds rule (coverage 0.29 < 0.80 - 0.25) does not.
+    message = "Nimbus Thermo jail sentence lawyer subpoena courtroom?"
+    hits = [
+        hit(
+            "install",
+            "How to Install Your Nimbus Thermo",
+            "Most people install the Nimbus Thermo in 30 minutes.",
+            0.40,
+            1.6,
+        ),
+        hit("faq", "Nimbus Home: General Questions", "Nimbus works with most heating systems.", 0.35, 1.7),
+    ]
+    thresholds = stage(policy="thresholds")
+    assert thresholds.coverage(message, hits) == pytest.approx(2 / 7)
+    assert not thresholds.grounded(message, hits)
+    assert stage(policy="thresholds", min_coverage=0.5).grounded(message, hits)  # 0.5 - 0.25 for dense agreement
+    assert stage(min_answer_probability=0.0).grounded(message, hits)  # the model policy, answering everything
+
+
+def rows_and_labels() -> tuple[list[Evidence], list[bool]]:
+    rows, labels = [], []
+    for i in range(40):
+        covered = (i % 10) / 10
+        rows.append(Evidence(coverage=covered, lexical_first=float(i % 3 == 0), dense_margin=(i % 7) / 7))
+        labels.append(covered + 0.2 * (i % 3 == 0) > 0.5)
+    return rows, labels
+
+
+def test_the_fit_is_deterministic_and_learns_which_way_evidence_points():
+    rows, labels = rows_and_labels()
+    weights = [1.0] * len(rows)
+    features = ("coverage", "lexical_first", "dense_margin")
+    first, second = fit(rows, labels, weights, features), fit(rows, labels, weights, features)
+    assert first == second
+    assert first.weights[0] > 0 and first.weights[1] > 0
+    assert first.answerable(Evidence(coverage=0.9)) > 0.5 > first.answerable(Evidence(coverage=0.1))
+
+
+def test_a_fitted_model_survives_its_json(tmp_path: Path):
+    rows, labels = rows_and_labels()
+    model = fit(rows, labels, [1.0] * len(rows), ("coverage", "lexical_first"))
+    path = tmp_path / "model.json"
+    path.write_text(model.to_json(), encoding="utf-8")
+    assert AbstentionModel.load(path) == model
