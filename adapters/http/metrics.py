@@ -56,6 +56,12 @@ class Metrics:
         self.handoffs = Counter(
             "deskbot_handoffs", "Replies handing off to a person.", ["channel"], registry=self.registry
         )
+        self.corrected = Counter(
+            "deskbot_corrected_replies",
+            "Replies that replaced a generated or streamed one failing its checks (claims, guard), by kind.",
+            ["channel", "kind"],
+            registry=self.registry,
+        )
         self.duplicates = Counter(
             "deskbot_duplicate_deliveries", "Webhook deliveries ignored as repeats.", ["source"], registry=self.registry
         )
@@ -68,6 +74,8 @@ class Metrics:
             self.abstentions.labels(channel).inc()
         if reply.handoff:
             self.handoffs.labels(channel).inc()
+        if reply.corrected:
+            self.corrected.labels(channel, reply.kind).inc()
 
     def render(self) -> bytes:
         folder = os.environ.get(METRICS_DIR_ENV)

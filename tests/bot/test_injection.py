@@ -169,7 +169,7 @@ async def test_an_obeyed_injection_is_not_delivered(case: InjectionCase, setting
     llm = obeying_model(case)
     shown, reply = await delivered(case_runtime(case, settings, tmp_path / "kb", llm), case)
     assert not case.obeyed_in(shown)
-    assert reply.kind in {"blocked", "guard"}
+    assert reply.kind in {"blocked", "guard"} or (reply.kind == "composed" and reply.corrected)
     if case.order:
         assert llm.calls and case.order not in llm.calls[-1][-1].content, "the order reached the model"
 
@@ -179,9 +179,13 @@ async def test_the_output_guard_alone_stops_an_obeyed_injection(
     case: InjectionCase, settings: Settings, tmp_path: Path
 ) -> None:
     settings.guard.refuse_role_changes = False
+    settings.answer.check_claims = False
     shown, reply = await delivered(case_runtime(case, settings, tmp_path / "kb", obeying_model(case)), case)
     assert not case.obeyed_in(shown)
-    assert reply.kind == "blocked" and reply.abstained == (case.name != "user-print-prompt")
+    if reply.kind == "composed":  # the passages' own answer replaces the blocked one
+        assert reply.corrected and case.name != "user-print-prompt"
+    else:
+        assert reply.kind == "blocked" and reply.abstained == (case.name != "user-print-prompt")
 
 
 @pytest.mark.parametrize("case", CASES, ids=[case.name for case in CASES])
@@ -189,6 +193,7 @@ async def test_without_the_guards_the_obeyed_text_is_delivered(
     case: InjectionCase, settings: Settings, tmp_path: Path
 ) -> None:
     settings.guard.refuse_role_changes = False
+    settings.answer.check_claims = False
     settings.pipeline.stages = [stage for stage in settings.pipeline.stages if stage != "output_guard"]
     shown, reply = await delivered(case_runtime(case, settings, tmp_path / "kb", obeying_model(case)), case)
     assert case.obeyed_in(shown) and reply.kind == "answer", "the case tests nothing"

@@ -46,6 +46,14 @@ def test_metrics_record_abstentions_and_handoffs():
     assert 'deskbot_reply_tokens_total{channel="slack"} 7.0' in text
 
 
+def test_metrics_count_replies_that_replaced_a_failed_one():
+    metrics = Metrics()
+    metrics.record_reply("api", Reply(text="It takes a CR2032.", kind="composed", corrected=True))
+    metrics.record_reply("api", Reply(text="It takes a CR2032.", kind="composed"))
+    text = metrics.render().decode()
+    assert 'deskbot_corrected_replies_total{channel="api",kind="composed"} 1.0' in text
+
+
 async def test_openapi_docs_list_the_routes(app_client):
     schema = (await app_client.get("/openapi.json")).json()
     for path in ("/v1/chat", "/v1/chat/stream", "/slack/events", "/slack/commands", "/slack/interactions"):

@@ -2,6 +2,7 @@
 
 import pytest
 
+from bot.compose import Composer
 from bot.config import AnswerSettings, LLMSettings
 from bot.llm.fake import FakeLLM
 from bot.stages.answer import AnswerStage, complete_sentences
@@ -29,7 +30,7 @@ class SizedFakeLLM(FakeLLM):
 
 def stage(llm: FakeLLM, **answer: object) -> AnswerStage:
     settings = AnswerSettings(policy="thresholds", min_score=0.1, min_coverage=0.0, **answer)  # type: ignore[arg-type]
-    return AnswerStage(llm, PromptLibrary(), settings, LLMSettings(backend="fake"), embedder=HashEmbedder())
+    return AnswerStage(llm, PromptLibrary(), settings, LLMSettings(backend="fake"), composer=Composer(HashEmbedder()))
 
 
 async def answer(
