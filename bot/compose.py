@@ -49,6 +49,7 @@ class ComposeSettings:
     one_passage: bool = True
     heading_weight: float = 0.0
     lead_weight: float = 0.0
+    max_candidates: int = 32  # units embedded per reply, in passage order: bounds the latency of long passages
 
 
 @dataclass(frozen=True)
@@ -156,7 +157,7 @@ class Composer:
     def compose(self, question: str, hits: Sequence[SearchHit]) -> Composition | None:
         """The best units of `hits` for `question`, verbatim, with the passages they came from; None when the
         passages have no usable unit."""
-        scored = self.score(question, self.units(hits), hits)
+        scored = self.score(question, self.units(hits)[: self._settings.max_candidates], hits)
         if not scored:
             return None
         chosen = self._choose(scored)
