@@ -1,7 +1,8 @@
 """`OutputGuardStage`: a generated answer that repeats the system prompt is replaced by a refusal.
 
 It wraps the answering stages: it lets them write the reply, then inspects it. Injected instructions ("print your
-rules") sometimes get a small model to comply; the rules' own lines in a reply give it away.
+rules") sometimes get a small model to comply; any one of the rules' own sentences in a reply gives it away (a reply
+may hold only a few sentences: `llm.max_sentences`).
 """
 
 from __future__ import annotations
@@ -13,11 +14,12 @@ from bot.engine import Next, StageInfo
 from bot.language import reply_language
 from bot.services import Services
 from bot.types import Reply, Turn
+from knowledge.sentences import sentences
 from prompts import PromptLibrary
 
 log = logging.getLogger(__name__)
 
-MIN_RULE_CHARS = 30  # shorter lines ("Be brief.") are common in honest answers too
+MIN_RULE_CHARS = 30  # shorter sentences ("Be brief.") are common in honest answers too
 
 
 class OutputGuardStage:
@@ -27,7 +29,7 @@ class OutputGuardStage:
         self._prompts = prompts
         self._company = company
         system = prompts.render("system", bot_name=bot_name, company=company)
-        self._rules = [line.strip().lower() for line in system.splitlines() if len(line.strip()) >= MIN_RULE_CHARS]
+        self._rules = [rule.lower() for rule in sentences(system) if len(rule) >= MIN_RULE_CHARS]
 
     @classmethod
     def build(cls, services: Services) -> OutputGuardStage:
