@@ -79,7 +79,22 @@ class LLMSettings(Section):
     api_key: SecretStr | None = None
     device: str = "auto"
     dtype: Literal["auto", "float32", "bfloat16", "float16"] = "auto"
-    max_new_tokens: int = Field(160, ge=1, le=8192)
+    threads: int = Field(
+        1,
+        ge=0,
+        le=256,
+        description="CPU threads of a local model's generation (0: one per core). One is fastest when the cores are "
+        "shared with anything else (benchmarks/generation_speed.py).",
+    )
+    kv_cache: Literal["static", "dynamic"] = Field(
+        "static", description="A local model's key/value cache: static (preallocated, faster decoding) or dynamic."
+    )
+    # 2 sentences and 40 tokens: whole replies of the embedded model p50 22 tokens, ROUGE-L 0.176 vs 0.180 for
+    # unstopped 160-token replies on 20 dev prompts (benchmarks/generation_speed.py, docs/llm.md)
+    max_new_tokens: int = Field(40, ge=1, le=8192)
+    max_sentences: int = Field(
+        2, ge=0, le=100, description="End a reply after this many complete sentences (0: no limit but max_new_tokens)."
+    )
     temperature: float = Field(0.0, ge=0.0, le=2.0)
     timeout_s: float = Field(120.0, gt=0)
     context_window: int = Field(

@@ -20,7 +20,8 @@ top_k = 4                     # passages retrieved per question
 [llm]
 backend = "transformers"      # local model through Hugging Face transformers
 model = "smollm2"             # the embedded default; or a Hugging Face id, a folder, a .gguf file
-max_new_tokens = 160
+max_new_tokens = 40           # most tokens of a reply
+max_sentences = 2             # a reply ends after this many complete sentences (0: only max_new_tokens ends it)
 
 [answer]
 min_score = 0.32              # below this retrieval score the bot says it does not know and offers a person

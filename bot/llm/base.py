@@ -15,6 +15,11 @@ class GenerationOptions:
     temperature: float = 0.0
     timeout_s: float = 120.0
     stop: tuple[str, ...] = ()
+    max_sentences: int | None = None  # end the reply after this many complete sentences (bot.llm.sentence_stop)
+
+    def __post_init__(self) -> None:
+        if self.max_sentences is not None and self.max_sentences < 1:
+            raise ValueError(f"max_sentences must be at least 1 (or None for no limit), not {self.max_sentences}")
 
 
 @runtime_checkable
@@ -31,7 +36,8 @@ class LLMBackend(Protocol):
         ...
 
     def stream(self, messages: Sequence[ChatMessage], options: GenerationOptions) -> AsyncIterator[str]:
-        """Yield text pieces as they are generated. Raises `LLMError`/`LLMTimeoutError`; closing it cancels."""
+        """Yield text pieces as they are generated, up to `options.max_new_tokens` tokens and `options.max_sentences`
+        sentences. Raises `LLMError`/`LLMTimeoutError`; closing it cancels."""
         ...
 
 

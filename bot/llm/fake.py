@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Sequence
 from typing import Any
 
 from bot.errors import LLMError, LLMTimeoutError
 from bot.llm.base import GenerationOptions
+from bot.llm.sentence_stop import stop_after_sentences
 from bot.types import ChatMessage
 
 Script = Callable[[Sequence[ChatMessage]], str]
@@ -51,7 +52,10 @@ class FakeLLM:
     def count_tokens(self, text: str) -> int:
         return len(text.split())
 
-    async def stream(self, messages: Sequence[ChatMessage], options: GenerationOptions) -> AsyncIterator[str]:
+    def stream(self, messages: Sequence[ChatMessage], options: GenerationOptions) -> AsyncIterator[str]:
+        return stop_after_sentences(self._generate(messages, options), options.max_sentences)
+
+    async def _generate(self, messages: Sequence[ChatMessage], options: GenerationOptions) -> AsyncGenerator[str, None]:
         self.calls.append(list(messages))
         if self.fail_with is not None:
             raise self.fail_with

@@ -2,19 +2,22 @@
 
 In code: `LangChainLLM(ChatOllama(model="llama3"))`, registered with `registry.register("llm", "langchain", ...)`.
 From config: `DESKBOT_LLM__BACKEND=langchain` and `DESKBOT_LLM__MODEL=package.module:factory`, where `factory` is a
-chat model instance or a callable returning one (called with no arguments). Tokens stream through `astream`.
+chat model instance or a callable returning one (called with no arguments). Tokens stream through `astream`, which is
+closed once the reply holds `max_sentences` sentences (`bot.llm.sentence_stop`).
 """
 
 from __future__ import annotations
 
 import asyncio
 import importlib
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Sequence
+from contextlib import aclosing
 from typing import Any
 
 from bot.config import Settings
 from bot.errors import ConfigError, LLMError, LLMTimeoutError
 from bot.llm.base import GenerationOptions
+from bot.llm.sentence_stop import stop_after_sentences
 from bot.types import ChatMessage
 
 CHARS_PER_TOKEN = 4
@@ -64,14 +67,18 @@ class LangChainLLM:
         """An estimate (about four characters a token); LangChain's own count may download a tokenizer."""
         return max(1, (len(text) + CHARS_PER_TOKEN - 1) // CHARS_PER_TOKEN) if text else 0
 
-    async def stream(self, messages: Sequence[ChatMessage], options: GenerationOptions) -> AsyncIterator[str]:
+    def stream(self, messages: Sequence[ChatMessage], options: GenerationOptions) -> AsyncIterator[str]:
+        return stop_after_sentences(self._generate(messages, options), options.max_sentences)
+
+    async def _generate(self, messages: Sequence[ChatMessage], options: GenerationOptions) -> AsyncGenerator[str, None]:
         kwargs: dict[str, Any] = {"stop": list(options.stop)} if options.stop else {}
         try:
             async with asyncio.timeout(options.timeout_s):
-                async for chunk in self.chat_model.astream(to_langchain(messages), **kwargs):
-                    text = chunk.content if isinstance(chunk.content, str) else ""
-                    if text:
-                        yield text
+                async with aclosing(self.chat_model.astream(to_langchain(messages), **kwargs)) as chunks:
+                    async for chunk in chunks:
+                        text = chunk.content if isinstance(chunk.content, str) else ""
+                        if text:
+                            yield text
         except TimeoutError as error:
             raise LLMTimeoutError(f"chat model '{self.name}' took longer than {options.timeout_s:g}s") from error
         except (LLMError, GeneratorExit, asyncio.CancelledError):

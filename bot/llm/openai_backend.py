@@ -4,7 +4,8 @@
 `chat.completion.chunk` per `data:` line, ending with `data: [DONE]`. A server that answers with one
 `chat.completion` JSON object instead is understood too. Before the first token, 429 and 5xx answers and connection
 failures are retried with exponential backoff, honouring `Retry-After`; the whole call, retries included, stays within
-`timeout_s`. Closing the stream closes the connection, which is how a server learns that a reply was cancelled.
+`timeout_s`. Closing the stream closes the connection, which is how a server learns that a reply was cancelled, or
+that it is complete after `max_sentences` sentences (`bot.llm.sentence_stop`).
 
 Config: `DESKBOT_LLM__BACKEND=openai`, `DESKBOT_LLM__MODEL`, `DESKBOT_LLM__BASE_URL` (default the OpenAI API),
 `DESKBOT_LLM__API_KEY`.
@@ -17,12 +18,13 @@ import email.utils
 import json
 import logging
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Sequence
 from typing import Any
 
 from bot.config import LLMSettings, Settings
 from bot.errors import LLMError, LLMTimeoutError
 from bot.llm.base import GenerationOptions
+from bot.llm.sentence_stop import stop_after_sentences
 from bot.types import ChatMessage
 
 log = logging.getLogger(__name__)
@@ -94,7 +96,10 @@ class OpenAILLM:
             payload["stop"] = list(options.stop)
         return payload
 
-    async def stream(self, messages: Sequence[ChatMessage], options: GenerationOptions) -> AsyncIterator[str]:
+    def stream(self, messages: Sequence[ChatMessage], options: GenerationOptions) -> AsyncIterator[str]:
+        return stop_after_sentences(self._generate(messages, options), options.max_sentences)
+
+    async def _generate(self, messages: Sequence[ChatMessage], options: GenerationOptions) -> AsyncGenerator[str, None]:
         import httpx
 
         url = f"{self.base_url}/chat/completions"

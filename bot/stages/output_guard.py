@@ -3,7 +3,8 @@
 It wraps the answering stages: it lets them write the reply, then inspects it. Injected instructions, in a planted
 document or in the customer's message, sometimes get a small model to comply whatever the prompt says; what they make
 it write gives them away, so a generated reply (kind "answer") is refused when it:
-1. **repeats the system prompt**: one of the rules' own lines (`MIN_RULE_CHARS` or longer) is in it;
+1. **repeats the system prompt**: any one of the rules' own sentences (`MIN_RULE_CHARS` or longer) is in it (a
+   reply may hold only a few sentences: `llm.max_sentences`);
 2. **switches language**: it is written (`bot.language.written_language`) in neither the customer's language (the
    profile's, the message's) nor the best passage's (a Chinese knowledge base may answer an English question in
    Chinese);
@@ -40,7 +41,7 @@ from prompts import PromptLibrary
 
 log = logging.getLogger(__name__)
 
-MIN_RULE_CHARS = 30  # shorter lines ("Be brief.") are common in honest answers too
+MIN_RULE_CHARS = 30  # shorter sentences ("Be brief.") are common in honest answers too
 
 Breach = Literal["rules", "language", "persona", "planted"]
 
@@ -73,7 +74,7 @@ class OutputGuardStage:
         self._bot_name = bot_name
         self._company = company
         system = prompts.render("system", bot_name=bot_name, company=company)
-        self._rules = [line.strip().lower() for line in system.splitlines() if len(line.strip()) >= MIN_RULE_CHARS]
+        self._rules = [rule.lower() for rule in sentences(system) if len(rule) >= MIN_RULE_CHARS]
         self._own_names = {name.lower() for name in (*bot_name.split(), *company.split())}
 
     @classmethod

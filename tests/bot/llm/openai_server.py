@@ -21,6 +21,11 @@ def fixture(name: str) -> Any:
     return json.loads((FIXTURES / name).read_text(encoding="utf-8"))
 
 
+def content_chunk(like: dict[str, Any], text: str) -> dict[str, Any]:
+    """A `chat.completion.chunk` like `like` that carries `text`."""
+    return {**like, "choices": [{**like["choices"][0], "delta": {"content": text}}]}
+
+
 class ChatServer:
     def __init__(self) -> None:
         self.script: deque[str] = deque()
@@ -78,13 +83,16 @@ def chat_server() -> Iterator[ChatServer]:
                 self.send_header("Connection", "close")
                 self.end_headers()
                 chunks = fixture("chat_completion_chunks.json")
+                if behaviour == "long":  # the fixture's sentence, then more sentences, slowly
+                    more = [" Keep the receipt.", " Print the label.", " Drop it off.", " Wait for the refund."]
+                    chunks[-1:-1] = [content_chunk(chunks[1], text) for text in more]
                 try:
                     for number, chunk in enumerate(chunks):
                         if behaviour == "drop" and number == 2:
                             self.wfile.flush()
                             self.connection.close()
                             return
-                        if behaviour == "slow":
+                        if behaviour in {"slow", "long"}:
                             time.sleep(0.2)
                         self.wfile.write(f"data: {json.dumps(chunk)}\n\n".encode())
                         self.wfile.flush()

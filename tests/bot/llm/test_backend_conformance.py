@@ -10,6 +10,7 @@ from bot.config import LLMSettings
 from bot.errors import LLMTimeoutError
 from bot.llm.base import GenerationOptions, LLMBackend, complete
 from bot.llm.fake import FakeLLM
+from bot.llm.sentence_stop import end_of_sentences
 from bot.types import ChatMessage
 
 QUESTION = [
@@ -69,3 +70,9 @@ async def test_timeout_raises_llm_timeout(backend: LLMBackend) -> None:
     finally:
         if isinstance(backend, FakeLLM):
             backend.first_token_delay_s = 0.0
+
+
+async def test_max_sentences_ends_the_reply_at_a_sentence_boundary(backend: LLMBackend) -> None:
+    backend.load()
+    text = await complete(backend, QUESTION, GenerationOptions(max_new_tokens=60, max_sentences=1))
+    assert text.strip() and end_of_sentences(text, 1) is None, f"more than one sentence: {text!r}"

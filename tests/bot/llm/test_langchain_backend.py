@@ -31,6 +31,23 @@ async def test_streams_a_langchain_chat_model():
     assert len(pieces) > 1 and "".join(pieces) == "Two years from delivery. [1]"
 
 
+async def test_max_sentences_ends_the_reply_and_closes_the_model_stream():
+    closed = []
+
+    class Talkative(GenericFakeChatModel):
+        async def _astream(self, *args: Any, **kwargs: Any):  # type: ignore[override]
+            try:
+                async for chunk in super()._astream(*args, **kwargs):
+                    yield chunk
+            finally:
+                closed.append(True)
+
+    model = Talkative(messages=iter([AIMessage(content="Two years from delivery. [1] Keep the receipt. Call us.")]))
+    text = await complete(LangChainLLM(model), MESSAGES, GenerationOptions(max_sentences=1))
+    assert text == "Two years from delivery. [1]"
+    assert closed == [True]
+
+
 async def test_timeout_and_failure_become_llm_errors():
     class Slow(GenericFakeChatModel):
         async def _astream(self, *args: Any, **kwargs: Any):  # type: ignore[override]

@@ -102,6 +102,13 @@ async def test_closing_the_stream_cancels_the_request(server):
     assert server.disconnected.wait(3)
 
 
+async def test_max_sentences_ends_the_reply_and_closes_the_connection(server):
+    server.script.append("long")
+    text = await complete(backend(server.url), MESSAGES, GenerationOptions(max_sentences=2))
+    assert text == "You have 30 days to return an item. [1] Keep the receipt."
+    assert server.disconnected.wait(3), "the server went on streaming a reply nobody reads"
+
+
 async def test_connection_dropped_mid_stream_is_not_retried(server):
     server.script.append("drop")
     with pytest.raises(LLMError):

@@ -87,3 +87,23 @@ async def test_the_timeout_counts_the_wait_behind_another_generation(tiny_llm_se
         assert time.perf_counter() - started < 3, "the deadline started only once the model thread was free"
     finally:
         other_generation_done.set()
+
+
+async def test_generation_uses_llm_threads_cpu_threads_on_the_model_thread_only(tiny_llm_settings):
+    import torch
+
+    before = torch.get_num_threads()
+    llm = TransformersLLM(tiny_llm_settings.model_copy(update={"threads": 1}))
+    loop = asyncio.get_running_loop()
+    assert await loop.run_in_executor(llm._executor, torch.get_num_threads) == 1
+    assert torch.get_num_threads() == before, "the embedder and the rest of the process keep their threads"
+    await complete(llm, [ChatMessage("user", "Hi")], GenerationOptions(max_new_tokens=4, timeout_s=30))
+
+
+@pytest.mark.parametrize("kv_cache", ["static", "dynamic"])
+async def test_both_kv_caches_generate_the_same_greedy_reply(tiny_llm_settings, kv_cache):
+    reference = TransformersLLM(tiny_llm_settings.model_copy(update={"kv_cache": "dynamic"}))
+    llm = TransformersLLM(tiny_llm_settings.model_copy(update={"kv_cache": kv_cache}))
+    messages = [ChatMessage("user", "How long is the warranty?")]
+    options = GenerationOptions(max_new_tokens=12, timeout_s=30)
+    assert await complete(llm, messages, options) == await complete(reference, messages, options)
