@@ -9,8 +9,9 @@ lines). Each unit is scored for the question by two signals already at hand:
   about ("退款" / "refund", a field name such as 电话) beats a merely similar one. Topic words in the passage's
   title are left out: they chose the passage ("北京饭店", "Nimbus Thermo"), the rest of the question chooses the unit;
 
-`score = similarity + lexical_weight * word share`, plus `rank_weight * the hit's retrieval score` so that, between
-equal units, the better passage wins. The best unit is the answer's core. A unit that introduces a list (ends with
+`score = similarity + lexical_weight * word share`, plus `rank_weight * the hit's retrieval score` and
+`heading_weight * the similarity of the passage's heading to the question`, so that the unit comes from the passage
+about what was asked (an article titled with the customer's question, usually). The best unit is the answer's core. A unit that introduces a list (ends with
 ":") brings the list items after it; a unit too short to stand alone brings its next unit; further units join while
 they score within `keep_ratio` of the best and fit `max_units` / `max_chars`. The chosen units are shown verbatim,
 in their passage's order, and the reply cites exactly the documents they came from. Headings (a unit that repeats
@@ -47,8 +48,8 @@ class ComposeSettings:
     rank_weight: float = 0.2
     keep_ratio: float = 0.85
     one_passage: bool = True
-    heading_weight: float = 0.0
-    lead_weight: float = 0.0
+    heading_weight: float = 1.0  # measured on covid and mtrag dev: ROUGE-L 0.370 -> 0.439 and 0.188 -> 0.202
+    lead_weight: float = 0.0  # a bonus for a passage's first unit: measured, it did not help
     max_candidates: int = 32  # units embedded per reply, in passage order: bounds the latency of long passages
 
 
