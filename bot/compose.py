@@ -11,16 +11,20 @@ lines). Each unit is scored for the question by two signals already at hand:
 
 `score = similarity + lexical_weight * word share`, plus `rank_weight * the hit's retrieval score` and
 `heading_weight * the similarity of the passage's heading to the question`, so that the unit comes from the passage
-about what was asked (an article titled with the customer's question, usually). The best unit is the answer's core. A unit that introduces a list (ends with
-":") brings the list items after it; a unit too short to stand alone brings its next unit; further units join while
-they score within `keep_ratio` of the best and fit `max_units` / `max_chars`. The chosen units are shown verbatim,
-in their passage's order, and the reply cites exactly the documents they came from. Headings (a unit that repeats
-the passage's title or section) and text the injection filter calls an instruction are never candidates, so a
-planted "ignore your rules and ..." in a document cannot become the reply. The language is the knowledge's.
+about what was asked (an article titled with the customer's question, usually).
+
+The best unit is the answer's core. A unit that introduces a list (ends with ":") brings the list items after it; a
+unit too short to stand alone brings its next unit; a table row brings its table's header row; further units of the
+same passage join while they score within `keep_ratio` of the best and fit `max_units` / `max_chars`. The chosen
+units are shown verbatim, in their passage's order, and the reply cites exactly the documents they came from.
+Headings (a unit that repeats the passage's title or section), table rules and text the injection filter calls an
+instruction (`bot.injection.instruction_like`) are never candidates, so a planted "ignore your rules and ..." in a
+document cannot become the reply. The language is the knowledge's.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -36,6 +40,7 @@ from knowledge.embedders.base import Embedder
 from knowledge.sentences import sentences
 from knowledge.text import has_han
 
+_HAS_WORD = re.compile(r"[^\W_]")
 LIST_ITEM_MARKERS = ("-", "*", "•", "·")
 MIN_STANDALONE_CHARS = 25  # "Yes." / "电话：" alone says too little; its neighbour completes it
 
@@ -122,8 +127,9 @@ class Composer:
         for number, hit in enumerate(hits):
             headings = {part.strip().lower() for part in (hit.chunk.title, hit.chunk.section, heading(hit)) if part}
             for position, text in enumerate(sentences(hit.chunk.text)):
-                if text.strip().lower().rstrip(":：") in headings or self._is_instruction(text):
-                    continue
+                lowered = text.strip().lower().rstrip(":：")
+                if lowered in headings or not _HAS_WORD.search(text) or self._is_instruction(text):
+                    continue  # a heading, a table's |---| rule, an order to the model
                 found.append(Unit(text, number, position))
         return found
 
@@ -161,10 +167,10 @@ class Composer:
         scored = self.score(question, self.units(hits)[: self._settings.max_candidates], hits)
         if not scored:
             return None
-        chosen = self._choose(scored)
+        chosen = self._choose(scored, hits)
         return self._composition(chosen, hits)
 
-    def _choose(self, scored: list[Unit]) -> list[Unit]:
+    def _choose(self, scored: list[Unit], hits: Sequence[SearchHit]) -> list[Unit]:
         settings = self._settings
         best = max(scored, key=lambda unit: unit.score)
         chosen = [best]
@@ -185,6 +191,7 @@ class Composer:
             if unit.text not in texts and not self._too_long([*chosen, unit]):
                 chosen.append(unit)
                 texts.add(unit.text)
+        chosen.extend(_table_headers(chosen, in_passage, hits))
         return sorted(chosen, key=lambda unit: (unit.passage, unit.position))
 
     def _too_long(self, units: list[Unit]) -> bool:
@@ -205,6 +212,24 @@ class Composer:
                 pieces.append(_joiner(before, unit, hits))
             pieces.append(unit.text)
         return Composition("".join(pieces), passages)
+
+
+def _table_headers(chosen: list[Unit], in_passage: list[Unit], hits: Sequence[SearchHit]) -> list[Unit]:
+    """The header row of each table a chosen row belongs to, when it is not chosen already: a row reads only with
+    its column names."""
+    by_text = {unit.text: unit for unit in in_passage}
+    headers: list[Unit] = []
+    for unit in chosen:
+        if not unit.text.startswith("|"):
+            continue
+        lines = [line.strip() for line in hits[unit.passage].chunk.text.splitlines()]
+        row = lines.index(unit.text) if unit.text in lines else 0
+        while row > 0 and lines[row - 1].startswith("|"):
+            row -= 1
+        header = by_text.get(lines[row])
+        if header is not None and header not in chosen and header not in headers:
+            headers.append(header)
+    return headers
 
 
 def _joiner(before: Unit, unit: Unit, hits: Sequence[SearchHit]) -> str:

@@ -80,3 +80,15 @@ def test_composed_text_respects_the_length_limit() -> None:
     long = hit("long", "Long", " ".join(f"Sentence number {i} is about batteries." for i in range(40)))
     composition = composer(max_units=10, max_chars=120, keep_ratio=0.0).compose("batteries", [long])
     assert composition is not None and len(composition.text) <= 120
+
+
+def test_a_table_row_comes_with_its_header_row() -> None:
+    table = hit(
+        "reset",
+        "Resetting",
+        "Reset steps per device:\n| Device | Restart | Factory reset |\n| --- | --- | --- |\n"
+        "| Nimbus Thermo | Hold the ring 10 s | Hold the ring 30 s |\n| Nimbus Hub | Unplug it | Hold the pin 15 s |",
+    )
+    composition = composer(max_units=1).compose("Nimbus Hub unplug pin", [table])
+    assert composition is not None
+    assert composition.text == "| Device | Restart | Factory reset |\n| Nimbus Hub | Unplug it | Hold the pin 15 s |"
