@@ -92,3 +92,14 @@ def test_a_table_row_comes_with_its_header_row() -> None:
     composition = composer(max_units=1).compose("Nimbus Hub unplug pin", [table])
     assert composition is not None
     assert composition.text == "| Device | Restart | Factory reset |\n| Nimbus Hub | Unplug it | Hold the pin 15 s |"
+
+
+def test_an_faq_entry_is_answered_with_its_answer_from_the_start() -> None:
+    entry = hit(
+        "faq",
+        "Can children stay at the hotel?",
+        "Yes. Children of any age are welcome. Cots are free on request. Our pool has a lifeguard.",
+    )
+    composition = composer(max_units=1).compose("lifeguard at the pool for children?", [entry])
+    assert composition is not None
+    assert composition.text == entry.chunk.text
