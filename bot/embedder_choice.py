@@ -1,7 +1,8 @@
 """Which embedder `[knowledge] embedder = "auto"` (the default) uses for a knowledge base.
 
 An index keeps the embedder that built it: when the index folder already holds a snapshot, its recorded embedder
-name (`index_facts.embedder`) says which plugin and model to open it with. A new index is built with the
+name (`index_facts.embedder`) says which plugin and model to open it with; a set `[knowledge] embedder_model`
+says it too (the plugin that runs that model). Otherwise a new index is built with the
 multilingual e5 embedder when most of its documents (by detected language, `knowledge.text.language_of`; documents
 without letters do not count) are not English, else with the English MiniLM default, which is smaller and about
 10 times faster to index. A setting other than "auto" is used as it is.
@@ -38,10 +39,6 @@ class EmbedderChoice:
     reason: str
 
 
-ENGLISH = EmbedderChoice("sentence-transformers", "all-MiniLM-L6-v2", "")
-MULTILINGUAL = EmbedderChoice("e5", "multilingual-e5-small", "")
-
-
 def recorded_embedder(index_dir: Path) -> str | None:
     """The embedder name the live snapshot in `index_dir` was built with; None when there is no index yet."""
     if not index_dir.is_dir():
@@ -52,14 +49,15 @@ def recorded_embedder(index_dir: Path) -> str | None:
     return read_manifest(current / MANIFEST).facts.get("embedder")
 
 
-def choice_for_recorded(name: str) -> EmbedderChoice:
-    """The plugin and model that an index recorded as built by `name` must be opened with."""
+def choice_for_model(name: str, reason: str) -> EmbedderChoice:
+    """The plugin that runs the model `name` (a model name, or an index's recorded embedder name such as
+    `multilingual-e5-small@q4`): e5 for e5 models, hash for `hash-N`, sentence-transformers for anything else."""
     model = name.partition("@")[0]
     if model.startswith("multilingual-e5"):
-        return EmbedderChoice("e5", model, f"the index was built with {name}")
+        return EmbedderChoice("e5", model, reason)
     if model.startswith("hash-"):
-        return EmbedderChoice("hash", model, f"the index was built with {name}")
-    return EmbedderChoice("sentence-transformers", model, f"the index was built with {name}")
+        return EmbedderChoice("hash", model, reason)
+    return EmbedderChoice("sentence-transformers", model, reason)
 
 
 def document_languages(loaders: LoaderSet, paths: Sequence[Path], limit: int = MAX_SAMPLED_DOCUMENTS) -> Counter[str]:
@@ -83,5 +81,5 @@ def choice_for_languages(counts: Counter[str]) -> EmbedderChoice:
     english = counted.get("en", 0)
     summary = ", ".join(f"{n} {language}" for language, n in Counter(counted).most_common()) or "no documents"
     if total and english * 2 < total:
-        return EmbedderChoice(MULTILINGUAL.plugin, MULTILINGUAL.model, f"most documents are not English ({summary})")
-    return EmbedderChoice(ENGLISH.plugin, ENGLISH.model, f"English knowledge base ({summary})")
+        return EmbedderChoice("e5", "multilingual-e5-small", f"most documents are not English ({summary})")
+    return EmbedderChoice("sentence-transformers", "all-MiniLM-L6-v2", f"an English knowledge base ({summary})")

@@ -83,7 +83,7 @@ class Runtime:
             if name == embedder_choice.AUTO:
                 choice = self._automatic_embedder(sources)
                 log.info("knowledge.embedder auto: %s %s, because %s", choice.plugin, choice.model, choice.reason)
-                name, model = choice.plugin, model or choice.model
+                name, model = choice.plugin, choice.model
             plugin = self.registry.load("embedders", name)
             options: dict[str, Any] = {} if model is None else {"model": model}
             if knowledge.embedder_precision != "auto":  # only embedders that run a neural model take it
@@ -97,10 +97,12 @@ class Runtime:
 
     def _automatic_embedder(self, sources: Sequence[Path]) -> embedder_choice.EmbedderChoice:
         knowledge = self.settings.knowledge
+        if knowledge.embedder_model:
+            return embedder_choice.choice_for_model(knowledge.embedder_model, "knowledge.embedder_model names it")
         if not self.uses_sample or knowledge.index_dir is not None:
             recorded = embedder_choice.recorded_embedder(self.index_dir())
             if recorded is not None:
-                return embedder_choice.choice_for_recorded(recorded)
+                return embedder_choice.choice_for_model(recorded, f"the index was built with {recorded}")
         folders = [self.documents_folder(), *sources]
         return embedder_choice.choice_for_languages(embedder_choice.document_languages(self.loaders(), folders))
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from bot.config import Settings
-from bot.embedder_choice import choice_for_languages, choice_for_recorded
+from bot.embedder_choice import choice_for_languages, choice_for_model
 from bot.plugins import PluginRegistry
 from bot.runtime import Runtime
 from knowledge.embedders import HashEmbedder
@@ -62,13 +62,12 @@ def test_languages_decide_a_new_index() -> None:
     assert choice_for_languages(Counter({"ja": 1})).model == "multilingual-e5-small"
 
 
-def test_a_recorded_name_maps_back_to_its_plugin() -> None:
-    assert choice_for_recorded("multilingual-e5-small@q4") == choice_for_recorded("multilingual-e5-small@q4")
-    assert (choice_for_recorded("multilingual-e5-small@q4").plugin, choice_for_recorded("hash-256").plugin) == (
-        "e5",
-        "hash",
-    )
-    assert choice_for_recorded("all-MiniLM-L6-v2@bfloat16").model == "all-MiniLM-L6-v2"
+def test_a_recorded_or_configured_name_maps_to_its_plugin() -> None:
+    assert choice_for_model("multilingual-e5-small@q4", "").plugin == "e5"
+    assert choice_for_model("multilingual-e5-small@q4", "").model == "multilingual-e5-small"
+    assert choice_for_model("hash-256", "").plugin == "hash"
+    assert choice_for_model("all-MiniLM-L6-v2@bfloat16", "") == choice_for_model("all-MiniLM-L6-v2", "")
+    assert choice_for_model("/models/finetuned-minilm", "").plugin == "sentence-transformers"
 
 
 def test_a_chinese_knowledge_base_gets_e5_and_keeps_it(
@@ -93,6 +92,9 @@ def test_an_english_knowledge_base_gets_minilm_and_explicit_config_wins(
     explicit = auto_runtime(settings, auto_registry, folder)
     explicit.settings.knowledge.embedder = "e5"
     assert plugin_of(explicit) == "e5"
+    named = auto_runtime(settings, auto_registry, folder)
+    named.settings.knowledge.embedder_model = "multilingual-e5-small"
+    assert plugin_of(named) == "e5", "a configured model under auto picks the plugin that runs it"
 
 
 def test_files_about_to_be_ingested_count_too(
