@@ -63,3 +63,12 @@ def test_the_default_embedder_finds_the_articles_of_the_chinese_questions(
     assert result.exit_code == 0, result.output
     scores = json.loads(result.stdout)
     assert scores["recall@5"] >= 0.9 and scores["recall@1"] >= 0.7, scores
+
+
+@pytest.mark.usefixtures("fast_models")
+def test_eval_answers_runs_on_the_chinese_questions() -> None:
+    args = ["--sample", "zh", "eval", "answers", "--questions", str(QUESTIONS), "--limit", "6", "--json"]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    scores = json.loads(result.stdout.strip().splitlines()[-1])
+    assert scores["n"] == 6 and 0.0 <= scores["rougeL"] <= 1.0
