@@ -18,7 +18,7 @@ from pathlib import Path
 
 from knowledge.errors import LoaderError
 from knowledge.loaders.base import LoaderSet
-from knowledge.manifest import read_manifest
+from knowledge.manifest import open_manifest, read_facts
 from knowledge.snapshots import MANIFEST, SnapshotStore
 from knowledge.text import UNDETERMINED
 from knowledge.writer import recorded_metadata
@@ -46,7 +46,11 @@ def recorded_embedder(index_dir: Path) -> str | None:
     current = SnapshotStore(index_dir).current()
     if current is None:
         return None
-    return read_manifest(current / MANIFEST).facts.get("embedder")
+    engine = open_manifest(current / MANIFEST)  # the facts only: documents and chunks are read by the store
+    try:
+        return read_facts(engine).get("embedder")
+    finally:
+        engine.dispose()
 
 
 def choice_for_model(name: str, reason: str) -> EmbedderChoice:
