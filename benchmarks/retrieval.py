@@ -323,7 +323,7 @@ def main() -> None:
     print(
         f"\nMiniLM query embedding: p50 {percentile(query_times, 50):.1f} ms, p95 {percentile(query_times, 95):.1f} ms"
     )
-    if not vocabulary:
+    if sizes and not vocabulary:
         text = (args.data / DATASETS[0] / "kb" / "kb.jsonl").read_text(encoding="utf-8")
         vocabulary = sorted({w for w in text.lower().split() if w.isalpha()})[:20000]
     print("\n| chunks | index | build s | hybrid retrieve p50 ms | p95 ms | RSS growth MB |")
