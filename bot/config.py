@@ -53,8 +53,15 @@ class BotSettings(Section):
 class KnowledgeSettings(Section):
     path: Path | None = Field(None, description="Folder of documents; empty means the shipped sample help centre.")
     index_dir: Path | None = Field(None, description="Where the index lives; default <path>/.deskbot-index.")
-    embedder: str = "sentence-transformers"
-    embedder_model: str = "all-MiniLM-L6-v2"
+    sample: Literal["en", "zh"] = Field(
+        "en", description="Which shipped sample help centre answers when `path` is empty: English or Chinese."
+    )
+    embedder: str = Field(
+        "auto",
+        description="A `deskbot.embedders` plugin, or auto: an existing index's own embedder; for a new index "
+        "multilingual e5 when most documents are not English, else MiniLM.",
+    )
+    embedder_model: str | None = Field(None, description="The embedder's model; empty means the plugin's default.")
     embedder_precision: Literal["auto", "float32", "bfloat16"] = Field(
         "auto", description="auto: bfloat16 on CPUs with native bfloat16 (AVX512-BF16, AMX), else float32."
     )

@@ -12,6 +12,7 @@ from collections.abc import Callable, Collection, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from bot import embedder_choice
 from bot.adapter import Adapter, AdapterContext
 from bot.config import Settings
 from bot.conversations import ConversationStore
@@ -60,7 +61,7 @@ class Runtime:
         return self.settings.knowledge.path is None
 
     def documents_folder(self) -> Path:
-        return self.settings.knowledge.path or sample_documents_folder()
+        return self.settings.knowledge.path or sample_documents_folder(self.settings.knowledge.sample)
 
     def index_dir(self) -> Path:
         knowledge = self.settings.knowledge
@@ -68,22 +69,42 @@ class Runtime:
             return knowledge.index_dir
         if knowledge.path is not None:
             return knowledge.path / ".deskbot-index"
-        return self.settings.data_dir / "sample-index" / _slug(self.embedder().name)
+        samples = self.settings.data_dir / "sample-index"
+        folder = samples if knowledge.sample == "en" else samples / knowledge.sample
+        return folder / _slug(self.embedder().name)
 
-    def embedder(self) -> Embedder:
+    def embedder(self, sources: Sequence[Path] = ()) -> Embedder:
+        """The configured embedder, built once; with `embedder = "auto"` chosen for the knowledge base (see
+        `bot.embedder_choice`) from its index, else from the languages of its documents (and of `sources`, the
+        files about to be ingested)."""
         if self._embedder is None:
             knowledge = self.settings.knowledge
-            plugin = self.registry.load("embedders", knowledge.embedder)
-            options: dict[str, Any] = {"model": knowledge.embedder_model}
+            name, model = knowledge.embedder, knowledge.embedder_model
+            if name == embedder_choice.AUTO:
+                choice = self._automatic_embedder(sources)
+                log.info("knowledge.embedder auto: %s %s, because %s", choice.plugin, choice.model, choice.reason)
+                name, model = choice.plugin, choice.model
+            plugin = self.registry.load("embedders", name)
+            options: dict[str, Any] = {} if model is None else {"model": model}
             if knowledge.embedder_precision != "auto":  # only embedders that run a neural model take it
                 if "precision" not in _parameters(plugin):
                     raise ConfigError(
-                        f"knowledge.embedder_precision: the '{knowledge.embedder}' embedder has no precision "
-                        "setting; remove the key"
+                        f"knowledge.embedder_precision: the '{name}' embedder has no precision setting; remove the key"
                     )
                 options["precision"] = knowledge.embedder_precision
             self._embedder = plugin(**options)
         return self._embedder
+
+    def _automatic_embedder(self, sources: Sequence[Path]) -> embedder_choice.EmbedderChoice:
+        knowledge = self.settings.knowledge
+        if knowledge.embedder_model:
+            return embedder_choice.choice_for_model(knowledge.embedder_model, "knowledge.embedder_model names it")
+        if not self.uses_sample or knowledge.index_dir is not None:
+            recorded = embedder_choice.recorded_embedder(self.index_dir())
+            if recorded is not None:
+                return embedder_choice.choice_for_model(recorded, f"the index was built with {recorded}")
+        folders = [self.documents_folder(), *sources]
+        return embedder_choice.choice_for_languages(embedder_choice.document_languages(self.loaders(), folders))
 
     def loaders(self) -> LoaderSet:
         return LoaderSet({name: plugin() for name, plugin in self.registry.load_all("loaders").items()})

@@ -13,7 +13,10 @@ _REFERRING_WORDS = (
     "it its it's itself they them their theirs there this that these those he she his her him one ones "
     "same such former latter above previous earlier else other another"
 )
-_REFERRING_WORDS_ZH = "它 它们 他 她 他们 她们 这 那 这个 那个 这些 那些 这里 那里 这儿 那儿 这家 那家 该 此 其"
+_REFERRING_WORDS_ZH = (
+    "它 它们 他 她 他们 她们 这 那 这个 那个 这些 那些 这里 那里 这儿 那儿 这家 那家 该 此 其 "
+    "它家 他家 她家 他们家 她们家 这边 那边 该店 本店 别的 其他 其它 另外 刚才 之前 上面"
+)
 REFERRING = frozenset(_REFERRING_WORDS.split()) | frozenset(_REFERRING_WORDS_ZH.split())
 _STOPWORD_LIST = """
     a about above after again against all also am an and any are aren't as at be because been before being below

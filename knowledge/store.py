@@ -7,6 +7,8 @@ through a store; `KnowledgeWriter` changes it.
 
 from __future__ import annotations
 
+import json
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -98,10 +100,18 @@ class KnowledgeStore:
         scores = stored @ np.asarray(vector, dtype=np.float32).reshape(-1)
         return {int(row): float(score) for row, score in zip(row_ids, scores, strict=True)}
 
+    def languages(self) -> dict[str, int]:
+        """Documents per recorded language, most first ("unrecorded": indexed before languages were recorded)."""
+        counts = Counter(
+            str(json.loads(row.metadata_json).get("language") or "unrecorded") for row in self._documents.values()
+        )
+        return dict(counts.most_common())
+
     def stats(self) -> dict[str, Any]:
         return {
             "directory": str(self.directory),
             "documents": self.document_count,
+            "languages": self.languages(),
             "chunks": self.chunk_count,
             "embedder": self.embedder.name,
             "index_type": self._index_type,

@@ -2,8 +2,9 @@
 
 `sync(paths)` loads every supported file, re-embeds only documents whose content changed (and, within those, only
 chunks whose text is new to the embedding cache), drops documents that vanished from a re-read file, and with
-`prune=True` drops documents whose file is gone. Every change is written as a new snapshot under the folder's
-lock; the store it writes to is reloaded afterwards.
+`prune=True` drops documents whose file is gone. Each document's language is detected and recorded in its metadata
+(and so its chunks'), where filters and `KnowledgeStore.stats` read it. Every change is written as a new snapshot
+under the folder's lock; the store it writes to is reloaded afterwards.
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ from knowledge.reports import Progress, SyncReport
 from knowledge.snapshots import MANIFEST, VECTORS
 from knowledge.sources import drop_duplicates, read_sources, vanished_documents
 from knowledge.store import KnowledgeStore
+from knowledge.text import language_of
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +51,17 @@ class _PreparedDocument:
     document: Document
     origin: str
     chunks: list[Chunk]
+    metadata: Mapping[str, object]
+    """The document's metadata as recorded: its own, plus the detected `language` unless the source gave one."""
+
+
+def recorded_metadata(document: Document) -> dict[str, object]:
+    """`document.metadata` with its `language` ("zh", "en", ... "und"; see `language_of`), detected from its title
+    and text unless the source states one. The content hash stays that of the document as loaded."""
+    metadata = dict(document.metadata)
+    if not str(metadata.get("language") or "").strip():
+        metadata["language"] = language_of(f"{document.title}\n{document.text}")
+    return metadata
 
 
 class KnowledgeWriter:
@@ -175,13 +188,19 @@ class KnowledgeWriter:
         changed: list[_PreparedDocument] = []
         for doc_id, (document, origin) in loaded.items():
             existing = self.store.document(doc_id)
-            if existing is not None and existing.content_hash == document.content_hash() and existing.origin == origin:
+            if (
+                existing is not None
+                and existing.content_hash == document.content_hash()
+                and existing.origin == origin
+                and "language" in json.loads(existing.metadata_json)  # else indexed before languages were recorded
+            ):
                 report.unchanged += 1
                 continue
-            chunks = self.chunker.split(
-                replace(document, title=clean_text(document.title), text=clean_text(document.text))
+            metadata = recorded_metadata(document)
+            cleaned = replace(
+                document, title=clean_text(document.title), text=clean_text(document.text), metadata=metadata
             )
-            changed.append(_PreparedDocument(document, origin, chunks))
+            changed.append(_PreparedDocument(document, origin, self.chunker.split(cleaned), metadata))
             if existing is None:
                 report.added += 1
             else:
@@ -226,7 +245,7 @@ class KnowledgeWriter:
                     source=p.document.source,
                     origin=p.origin,
                     content_hash=p.document.content_hash(),
-                    metadata_json=json.dumps(dict(p.document.metadata), ensure_ascii=False, default=str),
+                    metadata_json=json.dumps(dict(p.metadata), ensure_ascii=False, default=str),
                     chunk_count=len(p.chunks),
                 )
                 for p in changed

@@ -148,14 +148,15 @@ def embedder(
     from bot.finetune.embedder import EmbedderOptions, train_embedder
     from bot.finetune.preparation import PreparedData
     from bot.finetune.sources import load_knowledge
+    from knowledge.embedders.sentence_transformer import DEFAULT_EMBEDDER
 
     if rebuild_kb is not None and not rebuild_kb.is_dir():
         fail(f"{rebuild_kb}: knowledge folder not found (--rebuild-kb)")
     prepared = _prepare(data, knowledge, validation, seed)
     assert isinstance(prepared, PreparedData)
     config = settings()
-    start = base_model or config.knowledge.embedder_model
-    if base_model is None and config.knowledge.embedder != "sentence-transformers":
+    start = base_model or config.knowledge.embedder_model or DEFAULT_EMBEDDER
+    if base_model is None and config.knowledge.embedder not in {"sentence-transformers", "auto"}:
         fail(f"the configured embedder '{config.knowledge.embedder}' is not trainable; pass --base-model")
     options = EmbedderOptions(
         output_dir=output,
@@ -177,7 +178,8 @@ def embedder(
         _print_comparison(result.before, result.after)
     out.print(f"embedder: {output}  (report: {output / 'report.html'})")
     out.print(
-        f'use it: [knowledge] embedder_model = "{output.resolve()}", then rebuild the index: deskbot kb rebuild',
+        f'use it: [knowledge] embedder = "sentence-transformers" and embedder_model = "{output.resolve()}", '
+        "then rebuild the index: deskbot kb rebuild",
         markup=False,
     )
     if rebuild_kb is not None:

@@ -45,6 +45,7 @@ def ingest(
     if kb is not None:
         kb.mkdir(parents=True, exist_ok=True)
     rt = runtime(kb)
+    rt.embedder(sources=paths)  # `embedder = "auto"` looks at the documents about to be ingested too
     knowledge = rt.knowledge(sync=False)
     with progress_bar() as update:
         report = knowledge.writer.sync(paths, prune=prune, progress=update, deduplicate=dedupe)  # type: ignore[arg-type]
@@ -55,7 +56,7 @@ def ingest(
 
 @kb_app.command("stats")
 def stats(kb: KbOption = None) -> None:
-    """Documents, chunks, embedder and index type of the knowledge base."""
+    """Documents (and per detected language), chunks, embedder and index type of the knowledge base."""
     out.print_json(json.dumps(runtime(kb).knowledge().store.stats()))
 
 

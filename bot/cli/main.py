@@ -34,6 +34,7 @@ KbOption = Annotated[
 class CliState:
     config: Path | None = None
     verbose: bool = False
+    sample: str | None = None
 
 
 state = CliState()
@@ -43,9 +44,18 @@ state = CliState()
 def main(
     config: ConfigOption = None,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log what happens to stderr.")] = False,
+    sample: Annotated[
+        str | None,
+        typer.Option("--sample", help="Shipped sample help centre when no knowledge folder is set: en or zh (中文)."),
+    ] = None,
 ) -> None:
+    from knowledge.samples import SAMPLE_DIRS
+
+    if sample is not None and sample not in SAMPLE_DIRS:
+        fail(f"--sample {sample}: no such sample (there are: {', '.join(SAMPLE_DIRS)})")
     state.config = config
     state.verbose = verbose
+    state.sample = sample
     _configure_logging(verbose)
 
 
@@ -64,6 +74,8 @@ def settings(kb: Path | None = None, **llm: Any) -> Settings:
     from bot.config import load_settings
 
     loaded = load_settings(state.config)
+    if state.sample is not None:
+        loaded.knowledge.sample = state.sample  # type: ignore[assignment]  # checked against SAMPLE_DIRS above
     if kb is not None:
         loaded.knowledge.path = kb.expanduser().resolve()
         loaded.knowledge.index_dir = None

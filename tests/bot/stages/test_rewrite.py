@@ -28,6 +28,35 @@ def test_self_contained_question_is_searched_as_is():
     assert KeywordRewriter().rewrite([], "Does it work?") == "Does it work?"
 
 
+CHINESE_HISTORY = [
+    ChatMessage("user", "你好，我想找一家评分4.5分以上、人均消费100元左右的餐馆。"),
+    ChatMessage("assistant", "推荐您去北京全聚德(王府井店)，人均消费98元，评分4.6分。"),
+    ChatMessage("user", "好的，地址在哪里？"),
+    ChatMessage("assistant", "地址是北京东城区王府井大街9号，电话010-65253310，地铁王府井站A口出来就到。"),
+]
+
+
+def test_chinese_referring_words_make_a_follow_up():
+    for message in ("它家营业时间是什么时候啊？", "可以，就他家吧，你有电话吗？", "周边还有哪些别的好玩的景点啊？"):
+        assert is_follow_up(message), message
+    assert not is_follow_up("北京全聚德王府井店的营业时间和推荐菜是什么？")
+
+
+def test_a_chinese_follow_up_carries_the_whole_name_from_the_assistants_turn():
+    query = KeywordRewriter().rewrite(CHINESE_HISTORY, "这家餐馆的营业时间是几点？")
+    assert query.startswith("这家餐馆的营业时间是几点？")
+    assert all(part in query for part in ("全聚德", "王府井")), query
+
+
+def test_an_english_follow_up_carries_the_hotel_named_by_the_assistant():
+    history = [
+        ChatMessage("user", "I need a cheap place to stay in the north."),
+        ChatMessage("assistant", "How about the Acorn Guest House? It is cheap and has 4 stars."),
+    ]
+    query = KeywordRewriter().rewrite(history, "Does that hotel have free wifi?")
+    assert "Acorn" in query and "Guest" in query
+
+
 async def stop(turn: Turn) -> Reply:
     return Reply(text=turn.query)
 
