@@ -78,6 +78,14 @@ async def close(stream: AsyncIterator[str]) -> None:
         await aclose()
 
 
+def embedder_model(services: Services) -> str:
+    """The model the knowledge's embedder runs ("multilingual-e5-small@q4" runs "multilingual-e5-small"): the
+    abstention model's score statistics are recorded per embedder model."""
+    if services.embedder is not None:
+        return services.embedder.name.split("@")[0]
+    return services.settings.knowledge.embedder_model or ""
+
+
 def complete_sentences(text: str) -> tuple[str, str]:
     """(the complete sentences at the start of streamed `text`, the unfinished rest)."""
     units = sentences(text)
@@ -130,7 +138,7 @@ class AnswerStage:
             services.bot_name,
             services.company,
             composer=Composer.build(services),
-            embedder_model=settings.knowledge.embedder_model,
+            embedder_model=embedder_model(services),
         )
 
     async def warm_up(self) -> None:
