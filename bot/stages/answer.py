@@ -238,7 +238,7 @@ class AnswerStage:
 
     def composed(self, turn: Turn, corrected: bool = False) -> Reply:
         """The composed answer for the turn (an abstention when the passages have no usable sentence)."""
-        composition = self._composer.compose(turn.message.text, evidence_hits(turn.hits, self._answer))
+        composition = self._composer.compose(turn.message.text, evidence_hits(turn.hits, self._answer), turn.query)
         if composition is None:
             return self.abstain(turn)
         return Reply(

@@ -113,7 +113,7 @@ class OutputGuardStage:
         language = reply_language(turn.message, turn.profile)
         composition = None
         if breach != "rules" and self._composer is not None and turn.hits:
-            composition = self._composer.compose(turn.message.text, evidence_hits(turn.hits, self._answer))
+            composition = self._composer.compose(turn.message.text, evidence_hits(turn.hits, self._answer), turn.query)
         if composition is not None:
             return Reply(
                 text=composition.text,
