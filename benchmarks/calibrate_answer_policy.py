@@ -41,12 +41,13 @@ from abstention_hits import Item, dev_items
 from rewrite_recall import EMBEDDERS
 
 from bot.abstention import SHIPPED_MODEL, AbstentionModel, Evidence, evidence, fit
-from bot.config import AnswerSettings, KnowledgeSettings, LLMSettings
+from bot.config import AnswerSettings, LLMSettings
 from bot.evaluation.metrics import abstention_scores
 from bot.llm.fake import FakeLLM
 from bot.stages.answer import AnswerStage, agreeing_retrievers
 from bot.stages.faq import FaqStage, is_faq_entry
 from bot.terms import coverage
+from knowledge.embedders.sentence_transformer import DEFAULT_EMBEDDER
 from prompts import PromptLibrary
 
 DEV_SETS = ("mtrag_cloud_govt", "crosswoz_zh", "covid_faq_paraphrases", "dstc11_track5")
@@ -58,7 +59,7 @@ TOLERANCE = 1e-9  # as in AnswerStage.grounded
 
 
 def embedder_of(name: str) -> str:
-    return EMBEDDERS[name][1] if name in EMBEDDERS else KnowledgeSettings().embedder_model
+    return EMBEDDERS[name][1] if name in EMBEDDERS else DEFAULT_EMBEDDER
 
 
 @dataclass(frozen=True)
@@ -203,7 +204,7 @@ def check_against_stages(model: AbstentionModel, items: Mapping[str, Sequence[It
         faq = FaqStage(answer.faq_min_score)
         for name, members in items.items():
             stage = AnswerStage(
-                FakeLLM(), PromptLibrary(), answer, LLMSettings(backend="fake"), "", "", embedder_of(name)
+                FakeLLM(), PromptLibrary(), answer, LLMSettings(backend="fake"), embedder_model=embedder_of(name)
             )
             decided = [
                 faq.faq_answer(list(item.hits)) is None
