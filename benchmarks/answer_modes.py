@@ -1,0 +1,61 @@
+"""What the customer is told, end to end, per answer mode: `answer.mode` compose vs generate on the dev sets.
+
+Runs what `deskbot eval answers` runs (the pipeline minus guards, commands and the store, each item's history handed
+to the engine) on each dev set's knowledge base (indexed once under benchmarks/results/kb/<name>, the set's embedder:
+`rewrite_recall.EMBEDDERS`), once per mode, in the same process, and prints one table: ROUGE-L, token F1, citation
+precision, abstention F1 with the false-abstention rate beside it, the unsupported-claim rate (answered items whose
+reply claims what its cited documents lack), how many generated replies were replaced after a failed claim check,
+and latency p95. `generate` loads the embedded SmolLM2 and takes seconds per item; `--limit` keeps it short.
+
+    PYTHONPATH=.:benchmarks .venv/bin/python benchmarks/answer_modes.py covid_faq_paraphrases --limit 40
+    PYTHONPATH=.:benchmarks .venv/bin/python benchmarks/answer_modes.py crosswoz_zh --modes compose --limit 300
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+from typing import Any
+
+from rewrite_recall import DATA, open_runtime
+
+from bot.config import KnowledgeSettings
+from bot.evaluation.answers import ANSWER_ROLES, answer_all, document_texts, summarise
+from bot.evaluation.questions import load_questions
+
+COLUMNS = ("rougeL", "token_f1", "citation_precision", "abstain_f1", "false_abstain_rate", "unsupported_claim_rate")
+
+
+async def evaluate(name: str, mode: str, limit: int | None) -> dict[str, Any]:
+    runtime = open_runtime(name)
+    runtime.settings.knowledge.top_k = KnowledgeSettings().top_k  # as deskbot answers (open_runtime ranks deeper)
+    runtime.settings.answer.mode = mode  # type: ignore[assignment]
+    engine = runtime.engine(roles=ANSWER_ROLES, given=frozenset({"history"}))
+    await engine.warm_up()
+    questions = load_questions(DATA / name / "dev.jsonl", limit)
+    results = await answer_all(engine, questions, None, document_texts(runtime.knowledge(sync=False).store))
+    return summarise(results)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("datasets", nargs="+")
+    parser.add_argument("--modes", nargs="+", default=["compose", "generate"], choices=["compose", "generate"])
+    parser.add_argument("--limit", type=int, default=None)
+    args = parser.parse_args()
+    header = ["dev set", "mode", "n", *COLUMNS, "corrected", "p95 ms", "p95 ms by kind"]
+    print("| " + " | ".join(header) + " |")
+    print("|" + " --- |" * len(header))
+    for name in args.datasets:
+        for mode in args.modes:
+            summary = asyncio.run(evaluate(name, mode, args.limit))
+            by_kind = ", ".join(
+                f"{kind} {row['n']}: {row['latency_ms_p95']:.0f}" for kind, row in summary["by_kind"].items()
+            )
+            cells = [name, mode, summary["n"], *(f"{summary[key]:.3f}" for key in COLUMNS)]
+            cells += [summary["corrected"], f"{summary['latency_ms_p95']:.0f}", by_kind]
+            print("| " + " | ".join(str(cell) for cell in cells) + " |", flush=True)
+
+
+if __name__ == "__main__":
+    main()
