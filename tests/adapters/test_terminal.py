@@ -8,6 +8,7 @@ import pytest
 from rich.console import Console
 
 from adapters.terminal import TerminalChat
+from bot.llm.fake import FakeLLM, echo_context
 from bot.runtime import Runtime
 from prompts import PromptLibrary
 
@@ -31,3 +32,13 @@ def test_a_failing_stage_shows_the_canned_reply(
     shown = chat(runtime, "Which payment methods do you accept?\n", monkeypatch)
     assert PromptLibrary().render("error") in shown
     assert exploding_stage not in shown
+
+
+def test_a_reply_corrected_after_streaming_is_shown_under_a_mark(
+    runtime: Runtime, fake_llm: FakeLLM, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    runtime.settings.answer.mode = "generate"
+    fake_llm._script = lambda messages: f"{echo_context(messages)} Shipping costs 999 dollars."
+    shown = chat(runtime, "Which payment methods do you accept?\n", monkeypatch)
+    assert "(corrected)" in shown and "999" not in shown
+    assert "(payment-methods)" in shown
