@@ -41,7 +41,7 @@ import numpy as np
 
 from bot.config import AnswerSettings
 from bot.errors import ConfigError
-from bot.terms import content_words
+from bot.terms import content_words, share_in
 from knowledge.documents import SearchHit
 from knowledge.sentences import sentences
 
@@ -78,13 +78,6 @@ def _lower_words(text: str) -> list[str]:
     return [word.lower() for word in content_words(text)]
 
 
-def _share(words: Sequence[str], text: str) -> float:
-    if not words:
-        return 0.0
-    haystack = text.lower()
-    return sum(1 for word in words if word in haystack) / len(words)
-
-
 def evidence(
     message: str,
     hits: Sequence[SearchHit],
@@ -108,11 +101,11 @@ def evidence(
     lexical = [hit.lexical_score for hit in hits if hit.lexical_score is not None]
     query_words = _lower_words(query)
     return Evidence(
-        coverage=_share(words, " ".join(passages)),
-        passage_coverage=max(_share(words, passage) for passage in passages),
-        sentence_coverage=max((_share(words, span) for span in spans), default=0.0),
-        query_coverage=max(_share(query_words, passage) for passage in passages),
-        title_in_query=_share(_lower_words(best.chunk.title), query),
+        coverage=share_in(words, " ".join(passages)),
+        passage_coverage=max(share_in(words, passage) for passage in passages),
+        sentence_coverage=max((share_in(words, span) for span in spans), default=0.0),
+        query_coverage=max(share_in(query_words, passage) for passage in passages),
+        title_in_query=share_in(_lower_words(best.chunk.title), query),
         dense_first=float(best.score >= max(cosines)),
         lexical_first=float(best.lexical_score is not None and best.lexical_score >= max(lexical)),
         dense_margin=(best.score - max(hit.score for hit in others)) / spread if others and spread > 0 else 0.0,

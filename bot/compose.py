@@ -39,7 +39,7 @@ from bot.injection import instruction_like
 from bot.services import Services
 from bot.stages.faq import is_faq_entry
 from bot.stages.passages import Passage, heading
-from bot.terms import content_words
+from bot.terms import content_words, share_in
 from knowledge.documents import SearchHit
 from knowledge.embedders.base import Embedder
 from knowledge.sentences import sentences
@@ -89,13 +89,6 @@ def evidence_hits(hits: Sequence[SearchHit], answer: AnswerSettings) -> list[Sea
 def _is_list_item(text: str) -> bool:
     stripped = text.lstrip()
     return stripped.startswith(LIST_ITEM_MARKERS) or (stripped[:1].isdigit() and stripped[1:3].strip() in {".", ")"})
-
-
-def _word_share(topic: Sequence[str], text: str) -> float:
-    if not topic:
-        return 0.0
-    haystack = text.lower()
-    return sum(1 for word in topic if word in haystack) / len(topic)
 
 
 def _focus(topic: Sequence[str], title: str) -> list[str]:
@@ -159,7 +152,7 @@ class Composer:
                 unit.passage,
                 unit.position,
                 float(similarity[i])
-                + weights.lexical_weight * _word_share(focus[unit.passage], unit.text)
+                + weights.lexical_weight * share_in(focus[unit.passage], unit.text)
                 + weights.rank_weight * hits[unit.passage].score
                 + weights.heading_weight * float(heading_similarity[unit.passage]),
             )

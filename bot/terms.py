@@ -5,6 +5,7 @@ Words come from `knowledge.text`, so Chinese is segmented into words; English is
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 
 from knowledge.text import words as text_words
 
@@ -52,11 +53,15 @@ def content_words(text: str) -> list[str]:
     return words
 
 
-def coverage(message: str, text: str) -> float:
-    """Share of the message's topic words that occur in `text` (as substrings, so "refund" finds "refunds");
-    0.0 for a message without topic words (small talk such as "thank you!")."""
-    words = [word.lower() for word in content_words(message)]
+def share_in(words: Sequence[str], text: str) -> float:
+    """Share of `words` (lower-case) that occur in `text` as substrings, so "refund" finds "refunds"; 0.0 for none."""
     if not words:
         return 0.0
     haystack = text.lower()
     return sum(1 for word in words if word in haystack) / len(words)
+
+
+def coverage(message: str, text: str) -> float:
+    """Share of the message's topic words that occur in `text` (`share_in`); 0.0 for a message without topic words
+    (small talk such as "thank you!")."""
+    return share_in([word.lower() for word in content_words(message)], text)

@@ -48,3 +48,13 @@ def sentences(text: str) -> list[str]:
         for clause in _CJK_END.split(line):
             units.extend(_split_latin(clause))
     return units
+
+
+def complete_sentences(text: str) -> tuple[str, str]:
+    """(the complete units at the start of streamed `text`, the unfinished rest): a unit is complete once the next
+    one has begun."""
+    units = sentences(text)
+    if len(units) < 2:
+        return "", text
+    cut = text.rindex(units[-1])
+    return text[:cut], text[cut:]

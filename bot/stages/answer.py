@@ -50,7 +50,7 @@ from bot.stages.passages import Passage, citations_for, heading, neutralise_tags
 from bot.terms import coverage
 from bot.types import ChatMessage, Reply, Turn
 from knowledge.documents import SearchHit
-from knowledge.sentences import sentences
+from knowledge.sentences import complete_sentences
 from prompts import PromptLibrary
 
 log = logging.getLogger(__name__)
@@ -84,15 +84,6 @@ def embedder_model(services: Services) -> str:
     if services.embedder is not None:
         return services.embedder.name.split("@")[0]
     return services.settings.knowledge.embedder_model or ""
-
-
-def complete_sentences(text: str) -> tuple[str, str]:
-    """(the complete sentences at the start of streamed `text`, the unfinished rest)."""
-    units = sentences(text)
-    if len(units) < 2:
-        return "", text
-    cut = text.rfind(units[-1])
-    return text[:cut], text[cut:]
 
 
 class AnswerStage:

@@ -36,7 +36,7 @@ from bot.services import Services
 from bot.stages.passages import citations_for
 from bot.types import Emit, Reply, Turn
 from knowledge.documents import SearchHit
-from knowledge.sentences import sentences
+from knowledge.sentences import complete_sentences, sentences
 from prompts import PromptLibrary
 
 log = logging.getLogger(__name__)
@@ -162,9 +162,9 @@ class CheckedStream:
 
     async def add(self, text: str) -> None:
         self._held += text
-        units = sentences(self._held)
-        if self.breach is None and len(units) > 1:
-            await self._release(self._held[: self._held.rindex(units[-1])])
+        ready, _ = complete_sentences(self._held)
+        if self.breach is None and ready:
+            await self._release(ready)
 
     async def finish(self) -> None:
         """Send what is still held (the reply passed its final check)."""

@@ -1,4 +1,6 @@
-from knowledge.sentences import sentences
+import pytest
+
+from knowledge.sentences import complete_sentences, sentences
 
 
 def test_english_sentences_split_after_end_punctuation() -> None:
@@ -59,3 +61,16 @@ def test_a_sentence_may_start_with_a_tag_a_symbol_or_a_chinese_character() -> No
         "$5 is the fee.",
         "请保留收据。",
     ]
+
+
+@pytest.mark.parametrize(
+    ("text", "ready", "rest"),
+    [
+        ("It takes a CR2032. Open", "It takes a CR2032. ", "Open"),
+        ("It takes a CR2032.", "", "It takes a CR2032."),
+        ("Use e.g. a coin", "", "Use e.g. a coin"),
+        ("请先关机。然后", "请先关机。", "然后"),
+    ],
+)
+def test_streamed_text_is_released_a_complete_sentence_at_a_time(text: str, ready: str, rest: str) -> None:
+    assert complete_sentences(text) == (ready, rest)

@@ -5,7 +5,7 @@ import pytest
 from bot.compose import Composer
 from bot.config import AnswerSettings, LLMSettings
 from bot.llm.fake import FakeLLM
-from bot.stages.answer import AnswerStage, complete_sentences
+from bot.stages.answer import AnswerStage
 from bot.types import Message, Reply, Turn
 from knowledge.documents import Chunk, SearchHit
 from knowledge.embedders.hashing import HashEmbedder
@@ -99,16 +99,3 @@ async def test_compose_mode_never_loads_the_model() -> None:
             raise AssertionError("compose mode must not load the model")
 
     await stage(Unloadable(), mode="compose").warm_up()
-
-
-@pytest.mark.parametrize(
-    ("text", "ready", "rest"),
-    [
-        ("It takes a CR2032. Open", "It takes a CR2032. ", "Open"),
-        ("It takes a CR2032.", "", "It takes a CR2032."),
-        ("Use e.g. a coin", "", "Use e.g. a coin"),
-        ("请先关机。然后", "请先关机。", "然后"),
-    ],
-)
-def test_streamed_text_is_released_a_complete_sentence_at_a_time(text: str, ready: str, rest: str) -> None:
-    assert complete_sentences(text) == (ready, rest)
