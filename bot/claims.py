@@ -97,10 +97,8 @@ def claims(text: str) -> list[Claim]:
         found.append(Claim("email", match))
     rest = _EMAIL.sub(" ", rest)
     for number, unit in _NUMBER.findall(rest):
-        normal_unit = _unit(unit)
-        found.append(
-            Claim("number", f"{_plain_number(number)} {normal_unit}" if normal_unit else _plain_number(number))
-        )
+        plain, normal_unit = _plain_number(number), _unit(unit)
+        found.append(Claim("number", f"{plain} {normal_unit}" if normal_unit else plain))
     for code in _CODE.findall(rest):
         if not code.isdigit():
             found.append(Claim("code", code))
@@ -116,22 +114,32 @@ def claims(text: str) -> list[Claim]:
     return list(unique)
 
 
-def _supported(claim: Claim, evidence: str, numbers: set[tuple[str, str | None]], answers: set[str]) -> bool:
-    if claim.kind in {"url", "email", "code", "name"}:
-        return claim.value.lower().rstrip("/") in evidence
-    if claim.kind == "number":
-        number, _, unit = claim.value.partition(" ")
-        if not unit:
-            return any(found == number for found, _ in numbers)
-        return (number, unit) in numbers or ((number, None) in numbers and unit in evidence)
-    return not answers or claim.value in answers  # polarity: the evidence answers yes/no the same way, or not at all
+class ClaimEvidence:
+    """What claims are checked against, read once: the cited passages' texts, plus `allowed` (the question, the
+    bot's and the company's names)."""
+
+    def __init__(self, texts: Iterable[str], allowed: Sequence[str] = ()) -> None:
+        texts = list(texts)
+        self._haystack = " ".join([*texts, *allowed]).lower()
+        self._numbers = _numbers(" ".join([*texts, *allowed]))
+        self._answers = {p for text in texts for unit in sentences(text) if (p := _polarity(unit)) is not None}
+
+    def supports(self, claim: Claim) -> bool:
+        if claim.kind in {"url", "email", "code", "name"}:
+            return claim.value.lower().rstrip("/") in self._haystack
+        if claim.kind == "number":
+            number, _, unit = claim.value.partition(" ")
+            if not unit:
+                return any(found == number for found, _ in self._numbers)
+            return (number, unit) in self._numbers or ((number, None) in self._numbers and unit in self._haystack)
+        # polarity: the evidence answers yes/no the same way, or not at all
+        return not self._answers or claim.value in self._answers
+
+    def unsupported(self, reply: str) -> list[Claim]:
+        """The claims of `reply` this evidence does not support."""
+        return [claim for claim in claims(reply) if not self.supports(claim)]
 
 
 def unsupported_claims(reply: str, evidence: Iterable[str], allowed: Sequence[str] = ()) -> list[Claim]:
-    """The claims of `reply` that neither `evidence` (the cited passages) nor `allowed` (the question, the bot's
-    and the company's names) supports."""
-    texts = list(evidence)
-    haystack = " ".join([*texts, *allowed]).lower()
-    numbers = _numbers(" ".join([*texts, *allowed]))
-    answers = {p for text in texts for unit in sentences(text) if (p := _polarity(unit)) is not None}
-    return [claim for claim in claims(reply) if not _supported(claim, haystack, numbers, answers)]
+    """The claims of `reply` that neither `evidence` (the cited passages) nor `allowed` supports."""
+    return ClaimEvidence(evidence, allowed).unsupported(reply)

@@ -38,8 +38,9 @@ from bot.config import AnswerSettings
 from bot.injection import instruction_like
 from bot.services import Services
 from bot.stages.faq import is_faq_entry
-from bot.stages.passages import Passage, heading
+from bot.stages.passages import Passage, citations_for, heading
 from bot.terms import content_words, share_in
+from bot.types import Reply, Turn
 from knowledge.documents import SearchHit
 from knowledge.embedders.base import Embedder
 from knowledge.sentences import sentences
@@ -57,9 +58,7 @@ class ComposeSettings:
     lexical_weight: float = 0.5
     rank_weight: float = 0.2
     keep_ratio: float = 0.85
-    one_passage: bool = True
     heading_weight: float = 2.0  # dev ROUGE-L at 0 / 1 / 2: covid 0.37 / 0.50 / 0.58, crosswoz 0.31 / 0.34 / 0.34
-    whole_faq: bool = True
     faq_max_chars: int = 700  # covid dev: ROUGE-L 0.454 at 450, 0.503 at 700 (its answers are whole FAQ entries)
     max_candidates: int = 32  # units embedded per reply, in passage order: bounds the latency of long passages
 
@@ -79,7 +78,7 @@ class Composition:
     """The passages the units came from, numbered in rank order: the reply's citations."""
 
 
-def evidence_hits(hits: Sequence[SearchHit], answer: AnswerSettings) -> list[SearchHit]:
+def _evidence_hits(hits: Sequence[SearchHit], answer: AnswerSettings) -> list[SearchHit]:
     """The hits an answer may come from: the first `answer.max_passages` scoring at least `answer.min_score` (the
     best one when none does)."""
     top = hits[: answer.max_passages]
@@ -119,6 +118,22 @@ class Composer:
         answer = services.settings.answer
         settings = ComposeSettings(max_units=answer.compose_max_units, max_chars=answer.compose_max_chars)
         return cls(services.embedder, settings, instruction_like)
+
+    def reply(self, turn: Turn, answer: AnswerSettings, corrected: bool = False) -> Reply | None:
+        """The turn's composed reply, from its `_evidence_hits`, cited; None when they have no usable unit.
+        `corrected`: it replaces a reply whose streamed text was withdrawn."""
+        if not turn.hits:
+            return None
+        composition = self.compose(turn.message.text, _evidence_hits(turn.hits, answer), turn.query)
+        if composition is None:
+            return None
+        return Reply(
+            text=composition.text,
+            citations=citations_for(composition.passages),
+            kind="composed",
+            conversation_id=turn.message.conversation_id,
+            corrected=corrected,
+        )
 
     def units(self, hits: Sequence[SearchHit]) -> list[Unit]:
         """Candidate units of the hits' passages, headings and instruction-like text left out."""
@@ -174,7 +189,7 @@ class Composer:
         best = max(scored, key=lambda unit: unit.score)
         chosen = [best]
         in_passage = [unit for unit in scored if unit.passage == best.passage]
-        if settings.whole_faq and is_faq_entry(hits[best.passage]):
+        if is_faq_entry(hits[best.passage]):
             return self._faq_answer(in_passage)
         following = [unit for unit in in_passage if unit.position > best.position]
         following.sort(key=lambda unit: unit.position)
@@ -186,7 +201,7 @@ class Composer:
         elif _too_short(best.text) and following and not self._too_long(chosen + following[:1]):
             chosen.append(following[0])
         texts = {unit.text for unit in chosen}
-        for unit in sorted(in_passage if settings.one_passage else scored, key=lambda u: u.score, reverse=True):
+        for unit in sorted(in_passage, key=lambda u: u.score, reverse=True):
             if len(chosen) >= settings.max_units or unit.score < best.score * settings.keep_ratio:
                 break
             if unit.text not in texts and not self._too_long([*chosen, unit]):

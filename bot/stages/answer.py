@@ -38,8 +38,8 @@ from collections.abc import AsyncIterator, Sequence
 from typing import ClassVar
 
 from bot.abstention import AbstentionPolicy
-from bot.claims import unsupported_claims
-from bot.compose import Composer, evidence_hits
+from bot.claims import ClaimEvidence
+from bot.compose import Composer
 from bot.config import AnswerSettings, LLMSettings
 from bot.engine import Next, StageInfo
 from bot.errors import LLMError
@@ -104,6 +104,7 @@ class AnswerStage:
         self._prompts = prompts
         self._answer = answer
         self._composer = composer or Composer(None)
+        self._auto_composes: bool | None = None
         self._own_names = (bot_name, company)
         self._model_policy = (
             AbstentionPolicy.from_settings(answer, embedder_model) if answer.policy == "model" else None
@@ -140,9 +141,11 @@ class AnswerStage:
         """Whether replies are composed rather than generated (`answer.mode`; auto: by the local model's size)."""
         if self._answer.mode != "auto":
             return self._answer.mode == "compose"
-        parameters = getattr(self._llm, "parameter_count", None)
-        count = parameters() if callable(parameters) else None
-        return count is not None and count < self._answer.compose_below_parameters
+        if self._auto_composes is None:  # the model's size is fixed once loaded: counted once
+            parameters = getattr(self._llm, "parameter_count", None)
+            count = parameters() if callable(parameters) else None
+            self._auto_composes = count is not None and count < self._answer.compose_below_parameters
+        return self._auto_composes
 
     def coverage(self, message: str, hits: Sequence[SearchHit]) -> float:
         """Share of the message's topic words found in the top passages (titles included)."""
@@ -229,16 +232,7 @@ class AnswerStage:
 
     def composed(self, turn: Turn, corrected: bool = False) -> Reply:
         """The composed answer for the turn (an abstention when the passages have no usable sentence)."""
-        composition = self._composer.compose(turn.message.text, evidence_hits(turn.hits, self._answer), turn.query)
-        if composition is None:
-            return self.abstain(turn)
-        return Reply(
-            text=composition.text,
-            citations=citations_for(composition.passages),
-            kind="composed",
-            conversation_id=turn.message.conversation_id,
-            corrected=corrected,
-        )
+        return self._composer.reply(turn, self._answer, corrected) or self.abstain(turn)
 
     async def __call__(self, turn: Turn, call_next: Next) -> Reply:
         if not turn.hits or not self.grounded(turn.message.text, turn.hits, turn.query):
@@ -262,15 +256,16 @@ class AnswerStage:
                 )
             return self.abstain(turn)
         messages = self.messages_for(turn.message.text, passages, history, turn.profile)
-        evidence = [f"{passage.title} {passage.text}" for passage in passages]
-        allowed = (turn.message.text, *self._own_names)
+        evidence = ClaimEvidence(
+            [f"{passage.title} {passage.text}" for passage in passages], (turn.message.text, *self._own_names)
+        )
         sent: list[str] = []
         pending = ""
         stream = self._llm.stream(messages, self._options)
         try:
             async for piece in stream:
                 ready, pending = complete_sentences(pending + piece)
-                if ready and not await self._send_checked(turn, ready, evidence, allowed, sent):
+                if ready and not await self._send_checked(turn, ready, evidence, sent):
                     return self.composed(turn, corrected=True)
         except LLMError as error:
             log.error("LLM failed in conversation %s: %s", turn.message.conversation_id, error)
@@ -280,19 +275,17 @@ class AnswerStage:
             )
         finally:
             await close(stream)  # stops the model when a claim failed
-        if pending.strip() and not await self._send_checked(turn, pending, evidence, allowed, sent):
+        if pending.strip() and not await self._send_checked(turn, pending, evidence, sent):
             return self.composed(turn, corrected=True)
         text = "".join(sent).strip()
         if not text:
             return self.abstain(turn)
         return Reply(text=text, citations=citations_for(passages), conversation_id=turn.message.conversation_id)
 
-    async def _send_checked(
-        self, turn: Turn, text: str, evidence: list[str], allowed: tuple[str, ...], sent: list[str]
-    ) -> bool:
+    async def _send_checked(self, turn: Turn, text: str, evidence: ClaimEvidence, sent: list[str]) -> bool:
         """Stream `text` when its claims are supported by `evidence` (or checks are off); False when they are not."""
         if self._answer.check_claims:
-            wrong = unsupported_claims(text, evidence, allowed)
+            wrong = evidence.unsupported(text)
             if wrong:
                 log.warning(
                     "generated reply in conversation %s claims what its passages do not say (%s); composing instead",

@@ -27,13 +27,12 @@ import re
 from collections.abc import Callable
 from typing import ClassVar, Literal
 
-from bot.compose import Composer, evidence_hits
+from bot.compose import Composer
 from bot.config import AnswerSettings
 from bot.engine import Next, StageInfo
 from bot.injection import instruction_sentences, planted_markers, role_change, strip_instructions, strip_role_changes
 from bot.language import reply_language, written_language
 from bot.services import Services
-from bot.stages.passages import citations_for
 from bot.types import Emit, Reply, Turn
 from knowledge.documents import SearchHit
 from knowledge.sentences import complete_sentences, sentences
@@ -110,18 +109,11 @@ class OutputGuardStage:
     def replacement(self, turn: Turn, breach: Breach) -> Reply:
         """What the customer gets instead of a reply that broke a rule: the answer composed from the passages (which
         no text in them can steer), else an abstention; a refusal for a reply that leaked the rules."""
+        if breach != "rules" and self._composer is not None:
+            composed = self._composer.reply(turn, self._answer, corrected=True)
+            if composed is not None:
+                return composed
         language = reply_language(turn.message, turn.profile)
-        composition = None
-        if breach != "rules" and self._composer is not None and turn.hits:
-            composition = self._composer.compose(turn.message.text, evidence_hits(turn.hits, self._answer), turn.query)
-        if composition is not None:
-            return Reply(
-                text=composition.text,
-                citations=citations_for(composition.passages),
-                kind="composed",
-                corrected=True,
-                conversation_id=turn.message.conversation_id,
-            )
         if breach == "rules":
             text = self._prompts.render("refuse_rules", language, company=self._company)
         else:

@@ -25,6 +25,7 @@ class SizedFakeLLM(FakeLLM):
         self.parameters = parameters
 
     def parameter_count(self) -> int:
+        self.counted = getattr(self, "counted", 0) + 1
         return self.parameters
 
 
@@ -86,6 +87,14 @@ async def test_auto_composes_with_a_small_local_model_and_generates_with_a_large
     llm = SizedFakeLLM(parameters, "It takes one CR2032 coin cell.")
     reply, _ = await answer(stage(llm, mode="auto"))
     assert reply.kind == kind
+
+
+async def test_auto_counts_the_models_parameters_once() -> None:
+    llm = SizedFakeLLM(135_000_000)
+    answer_stage = stage(llm, mode="auto")
+    for _ in range(3):
+        await answer(answer_stage)
+    assert llm.counted == 1
 
 
 async def test_auto_generates_with_a_model_of_unknown_size() -> None:
