@@ -3,18 +3,18 @@
 (A curated FAQ answer, verbatim, is `FaqStage`'s, before this stage; a reply that repeats the system prompt is
 caught by `OutputGuardStage`, around it.)
 
-1. **An answer**, when the passages are evidence of one: the best hit scores at least
-   `answer.min_score`, and the top passages contain enough of the message's topic words (`coverage`). How much is
-   enough depends on whether the retrievers agree: each of dense similarity and BM25 that ranks the best hit first
-   among the retrieved hits (`knowledge.top_k` of them, 4 when calibrated) lowers the required share from
-   `answer.min_coverage` by `answer.agreement_credit`.
-   Unanswerable questions are usually on topic - similar passages that lack what the customer asks about - so
-   similarity alone separates them poorly; a fused best hit that neither retriever put first on its own is usually a
-   compromise between two weak matches, and then nearly every topic word must be in the passages. The best
-   passages that fit `answer.max_context_tokens` (counted in the model's own tokens), and what is left of
-   `llm.context_window` after the system prompt, the history, the question and `llm.max_new_tokens`, go to the
-   model as numbered, delimited context with the last `answer.history_tokens` of the conversation and the user's
-   profile; the reply cites their documents.
+1. **An answer**, when the passages are evidence of one: the best hit scores at least `answer.min_score`, and
+   `answer.policy` finds that they answer the message. `model` (default): the abstention model (`bot.abstention`)
+   gives P(answerable) from evidence that reads the same across languages and knowledge bases (topic-word coverage,
+   whether the search query names the best hit's title, BM25 agreement, the cosine margin, the embedder-relative
+   score), and the bot answers at or above `answer.min_answer_probability`. `thresholds`: the top passages contain
+   `answer.min_coverage` of the message's topic words (`coverage`), less `answer.agreement_credit` for each of dense
+   similarity and BM25 that ranks the best hit first among the retrieved hits (unanswerable questions are usually on
+   topic - similar passages that lack what the customer asks about - so similarity alone separates them poorly).
+   For generation, the best passages that fit `answer.max_context_tokens` (counted in the model's own tokens), and
+   what is left of `llm.context_window` after the system prompt, the history, the question and
+   `llm.max_new_tokens`, go to the model as numbered, delimited context with the last `answer.history_tokens` of the
+   conversation and the user's profile; the reply cites their documents.
    How the answer is written is `answer.mode`: **compose** takes the passages' own sentences that answer the question
    (`bot.compose`: verbatim, in the knowledge's language, tens of milliseconds, nothing invented); **generate** has the
    LLM write it, streamed a sentence at a time, each sentence's checkable claims (numbers, codes, names, links,
@@ -25,9 +25,9 @@ caught by `OutputGuardStage`, around it.)
 2. **Honest abstention.** Otherwise the bot says it could not find the answer and offers a person (`/human`): small
    models answer confidently from nothing, so abstention comes from retrieval evidence, not from the model.
 
-The thresholds are calibrated on the dev sets' `answerable` labels (`benchmarks/calibrate_answer_policy.py`,
-docs/conversation-engine.md). Retrieved text and the customer's message are wrapped in tags that their content cannot
-close.
+The model and the thresholds are fitted on the dev sets' `answerable` labels (`benchmarks/calibrate_answer_policy.py`,
+docs/conversation-engine.md). Retrieved text and the customer's message are wrapped in tags that their content
+cannot close.
 """
 
 from __future__ import annotations
