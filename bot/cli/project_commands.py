@@ -24,9 +24,10 @@ max_new_tokens = 40           # most tokens of a reply
 max_sentences = 2             # a reply ends after this many complete sentences (0: only max_new_tokens ends it)
 
 [answer]
+mode = "auto"                 # compose (the articles' own sentences), generate (the model writes, claims checked);
+                              # auto composes with a small local model such as the embedded one
+policy = "model"              # when to answer: the shipped abstention model, or "thresholds" (min_coverage ...)
 min_score = 0.32              # below this retrieval score the bot says it does not know and offers a person
-min_coverage = 0.80           # share of the question's topic words the passages must contain, else it abstains,
-agreement_credit = 0.25       # less this for each retriever (dense, BM25) that ranks the best passage first
 max_context_tokens = 300       # passages given to the model, in its tokens (time to first token grows with it)
 
 [prompts]
