@@ -93,7 +93,7 @@ def evidence(
         return Evidence(topic_words=topic_words)
     query = query or message
     top = hits[:max_passages]
-    passages = [f"{hit.chunk.title} {hit.chunk.section} {hit.chunk.text}" for hit in top]
+    passages = [hit.chunk.embedding_text() for hit in top]
     spans = [span for hit in top for span in sentences(hit.chunk.text)]
     best, others = hits[0], hits[1:]
     cosines = [hit.score for hit in hits]

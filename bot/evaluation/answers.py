@@ -77,7 +77,7 @@ def document_texts(store: KnowledgeStore) -> Evidence:
     """A document's text (its chunks' titles, sections and texts) by id: what the claim check reads."""
     texts: dict[str, list[str]] = {}
     for chunk in store.chunk_rows().values():
-        texts.setdefault(chunk.document_id, []).append(f"{chunk.title} {chunk.section} {chunk.text}")
+        texts.setdefault(chunk.document_id, []).append(chunk.embedding_text())
     return lambda doc_id: " ".join(texts.get(doc_id, ()))
 
 

@@ -150,7 +150,7 @@ class AnswerStage:
     def coverage(self, message: str, hits: Sequence[SearchHit]) -> float:
         """Share of the message's topic words found in the top passages (titles included)."""
         top = hits[: self._answer.max_passages]
-        return coverage(message, " ".join(f"{h.chunk.title} {h.chunk.section} {h.chunk.text}" for h in top))
+        return coverage(message, " ".join(hit.chunk.embedding_text() for hit in top))
 
     def required_coverage(self, hits: Sequence[SearchHit]) -> float:
         """Share of topic words the passages must contain: `min_coverage`, less `agreement_credit` for each
