@@ -112,7 +112,7 @@ async def grounded_items(n: int, llm: TransformersLLM) -> list[Item]:
             history = answer.recent_history(turn.history)
             passages = answer.select_passages(turn.hits, answer.window_left(q.question, history, {}))
             if passages:
-                items.append(Item(answer.messages_for(q.question, passages, history, {}), q.answer))
+                items.append(Item(answer.messages_for(q.question, passages, history.turns, {}), q.answer))
                 taken += 1
     return items
 

@@ -51,7 +51,7 @@ async def prompts(dataset: str, n: int, budget: int, llm: TransformersLLM) -> li
         passages = answer.select_passages(turn.hits)
         if faq.faq_answer(turn.hits) or not passages or answer.coverage(q.question, turn.hits) < 0.55:
             continue
-        built.append(answer.messages_for(q.question, passages, answer.recent_history(turn.history), {}))
+        built.append(answer.messages_for(q.question, passages, answer.recent_history(turn.history).turns, {}))
         if len(built) == n:
             break
     return built

@@ -35,7 +35,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import AsyncIterator, Sequence
-from typing import ClassVar
+from typing import ClassVar, NamedTuple
 
 from bot.abstention import AbstentionPolicy
 from bot.claims import ClaimEvidence
@@ -57,6 +57,13 @@ log = logging.getLogger(__name__)
 
 _TOLERANCE = 1e-9  # coverage is a ratio of small counts; 0.8 - 2 * 0.3 must still admit 1/5
 CHAT_TEMPLATE_TOKENS = 8  # what a chat template adds around each message, at most, in the models we ship for
+
+
+class RecentHistory(NamedTuple):
+    """The conversation turns that go to the model, and their length in the model's tokens."""
+
+    turns: list[ChatMessage]
+    tokens: int
 
 
 def agreeing_retrievers(hits: Sequence[SearchHit]) -> int:
@@ -164,15 +171,14 @@ class AnswerStage:
             return self._model_policy.grounded(message, hits, query)
         return self.coverage(message, hits) >= self.required_coverage(hits) - _TOLERANCE
 
-    def window_left(self, question: str, history: Sequence[ChatMessage], profile: dict[str, str]) -> int:
+    def window_left(self, question: str, history: RecentHistory, profile: dict[str, str]) -> int:
         """Tokens of `llm.context_window` the passages may use: what the system prompt, the history, the prompt
         around the passages and the reply (`llm.max_new_tokens`) leave."""
         if self._system_tokens is None:
             self._system_tokens = self._llm.count_tokens(self._system)
         shell = self._prompts.render("answer", passages=[], question=neutralise_tags(question), profile=profile)
         used = self._system_tokens + self._llm.count_tokens(shell) + self._options.max_new_tokens
-        used += sum(self._llm.count_tokens(turn.content) for turn in history)
-        used += CHAT_TEMPLATE_TOKENS * (len(history) + 2)
+        used += history.tokens + CHAT_TEMPLATE_TOKENS * (len(history.turns) + 2)
         return self._context_window - used
 
     def select_passages(self, hits: list[SearchHit], window_left: int | None = None) -> list[Passage]:
@@ -193,9 +199,10 @@ class AnswerStage:
             passages.append(Passage(len(passages) + 1, passage_text(title), passage_text(hit.chunk.text), hit))
         return passages
 
-    def recent_history(self, history: list[ChatMessage]) -> list[ChatMessage]:
-        """The latest turns that fit `answer.history_tokens`, oldest first, starting with a user turn."""
-        kept: list[ChatMessage] = []
+    def recent_history(self, history: list[ChatMessage]) -> RecentHistory:
+        """The latest turns that fit `answer.history_tokens`, oldest first, starting with a user turn, with their
+        token count (counted once, here)."""
+        kept: list[tuple[ChatMessage, int]] = []
         used = 0
         for turn in reversed(history):
             if turn.role not in {"user", "assistant"}:
@@ -204,11 +211,11 @@ class AnswerStage:
             if used + cost > self._answer.history_tokens:
                 break
             used += cost
-            kept.append(turn)
+            kept.append((turn, cost))
         kept.reverse()
-        while kept and kept[0].role != "user":
-            kept.pop(0)
-        return kept
+        while kept and kept[0][0].role != "user":
+            used -= kept.pop(0)[1]
+        return RecentHistory([turn for turn, _ in kept], used)
 
     def messages_for(
         self,
@@ -255,7 +262,7 @@ class AnswerStage:
                     turn.message.conversation_id,
                 )
             return self.abstain(turn)
-        messages = self.messages_for(turn.message.text, passages, history, turn.profile)
+        messages = self.messages_for(turn.message.text, passages, history.turns, turn.profile)
         evidence = ClaimEvidence(
             [f"{passage.title} {passage.text}" for passage in passages], (turn.message.text, *self._own_names)
         )
