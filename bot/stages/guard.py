@@ -34,7 +34,7 @@ log = logging.getLogger(__name__)
 
 
 class RateLimiter:
-    """A sliding window of message times per user."""
+    """A sliding window of message times per user (or any key: `adapters.http.limits` counts API callers)."""
 
     def __init__(self, limit: int, window_s: float, clock: Callable[[], float] = time.monotonic) -> None:
         self.limit = limit
@@ -55,6 +55,13 @@ class RateLimiter:
                 user: times for user, times in self._sent.items() if times and now - times[-1] < self.window_s
             }
         return True
+
+    def retry_after_s(self, user_id: str) -> float:
+        """Seconds until `user_id` may send again (0 when it may now)."""
+        sent = self._sent.get(user_id)
+        if not sent or len(sent) < self.limit:
+            return 0.0
+        return max(0.0, sent[-self.limit] + self.window_s - self._clock())
 
 
 class GuardStage:
