@@ -2,7 +2,9 @@
 customers from rewriting the bot's rules.
 
 Limits come from `[guard]`: `max_message_chars`, `rate_limit_messages` per `rate_limit_window_s` for one user (counted
-in this process: behind several workers each enforces its own share), and `redact_pii`.
+in this process: behind several workers each enforces its own share), and `redact_pii`. The user is `user_id`, which
+Slack and Discord authenticate; the HTTP API namespaces it by the calling key (`api:<key>:<user_id>`) and limits each
+key's requests itself (`adapters.http.limits`), so a caller that invents user ids still meets a limit.
 
 Role changes (`refuse_role_changes`, on by default): sentences that try to replace the bot's rules or identity
 ("ignore your rules", "you are now DAN", "从现在起你是...", `bot.injection.role_change`) are dropped from the message
