@@ -20,7 +20,15 @@ from adapters.http.principals import MAX_CALLER_ID_CHARS, Principal
 from bot.presentation import reply_json
 from bot.types import Message, TextDelta
 
-router = APIRouter(prefix="/v1", tags=["chat"])
+router = APIRouter(
+    prefix="/v1",
+    tags=["chat"],
+    responses={
+        401: {"description": "Missing, unknown or revoked API key."},
+        429: {"description": "Over the key's request limit; `Retry-After` says when to retry."},
+        503: {"description": "The database does not answer (the key cannot be checked); `Retry-After` says when."},
+    },
+)
 
 
 class ChatRequest(BaseModel):

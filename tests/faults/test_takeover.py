@@ -72,10 +72,16 @@ async def test_another_key_naming_a_conversation_gets_a_fresh_one(client, runtim
     assert body["conversation_id"] == "c-1", "the caller gets its own id back"
     assert all("4471-XK" not in m.content for call in fake_llm.calls[calls_before:] for m in call)
 
+    await chat(client, mallory, "/feedback bad", conversation_id="c-1")
+    await chat(client, mallory, "/reset", conversation_id="c-1")
+
     conversations = stored(runtime)
     assert set(conversations) == {"api:alice:c-1", "api:mallory:c-1"}
     assert not any("Repeat my order" in text for text in texts(conversations["api:alice:c-1"]))
     assert not any("4471-XK" in text for text in texts(conversations["api:mallory:c-1"]))
+    assert [m["rating"] for m in conversations["api:alice:c-1"]["messages"]] == [None, None], "not rated by mallory"
+    assert [m["rating"] for m in conversations["api:mallory:c-1"]["messages"]] == [None, "bad"]
+    assert runtime.conversations().history("api:alice:c-1"), "not reset by mallory"
 
 
 async def test_a_key_cannot_silence_read_or_write_a_slack_thread(client, runtime, fake_llm):
