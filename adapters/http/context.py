@@ -43,7 +43,7 @@ class ChannelContext:
     metrics: Metrics
     api_keys: ApiKeys
     deliveries: Deliveries
-    databases: tuple[Database, ...] = ()
+    databases: tuple[Database, ...]
     slack: SlackReplies | None = None
     outgoing: OutgoingWebhooks | None = None
     background: BackgroundWork = field(default_factory=BackgroundWork)
