@@ -1,4 +1,8 @@
-"""A real PostgreSQL server for store tests: started in a temp folder on 127.0.0.1, skipped when not installed."""
+"""A real PostgreSQL server for store tests: started in a temp folder on 127.0.0.1, skipped when not installed.
+
+`postgres_url` is one server for the whole session; `PostgresServer` is one a test owns, to stop and start again
+(a database that goes down and comes back on the same port, with its data).
+"""
 
 from __future__ import annotations
 
@@ -28,40 +32,49 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+class PostgresServer:
+    """A fresh cluster with a `deskbot` database, in a temp folder; `start`, `stop`, `start` again, `remove`."""
+
+    def __init__(self) -> None:
+        pytest.importorskip("psycopg")
+        bin_dir = _postgres_bin()
+        if bin_dir is None:
+            pytest.skip("PostgreSQL binaries (initdb, pg_ctl) are not installed")
+        self._bin = bin_dir
+        self._folder = Path(tempfile.mkdtemp(prefix="deskbot-pg-"))
+        self._as_user: list[str] = []
+        if os.geteuid() == 0:  # initdb refuses to run as root
+            shutil.chown(self._folder, "postgres")
+            self._as_user = ["runuser", "-u", "postgres", "--"]
+        self._data, self.port = self._folder / "data", _free_port()
+        self.url = f"postgresql+psycopg://deskbot@127.0.0.1:{self.port}/deskbot"
+        self._run("initdb", "-D", str(self._data), "-U", "deskbot", "--auth=trust", "-E", "UTF8")
+        self.start()
+        try:
+            self._run("createdb", "-h", "127.0.0.1", "-p", str(self.port), "-U", "deskbot", "deskbot")
+        except BaseException:
+            self.remove()
+            raise
+
+    def _run(self, tool: str, *args: str, check: bool = True) -> None:
+        subprocess.run([*self._as_user, str(self._bin / tool), *args], check=check, capture_output=True)
+
+    def start(self) -> None:
+        options = f"-h 127.0.0.1 -p {self.port} -k {self._folder} -F"
+        self._run("pg_ctl", "-D", str(self._data), "-o", options, "-l", str(self._folder / "log"), "-w", "start")
+
+    def stop(self, check: bool = True) -> None:
+        self._run("pg_ctl", "-D", str(self._data), "-m", "immediate", "-w", "stop", check=check)
+
+    def remove(self) -> None:
+        self.stop(check=False)
+        shutil.rmtree(self._folder, ignore_errors=True)
+
+
 @pytest.fixture(scope="session")
 def postgres_url() -> Iterator[str]:
-    pytest.importorskip("psycopg")
-    bin_dir = _postgres_bin()
-    if bin_dir is None:
-        pytest.skip("PostgreSQL binaries (initdb, pg_ctl) are not installed")
-    folder = Path(tempfile.mkdtemp(prefix="deskbot-pg-"))
-    as_user: list[str] = []
-    if os.geteuid() == 0:  # initdb refuses to run as root
-        shutil.chown(folder, "postgres")
-        as_user = ["runuser", "-u", "postgres", "--"]
-    data, port = folder / "data", _free_port()
-    subprocess.run(
-        [*as_user, str(bin_dir / "initdb"), "-D", str(data), "-U", "deskbot", "--auth=trust", "-E", "UTF8"],
-        check=True,
-        capture_output=True,
-    )
-    options = f"-h 127.0.0.1 -p {port} -k {folder} -F"
-    subprocess.run(
-        [*as_user, str(bin_dir / "pg_ctl"), "-D", str(data), "-o", options, "-l", str(folder / "log"), "-w", "start"],
-        check=True,
-        capture_output=True,
-    )
+    server = PostgresServer()
     try:
-        subprocess.run(
-            [*as_user, str(bin_dir / "createdb"), "-h", "127.0.0.1", "-p", str(port), "-U", "deskbot", "deskbot"],
-            check=True,
-            capture_output=True,
-        )
-        yield f"postgresql+psycopg://deskbot@127.0.0.1:{port}/deskbot"
+        yield server.url
     finally:
-        subprocess.run(
-            [*as_user, str(bin_dir / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"],
-            check=False,
-            capture_output=True,
-        )
-        shutil.rmtree(folder, ignore_errors=True)
+        server.remove()

@@ -1,4 +1,8 @@
-"""`POST /v1/chat`: one JSON reply, shaped like `deskbot ask --json`; `POST /v1/chat/stream`: server-sent events."""
+"""`POST /v1/chat`: one JSON reply, shaped like `deskbot ask --json`; `POST /v1/chat/stream`: server-sent events.
+
+The `conversation_id` and `user_id` a caller sends are its own: they reach the engine inside the caller's namespace
+(`adapters.http.principals`), and the reply carries the caller's id back.
+"""
 
 from __future__ import annotations
 
@@ -10,18 +14,31 @@ from fastapi import APIRouter, Depends
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 
-from adapters.http.auth import api_key_name
+from adapters.http.auth import api_principal
 from adapters.http.context import ChannelContext, channel_context
+from adapters.http.principals import MAX_CALLER_ID_CHARS, Principal
 from bot.presentation import reply_json
-from bot.types import Message, TextDelta, new_conversation_id
+from bot.types import Message, TextDelta
 
-router = APIRouter(prefix="/v1", tags=["chat"])
+router = APIRouter(
+    prefix="/v1",
+    tags=["chat"],
+    responses={
+        401: {"description": "Missing, unknown or revoked API key."},
+        429: {"description": "Over the key's request limit; `Retry-After` says when to retry."},
+        503: {"description": "The database does not answer (the key cannot be checked); `Retry-After` says when."},
+    },
+)
 
 
 class ChatRequest(BaseModel):
     message: str = Field(min_length=1, max_length=20_000, description="The customer's message.")
-    conversation_id: str | None = Field(None, max_length=200, description="Continue this conversation.")
-    user_id: str | None = Field(None, max_length=200, description="The customer's id in your system.")
+    conversation_id: str | None = Field(
+        None, max_length=MAX_CALLER_ID_CHARS, description="Continue this conversation (one this API key started)."
+    )
+    user_id: str | None = Field(
+        None, max_length=MAX_CALLER_ID_CHARS, description="The customer's id in your system (per API key)."
+    )
 
 
 class CitationOut(BaseModel):
@@ -42,24 +59,19 @@ class ChatResponse(BaseModel):
     latency_ms: float
 
 
-def to_message(request: ChatRequest, key_name: str) -> Message:
-    return Message(
-        text=request.message,
-        user_id=request.user_id or f"api:{key_name}",
-        conversation_id=request.conversation_id or new_conversation_id(),
-        channel="api",
-        metadata={"api_key": key_name},
-    )
+def to_message(request: ChatRequest, principal: Principal) -> Message:
+    return principal.message(request.message, request.conversation_id, request.user_id)
 
 
 @router.post("/chat", response_model=ChatResponse)
 async def chat(
     request: ChatRequest,
-    key_name: Annotated[str, Depends(api_key_name)],
+    principal: Annotated[Principal, Depends(api_principal)],
     context: Annotated[ChannelContext, Depends(channel_context)],
 ) -> ChatResponse:
     """Answer one message from the knowledge base, with citations."""
-    return ChatResponse.model_validate(reply_json(await context.responder.reply(to_message(request, key_name))))
+    reply = await context.responder.reply(to_message(request, principal))
+    return ChatResponse.model_validate(reply_json(principal.own_reply(reply)))
 
 
 def _event(name: str, data: object) -> str:
@@ -73,17 +85,17 @@ def _event(name: str, data: object) -> str:
 )
 async def chat_stream(
     request: ChatRequest,
-    key_name: Annotated[str, Depends(api_key_name)],
+    principal: Annotated[Principal, Depends(api_principal)],
     context: Annotated[ChannelContext, Depends(channel_context)],
 ) -> StreamingResponse:
     """Stream the answer as server-sent events: `delta` events with `{"text"}`, then a `reply` event (as /v1/chat)."""
-    message = to_message(request, key_name)
+    message = to_message(request, principal)
 
     async def events() -> AsyncIterator[str]:
         async for event in context.responder.stream(message):
             if isinstance(event, TextDelta):
                 yield _event("delta", {"text": event.text})
             else:
-                yield _event("reply", reply_json(event))
+                yield _event("reply", reply_json(principal.own_reply(event)))
 
     return StreamingResponse(events(), media_type="text/event-stream", headers={"Cache-Control": "no-cache"})

@@ -29,6 +29,7 @@ from adapters.http.limits import BodySizeLimit
 from adapters.http.metrics import Metrics, RequestMetrics
 from adapters.http.serve_environment import ANSWERS_ELSEWHERE_ENV, runtime_from_environment
 from adapters.http.settings import ServerSettings, SlackSettings, WebhookSettings
+from adapters.http.store_errors import map_store_errors
 from bot.store.database import Database
 from knowledge.errors import DeskbotError
 
@@ -60,6 +61,7 @@ def build_context(adapter: AdapterContext, owns_process: bool = False) -> Channe
         metrics=Metrics(),
         api_keys=ApiKeys(database),
         deliveries=Deliveries(queue_database, lease=timedelta(seconds=server.answer_lease_s)),
+        databases=(database,) if queue_database is database else (database, queue_database),
     )
     responder.listen(lambda message, reply: context.metrics.record_reply(message.channel, reply))
     slack = settings.section(SlackSettings)
@@ -176,6 +178,7 @@ def create_app(context: ChannelContext, answers_elsewhere: bool = False) -> Fast
     )
     app.state.deskbot = context
     app.add_exception_handler(RequestValidationError, _malformed_json_is_400)
+    map_store_errors(app)
     app.include_router(health_routes.router)
     app.include_router(api_routes.router)
     slack = context.slack_settings

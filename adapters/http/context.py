@@ -2,7 +2,8 @@
 
 Routes answer through `responder` (`bot.responder.Responder`: readiness, the canned fallback); metrics and the
 outgoing webhooks listen to every reply it gives. Webhook routes do not answer themselves: they `submit` the
-delivery and acknowledge, and an `AnswerWorker` answers it.
+delivery and acknowledge, and an `AnswerWorker` answers it. `databases` are the ones the routes need (the store, and
+the delivery queue where it lives apart), which `/readyz` checks; `api_limits` counts each API caller's requests.
 """
 
 from __future__ import annotations
@@ -12,14 +13,15 @@ import logging
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
-from fastapi import HTTPException, Request
+from fastapi import Request
 
 from adapters.http.background import BackgroundWork
+from adapters.http.limits import PrincipalRateLimit
 from adapters.http.metrics import Metrics
 from adapters.http.settings import ServerSettings, SlackSettings, WebhookSettings
-from bot.store.database import StoreError
 
 if TYPE_CHECKING:
     from adapters.http.answer_worker import AnswerWorker
@@ -29,6 +31,7 @@ if TYPE_CHECKING:
     from adapters.http.slack.replies import SlackReplies
     from bot.config import Settings
     from bot.responder import Responder
+    from bot.store.database import Database
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +43,7 @@ class ChannelContext:
     metrics: Metrics
     api_keys: ApiKeys
     deliveries: Deliveries
+    databases: tuple[Database, ...]
     slack: SlackReplies | None = None
     outgoing: OutgoingWebhooks | None = None
     background: BackgroundWork = field(default_factory=BackgroundWork)
@@ -55,6 +59,11 @@ class ChannelContext:
     def server(self) -> ServerSettings:
         return self.settings.section(ServerSettings)
 
+    @cached_property
+    def api_limits(self) -> PrincipalRateLimit:
+        server = self.server
+        return PrincipalRateLimit(server.api_rate_limit_requests, server.api_rate_limit_window_s)
+
     @property
     def slack_settings(self) -> SlackSettings:
         return self.settings.section(SlackSettings)
@@ -65,16 +74,12 @@ class ChannelContext:
 
     async def submit(self, source: str, delivery_id: str, payload: Mapping[str, Any]) -> bool:
         """Queue a delivery for the answer workers; False for a repeat (counted in the metrics). A database that is
-        down is a 503, which Slack and webhook senders retry.
+        down raises `StoreError`, a 503 (`adapters.http.store_errors`): not acknowledged, so the sender retries it.
 
         The insert runs in a thread of its own, so an acknowledgement never queues behind other blocking work.
         """
         loop = asyncio.get_running_loop()
-        try:
-            queued = await loop.run_in_executor(self._submits, self.deliveries.submit, source, delivery_id, payload)
-        except StoreError as error:  # not acknowledged, so the sender retries it later
-            log.error("%s", error)
-            raise HTTPException(503, "cannot queue the delivery right now; retry later") from error
+        queued = await loop.run_in_executor(self._submits, self.deliveries.submit, source, delivery_id, payload)
         if not queued:
             self.metrics.duplicates.labels(source).inc()
             log.info("%s delivery %s already queued; ignoring the repeat", source, delivery_id)

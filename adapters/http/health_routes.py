@@ -1,15 +1,29 @@
-"""`/healthz` (the process answers), `/readyz` (knowledge and models loaded) and `/metrics` (Prometheus)."""
+"""`/healthz` (the process answers), `/readyz` (knowledge and models loaded, the database answers) and `/metrics`.
+
+`/readyz` is 503 while the models load (`loading`) or failed to (`failed`), and while a database the routes need does
+not answer a `SELECT 1` within `STORE_CHECK_TIMEOUT_S` (`store unavailable`, with `Retry-After`): a load balancer
+then sends requests elsewhere instead of to a process that can only answer them 503. It turns ready again once the
+database answers.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Response
 from fastapi.responses import JSONResponse
 
 from adapters.http.context import ChannelContext, channel_context
+from adapters.http.store_errors import STORE_RETRY_AFTER_S
+from bot.store.database import StoreError
+
+log = logging.getLogger(__name__)
 
 router = APIRouter(tags=["operations"])
+
+STORE_CHECK_TIMEOUT_S = 2.0
 
 
 @router.get("/healthz")
@@ -17,12 +31,27 @@ async def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
+async def store_answers(context: ChannelContext) -> bool:
+    """Whether every database of `context` answers a `SELECT 1` within `STORE_CHECK_TIMEOUT_S`."""
+    try:
+        async with asyncio.timeout(STORE_CHECK_TIMEOUT_S):
+            for database in context.databases:
+                await asyncio.to_thread(database.check)
+    except (StoreError, TimeoutError) as error:
+        log.warning("not ready: %s", str(error) or f"the database took over {STORE_CHECK_TIMEOUT_S:g}s to answer")
+        return False
+    return True
+
+
 @router.get("/readyz")
 async def readyz(context: Annotated[ChannelContext, Depends(channel_context)]) -> JSONResponse:
-    if context.responder.ready:
-        return JSONResponse({"status": "ready"})
-    status = "failed" if context.responder.failure is not None else "loading"
-    return JSONResponse({"status": status}, status_code=503)
+    if not context.responder.ready:
+        status = "failed" if context.responder.failure is not None else "loading"
+        return JSONResponse({"status": status}, status_code=503)
+    if not await store_answers(context):
+        retry = {"Retry-After": str(STORE_RETRY_AFTER_S)}
+        return JSONResponse({"status": "store unavailable"}, status_code=503, headers=retry)
+    return JSONResponse({"status": "ready"})
 
 
 @router.get("/metrics", response_class=Response)

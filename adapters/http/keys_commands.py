@@ -13,7 +13,9 @@ from bot.cli.main import runtime
 if TYPE_CHECKING:
     from adapters.http.api_keys import ApiKeys
 
-NameArgument = Annotated[str, typer.Argument(help="A name for the key (who or what uses it).")]
+NameArgument = Annotated[
+    str, typer.Argument(help="A name for the key (who or what uses it): 1-64 letters, digits, '.', '_', '-'.")
+]
 
 
 def _keys() -> ApiKeys:

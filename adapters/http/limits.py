@@ -1,15 +1,27 @@
-"""`BodySizeLimit`: an ASGI middleware that refuses request bodies over `max_bytes` with 413, before any route runs.
+"""Limits of the HTTP app: the body size of every request, and the request rate of each API caller.
 
-A declared Content-Length over the limit is refused without reading; a chunked body is counted as it is read, and
+`BodySizeLimit`: an ASGI middleware that refuses request bodies over `max_bytes` with 413, before any route runs. A
+declared Content-Length over the limit is refused without reading; a chunked body is counted as it is read, and
 once over the limit the app sees a disconnect and its own answer is dropped.
+
+`PrincipalRateLimit`: at most `[server] api_rate_limit_requests` per `api_rate_limit_window_s` for each authenticated
+caller (`adapters.http.principals.Principal`: an API key), 429 with `Retry-After` beyond. It counts the caller, not a
+body field, so a caller that changes `user_id` at every request still meets it. Counted in each process, like the
+guard stage's per-customer limit (`[guard] rate_limit_messages`), which still applies inside it: for an API key, to
+each `user_id` it sends; for Slack and Discord users, whom the platform authenticated, it is the limit.
 """
 
 from __future__ import annotations
 
 import json
+import math
 from typing import Any
 
+from fastapi import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from adapters.http.principals import Principal
+from bot.stages.guard import RateLimiter
 
 
 class BodySizeLimit:
@@ -58,3 +70,16 @@ class BodySizeLimit:
         headers: list[Any] = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
         await send({"type": "http.response.start", "status": 413, "headers": headers})
         await send({"type": "http.response.body", "body": body})
+
+
+class PrincipalRateLimit:
+    def __init__(self, limit: int, window_s: float) -> None:
+        self._limiter = RateLimiter(limit, window_s)
+
+    def admit(self, principal: Principal) -> None:
+        """Count one request of `principal`; 429 with `Retry-After` when it is over its limit."""
+        key = str(principal)
+        if not self._limiter.allow(key):
+            retry_after = max(1, math.ceil(self._limiter.retry_after_s(key)))
+            detail = f"too many requests from {principal}; retry in {retry_after}s"
+            raise HTTPException(429, detail, {"Retry-After": str(retry_after)})

@@ -26,6 +26,10 @@ class ServerSettings(Section):
         300.0, gt=0, description="A delivery taken this long ago and still unanswered is offered again."
     )
     answer_niceness: int = Field(10, ge=0, le=19, description="How much lower the answer processes' CPU priority is.")
+    api_rate_limit_requests: int = Field(
+        600, ge=1, description="Most /v1 requests one API key may make per window (429 beyond; per process)."
+    )
+    api_rate_limit_window_s: float = Field(60.0, gt=0)
 
 
 class SlackSettings(Section):

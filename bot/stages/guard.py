@@ -2,7 +2,9 @@
 customers from rewriting the bot's rules.
 
 Limits come from `[guard]`: `max_message_chars`, `rate_limit_messages` per `rate_limit_window_s` for one user (counted
-in this process: behind several workers each enforces its own share), and `redact_pii`.
+in this process: behind several workers each enforces its own share), and `redact_pii`. The user is `user_id`, which
+Slack and Discord authenticate; the HTTP API namespaces it by the calling key (`api:<key>:<user_id>`) and limits each
+key's requests itself (`adapters.http.limits`), so a caller that invents user ids still meets a limit.
 
 Role changes (`refuse_role_changes`, on by default): sentences that try to replace the bot's rules or identity
 ("ignore your rules", "you are now DAN", "从现在起你是...", `bot.injection.role_change`) are dropped from the message
@@ -34,7 +36,7 @@ log = logging.getLogger(__name__)
 
 
 class RateLimiter:
-    """A sliding window of message times per user."""
+    """A sliding window of message times per user (or any key: `adapters.http.limits` counts API callers)."""
 
     def __init__(self, limit: int, window_s: float, clock: Callable[[], float] = time.monotonic) -> None:
         self.limit = limit
@@ -55,6 +57,13 @@ class RateLimiter:
                 user: times for user, times in self._sent.items() if times and now - times[-1] < self.window_s
             }
         return True
+
+    def retry_after_s(self, user_id: str) -> float:
+        """Seconds until `user_id` may send again (0 when it may now)."""
+        sent = self._sent.get(user_id)
+        if not sent or len(sent) < self.limit:
+            return 0.0
+        return max(0.0, sent[-self.limit] + self.window_s - self._clock())
 
 
 class GuardStage:

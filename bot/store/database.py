@@ -3,6 +3,11 @@
 Store tables subclass `StoreTable`, which has its own metadata, so `create_all` makes exactly the store's tables. It
 also upgrades a database made by an earlier version: a column added to a store table since is added to the database's
 table (`ALTER TABLE ... ADD COLUMN`), so such a column must be nullable (rows already there get NULL).
+
+A database server that goes away and comes back needs no restart: pooled connections are pinged before use
+(`pool_pre_ping`), so the first request after an outage gets a fresh connection instead of a dead one, and a
+connection attempt gives up after `CONNECT_TIMEOUT_S`, so a server that does not answer fails a request quickly
+instead of holding it. `check` is the cheap `SELECT 1` of a readiness probe.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ from bot.errors import DeskbotError
 
 # Each lost race means another process created at least one table or index: a few looks suffice.
 CREATE_ATTEMPTS = 10
+CONNECT_TIMEOUT_S = 5
 
 
 class StoreError(DeskbotError):
@@ -53,6 +59,8 @@ class Database:
         options: dict[str, Any] = {"pool_pre_ping": not is_sqlite}
         if is_sqlite:
             options["connect_args"] = {"check_same_thread": False, "timeout": 30}
+        elif url.startswith("postgresql"):
+            options["connect_args"] = {"connect_timeout": CONNECT_TIMEOUT_S}
         self.engine: Engine = create_engine(url, **options)
         if is_sqlite:
 
@@ -113,6 +121,11 @@ class Database:
         except SQLAlchemyError as error:
             prefix = f"{part}: " if part else ""
             raise StoreError(f"{prefix}cannot {what} ({error.__class__.__name__})") from error
+
+    def check(self) -> None:
+        """Raise `StoreError` unless the database answers a `SELECT 1`."""
+        with self.transaction("reach the database") as connection:
+            connection.exec_driver_sql("SELECT 1")
 
     @contextmanager
     def session(self) -> Iterator[Session]:

@@ -32,3 +32,10 @@ def test_duplicate_and_unknown_names_are_clear_errors(keys):
         keys.create("ci")
     with pytest.raises(ApiKeyError, match="no API key named"):
         keys.revoke("other")
+
+
+@pytest.mark.parametrize("name", ["", "a:b", "two words", "-dash-first", "x" * 65])
+def test_a_key_name_is_a_short_plain_word(keys, name):
+    with pytest.raises(ApiKeyError, match="1-64 letters, digits"):
+        keys.create(name)
+    assert keys.create("web-site_2.0") and keys.create("x" * 64)

@@ -1,5 +1,8 @@
 import json
 
+from sqlalchemy.exc import OperationalError
+
+from bot.store.database import StoreError
 from prompts import PromptLibrary
 
 
@@ -84,3 +87,36 @@ async def test_a_failing_stage_gives_the_canned_reply_on_chat_and_stream(explodi
         body = "".join([chunk async for chunk in stream.aiter_text()])
     assert body.rstrip().splitlines()[0] == "event: reply", "the stream ends with the reply event"
     assert canned in body and exploding_stage not in body and exploding_stage not in response.text
+
+
+async def test_the_caller_gets_its_own_conversation_id_back_on_chat_and_stream(app_client, api_key, runtime):
+    headers = {"Authorization": f"Bearer {api_key}"}
+    started = (await app_client.post("/v1/chat", json={"message": "Which payment methods?"}, headers=headers)).json()
+    assert not started["conversation_id"].startswith("api:"), "a new conversation's id is the caller's, unprefixed"
+    payload = {"message": "And refunds?", "conversation_id": started["conversation_id"]}
+    async with app_client.stream("POST", "/v1/chat/stream", json=payload, headers=headers) as stream:
+        body = "".join([chunk async for chunk in stream.aiter_text()])
+    reply = json.loads(body.rstrip().split("\n")[-1].removeprefix("data: "))
+    assert reply["conversation_id"] == started["conversation_id"]
+    [record] = list(runtime.conversations().export())
+    assert record["conversation_id"] == f"api:tests:{started['conversation_id']}" and record["user_id"] == "api:tests"
+    assert len(record["messages"]) == 4, "both turns are in the one namespaced conversation"
+
+
+async def test_ids_longer_than_the_namespace_leaves_room_for_are_422(app_client, api_key):
+    headers = {"Authorization": f"Bearer {api_key}"}
+    for field in ("conversation_id", "user_id"):
+        response = await app_client.post("/v1/chat", json={"message": "hi", field: "x" * 129}, headers=headers)
+        assert response.status_code == 422, field
+
+
+async def test_a_database_error_checking_the_key_is_503_with_retry_after(app_client, api_key, context, monkeypatch):
+    for error in (StoreError("API keys: cannot check an API key (OperationalError)"), OperationalError("x", {}, None)):
+
+        def failing_verify(_key, error=error):
+            raise error
+
+        monkeypatch.setattr(context.api_keys, "verify", failing_verify)
+        response = await app_client.post("/v1/chat", json={"message": "hi"}, headers={"Authorization": "Bearer dsk_x"})
+        assert response.status_code == 503 and response.headers["Retry-After"] == "5"
+        assert response.json() == {"detail": "the database is not answering; retry later"}

@@ -1,8 +1,11 @@
 import asyncio
 import gc
+import time
 
+from adapters.http import health_routes
 from adapters.http.app import build_context
 from adapters.http.metrics import Metrics
+from bot.store.database import StoreError
 from bot.types import Reply
 
 
@@ -77,3 +80,28 @@ async def test_a_context_sharing_its_process_leaves_the_collector_alone(runtime)
     await context.responder.engine()
     assert gc.get_freeze_count() == 0
     context.close()
+
+
+async def test_readyz_is_503_while_a_database_does_not_answer(app_client, context, monkeypatch):
+    await asyncio.wait_for(context.responder.engine(), 30)
+    assert len(context.databases) == 2, "the store and, beside the SQLite store, the delivery queue"
+    queue = context.databases[1]
+
+    def unreachable() -> None:
+        raise StoreError("cannot reach the database (OperationalError)")
+
+    monkeypatch.setattr(queue, "check", unreachable)
+    response = await app_client.get("/readyz")
+    assert response.status_code == 503 and response.json() == {"status": "store unavailable"}
+    assert response.headers["Retry-After"] == "5"
+    monkeypatch.undo()
+    assert (await app_client.get("/readyz")).status_code == 200
+
+
+async def test_readyz_does_not_wait_for_a_database_that_hangs(app_client, context, monkeypatch):
+    await asyncio.wait_for(context.responder.engine(), 30)
+    monkeypatch.setattr(health_routes, "STORE_CHECK_TIMEOUT_S", 0.1)
+    monkeypatch.setattr(context.databases[0], "check", lambda: time.sleep(1.0))
+    started = time.perf_counter()
+    response = await app_client.get("/readyz")
+    assert response.status_code == 503 and time.perf_counter() - started < 0.9

@@ -27,6 +27,18 @@ def test_rate_limiter_window_slides():
     assert limiter.allow("u")
 
 
+def test_rate_limiter_says_when_a_key_may_send_again():
+    now = [0.0]
+    limiter = RateLimiter(2, 10.0, clock=lambda: now[0])
+    assert limiter.retry_after_s("u") == 0.0
+    limiter.allow("u")
+    now[0] = 4.0
+    limiter.allow("u")
+    assert not limiter.allow("u") and limiter.retry_after_s("u") == 6.0
+    now[0] = 10.0
+    assert limiter.allow("u") and limiter.retry_after_s("u") == 4.0
+
+
 def test_redact_masks_email_card_and_phone():
     text = "Mail ada@example.com, card 4111 1111 1111 1111, call +49 30 1234567 about order 12345."
     masked = redact(text)
