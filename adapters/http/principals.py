@@ -7,7 +7,8 @@ stored as `api:ci:c-1`), and `Principal.own_reply` gives the caller its own id b
 reach ids under its own prefix: not another key's conversation, nor a Slack thread (`slack:<team>:<channel>:<ts>`) or
 a Discord one, whatever it sends; `/human`, `/reset`, `/feedback`, the history and the customer's profile all act on
 the namespaced ids. Names are percent-encoded (`:` becomes `%3A`), so the first `:` after the kind always ends the
-name and no two callers share a prefix.
+name and no two callers share a prefix. A name too long for a namespace (a key named before names were limited to 64
+characters) is stood for by `~` and its digest: `~` is never in a name that is percent-encoded, so it cannot collide.
 
 `str(principal)` (`api:ci`) is what rate limits count (`adapters.http.limits`) and the customer of a turn that names
 none.
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
+from hashlib import sha256
 from typing import Any
 from urllib.parse import quote
 
@@ -25,6 +27,7 @@ from bot.types import Message, Reply, new_conversation_id
 # Store ids are at most 200 characters: a namespace of up to 72 leaves 128 for the caller's own id.
 MAX_CALLER_ID_CHARS = 128
 MAX_NAMESPACE_CHARS = 72
+_MAX_NAME_CHARS = 64  # kind (a word of up to 6), two colons: what a namespace leaves for the name
 
 
 @dataclass(frozen=True)
@@ -40,14 +43,17 @@ class Principal:
         if not self.name:
             raise ValueError("a principal needs a name")
         if len(self.namespace) > MAX_NAMESPACE_CHARS:
-            raise ValueError(f"the principal {self} is too long for a namespace ({MAX_NAMESPACE_CHARS} characters)")
+            raise ValueError(f"the principal kind {self.kind!r} is too long for a namespace")
 
     @classmethod
     def api_key(cls, name: str) -> Principal:
         return cls("api", name)
 
     def __str__(self) -> str:
-        return f"{self.kind}:{quote(self.name, safe='')}"
+        name = quote(self.name, safe="")
+        if len(name) > _MAX_NAME_CHARS:
+            name = "~" + sha256(self.name.encode()).hexdigest()[:32]
+        return f"{self.kind}:{name}"
 
     @property
     def namespace(self) -> str:

@@ -37,4 +37,11 @@ def test_principals_are_checked_when_made():
     with pytest.raises(ValueError, match="plain word"):
         Principal("a:b", "x")
     with pytest.raises(ValueError, match="too long"):
-        Principal.api_key("x" * MAX_NAMESPACE_CHARS)
+        Principal("k" * MAX_NAMESPACE_CHARS, "x")
+
+
+def test_a_name_too_long_for_a_namespace_is_stood_for_by_its_digest():
+    long_name, other = "x" * 200, "x" * 199 + "y"
+    assert len(Principal.api_key(long_name).namespace) <= MAX_NAMESPACE_CHARS
+    assert str(Principal.api_key(long_name)).startswith("api:~")
+    assert Principal.api_key(long_name).namespace != Principal.api_key(other).namespace
