@@ -80,13 +80,17 @@ class OtherEvent(SlackShape):
 
 
 def _event_kind(event: Any) -> str | None:
+    """The union member an event is validated as, named by its type (so a problem reads `event.app_mention.text`)."""
     if not isinstance(event, dict):
         return None
-    return "chat" if event.get("type") in CHAT_EVENT_TYPES else "other"
+    kind = event.get("type")
+    return kind if kind in CHAT_EVENT_TYPES else "other"
 
 
 AnyEvent = Annotated[
-    Annotated[ChatEvent, Tag("chat")] | Annotated[OtherEvent, Tag("other")],
+    Annotated[ChatEvent, Tag("message")]
+    | Annotated[ChatEvent, Tag("app_mention")]
+    | Annotated[OtherEvent, Tag("other")],
     Discriminator(
         _event_kind, custom_error_type="event_not_an_object", custom_error_message="Input should be an object"
     ),

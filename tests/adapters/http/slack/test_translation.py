@@ -82,7 +82,8 @@ def test_edits_and_unknown_events_are_ignored():
     edited["event"]["subtype"] = "message_changed"
     assert turn_from_event_payload(edited) is None
     assert turn_from_event_payload(fixture("slack_reaction_added.json")) is None
-    assert turn_from_event_payload({"type": "event_callback", "event_id": "Ev1", "event": {"type": "team_join"}}) is None
+    team_join = {"type": "event_callback", "event_id": "Ev1", "event": {"type": "team_join"}}
+    assert turn_from_event_payload(team_join) is None
 
 
 def test_strip_mentions():
