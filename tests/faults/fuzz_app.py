@@ -1,6 +1,7 @@
 """One in-process app for a whole fuzz module: the fast runtime (HashEmbedder + FakeLLM), a signing secret for the Slack
-routes and no bot token (what was queued is answered, nothing is posted anywhere, so fuzzed `response_url`s are never
-called). Building an app loads the sample knowledge, so the fuzz modules share one instead of one per test.
+routes and one for the incoming webhook, no bot token and no outgoing webhooks (what was queued is answered, nothing
+is posted anywhere, so fuzzed `response_url`s are never called). Building an app loads the sample knowledge, so the
+fuzz modules share one instead of one per test.
 
 The ASGI transport does not raise what the app raises: a crash is a 500 response, as a real server would send it.
 """
@@ -22,6 +23,8 @@ from bot.plugins import PluginRegistry
 from bot.runtime import Runtime
 from tests.adapters.http.conftest import SIGNING_SECRET
 
+WEBHOOK_SECRET = "webhook-fuzz-secret"
+
 
 @asynccontextmanager
 async def fuzz_client(data_dir: Path) -> AsyncIterator[httpx.AsyncClient]:
@@ -30,6 +33,7 @@ async def fuzz_client(data_dir: Path) -> AsyncIterator[httpx.AsyncClient]:
     settings.knowledge.embedder_model = "hash-256"
     settings.llm.backend = "fake"
     settings.slack.signing_secret = SecretStr(SIGNING_SECRET)
+    settings.webhooks.secret = SecretStr(WEBHOOK_SECRET)
     registry = PluginRegistry()
     registry.register("llm", "fake", lambda _settings: FakeLLM())
     app = create_app(build_context(Runtime(settings, registry).adapter_context()))

@@ -32,7 +32,7 @@ from tests.faults.fuzz_app import context_of, fuzz_client
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
 FUZZ = settings(
-    max_examples=60,
+    max_examples=100,
     derandomize=True,
     deadline=None,
     database=None,
