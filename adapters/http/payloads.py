@@ -62,17 +62,15 @@ def parse_form(body: bytes) -> dict[str, str]:
         raise HTTPException(400, "the body is not a valid form") from error
 
 
-def _short(text: str) -> str:
-    return text if len(text) <= MAX_PROBLEM_CHARS else text[: MAX_PROBLEM_CHARS - 1] + "…"
+def quotable(text: str, max_chars: int = MAX_PROBLEM_CHARS) -> str:
+    """`text` fit to quote in a response or a log line: at most `max_chars`, lone surrogates replaced by `?`."""
+    short = text if len(text) <= max_chars else text[: max_chars - 1] + "…"
+    return short.encode("utf-8", "replace").decode("utf-8")
 
 
 def _location(loc: Iterable[Any]) -> list[str | int]:
-    """The path to the problem; a key taken from the body is shortened and made encodable like any text."""
-    return [part if isinstance(part, int) else _encodable(_short(str(part))) for part in loc]
-
-
-def _encodable(text: str) -> str:
-    return text.encode("utf-8", "replace").decode("utf-8")
+    """The path to the problem; a key taken from the body is quoted like any text."""
+    return [part if isinstance(part, int) else quotable(str(part)) for part in loc]
 
 
 def validation_problems(errors: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
@@ -85,7 +83,7 @@ def validation_problems(errors: Iterable[Mapping[str, Any]]) -> list[dict[str, A
             {
                 "type": str(error.get("type", "invalid")),
                 "loc": _location(error.get("loc", ())),
-                "msg": _encodable(_short(str(error.get("msg", "")))),
+                "msg": quotable(str(error.get("msg", ""))),
             }
         )
     return problems

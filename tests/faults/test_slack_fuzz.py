@@ -170,6 +170,18 @@ async def test_a_lone_surrogate_in_the_challenge_is_ignored_not_500(client):
     assert_ignored_as_unexpected(response, "url_verification")
 
 
+@pytest.mark.parametrize("path", ["/slack/events", "/slack/interactions"])
+async def test_a_payload_type_that_is_a_lone_surrogate_is_quoted_encodably(client, path):
+    payload = b'{"type": "\\ud800' + b"x" * 500 + b'"}'
+    if path == "/slack/events":
+        response = await signed_post(client, path, payload, "application/json")
+    else:
+        response = await signed_post(client, path, form_body({"payload": payload.decode()}), FORM)
+    assert response.status_code == 200
+    reason = response.json()["ignored"]
+    assert reason.endswith("type '?" + "x" * 58 + "…'"), reason
+
+
 @pytest.mark.parametrize("number", [b"1e999999", b"-1e999999", b"NaN", b"Infinity", b"-Infinity"])
 async def test_numbers_json_does_not_have_are_400(client, number):
     body = b'{"type": "event_callback", "event_id": "Ev1", "event_time": ' + number + b"}"
@@ -191,6 +203,15 @@ async def test_a_slash_command_with_a_response_url_that_is_not_a_web_url_is_igno
         response = await signed_post(client, "/slack/commands", form_body(fields), FORM)
     assert_ignored_as_unexpected(response, "response_url")
     assert written == []
+
+
+async def test_a_slash_command_with_a_blank_response_url_is_answered_in_the_channel(client, context):
+    with queue_writes(context) as written:
+        fields = {**COMMAND, "response_url": "", "trigger_id": "blank-response-url"}
+        response = await signed_post(client, "/slack/commands", form_body(fields), FORM)
+    assert response.status_code == 200
+    [job] = written
+    assert "'response_url': None" in job or '"response_url": null' in job
 
 
 async def test_an_interaction_without_payload_is_ignored(client):
@@ -229,10 +250,11 @@ async def test_a_click_without_trigger_id_is_queued_once_per_signed_request(clie
 
 # ----- signed hypothesis fuzz -----
 
-SLACK_TEXT = st.text(max_size=40)
+SLACK_TEXT = st.text(max_size=40)  # form fields: Slack sends UTF-8 (other bytes: test_signed_arbitrary_bytes_...)
+JSON_TEXT = st.text(st.characters(exclude_categories=[]), max_size=40)  # lone surrogates too, as \udXXX escapes
 JSON_VALUES = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | SLACK_TEXT,
-    lambda children: st.lists(children, max_size=4) | st.dictionaries(SLACK_TEXT, children, max_size=4),
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | JSON_TEXT,
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(JSON_TEXT, children, max_size=4),
     max_leaves=12,
 )
 

@@ -17,9 +17,9 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal, TypeVar
 from urllib.parse import urlsplit
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Discriminator, Field, Tag, ValidationError
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Discriminator, Field, Tag, ValidationError
 
-from adapters.http.payloads import first_problem, parse_form, parse_json
+from adapters.http.payloads import first_problem, parse_form, parse_json, quotable
 
 CHAT_EVENT_TYPES = ("message", "app_mention")
 
@@ -36,6 +36,10 @@ class SlackShape(BaseModel):
     model_config = ConfigDict(extra="ignore", frozen=True)
 
 
+def _blank_is_none(value: Any) -> Any:
+    return None if value == "" else value
+
+
 def _web_url(url: str) -> str:
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.netloc:
@@ -44,6 +48,7 @@ def _web_url(url: str) -> str:
 
 
 WebUrl = Annotated[str, AfterValidator(_web_url)]
+Blank = BeforeValidator(_blank_is_none)  # a form sends every field: an empty one stands for none
 MAX_ID_CHARS = 60  # Slack's ids are about a dozen characters; a conversation id built of three stays within 200
 SlackId = Annotated[str, Field(min_length=1, max_length=MAX_ID_CHARS)]
 OptionalId = Annotated[str, Field(max_length=MAX_ID_CHARS)]
@@ -118,7 +123,7 @@ class SlashCommand(SlackShape):
     team_id: OptionalId = ""
     command: str = ""
     text: str = ""
-    response_url: WebUrl | None = None
+    response_url: Annotated[WebUrl | None, Blank] = None
     trigger_id: Annotated[str, Field(max_length=200)] | None = None
 
 
@@ -160,23 +165,25 @@ def _validated(shape: type[Shape], value: Any, what: str) -> Shape:
         raise UnexpectedPayloadError(f"unexpected {what}: {first_problem(error.errors())}") from error
 
 
-def _kind_of(value: Any) -> Any:
-    """The `type` of a JSON object (None when `value` is not an object), shortened for a reason line."""
+def _kind_of(value: Any) -> str:
+    """The `type` of a JSON object, quoted for a reason line (`'reaction_added'`, or `a list` when it is no text)."""
     kind = value.get("type") if isinstance(value, dict) else None
-    return kind if not isinstance(kind, str) or len(kind) <= 60 else kind[:60] + "…"
+    if isinstance(kind, str):
+        return repr(quotable(kind, 60))
+    return "missing" if kind is None else f"a {type(kind).__name__}"
 
 
 def read_events(body: bytes) -> EventCallback | UrlVerification:
     """An Events API request body."""
     payload = parse_json(body)
-    kind = _kind_of(payload)
+    kind = payload.get("type") if isinstance(payload, dict) else None
     if kind == "url_verification":
         return _validated(UrlVerification, payload, "url_verification")
     if kind == "event_callback":
         return _validated(EventCallback, payload, "event_callback")
     if not isinstance(payload, dict):
         raise UnexpectedPayloadError("unexpected payload: not a JSON object")
-    raise UnexpectedPayloadError(f"payload type {kind!r}")
+    raise UnexpectedPayloadError(f"payload type {_kind_of(payload)}")
 
 
 def read_slash_command(body: bytes) -> SlashCommand:
@@ -190,9 +197,8 @@ def read_interaction(body: bytes) -> BlockActions:
     if "payload" not in form:
         raise UnexpectedPayloadError("interaction without payload")
     payload = parse_json(form["payload"])
-    kind = _kind_of(payload)
-    if kind == "block_actions":
+    if isinstance(payload, dict) and payload.get("type") == "block_actions":
         return _validated(BlockActions, payload, "block_actions")
     if not isinstance(payload, dict):
         raise UnexpectedPayloadError("unexpected interaction: not a JSON object")
-    raise UnexpectedPayloadError(f"interaction type {kind!r}")
+    raise UnexpectedPayloadError(f"interaction type {_kind_of(payload)}")
