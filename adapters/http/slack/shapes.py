@@ -48,7 +48,7 @@ def _web_url(url: str) -> str:
 
 
 WebUrl = Annotated[str, AfterValidator(_web_url)]
-Blank = BeforeValidator(_blank_is_none)  # a form sends every field: an empty one stands for none
+BlankIsNone = BeforeValidator(_blank_is_none)  # a form sends every field: an empty one stands for none
 MAX_ID_CHARS = 60  # Slack's ids are about a dozen characters; a conversation id built of three stays within 200
 SlackId = Annotated[str, Field(min_length=1, max_length=MAX_ID_CHARS)]
 OptionalId = Annotated[str, Field(max_length=MAX_ID_CHARS)]
@@ -123,7 +123,7 @@ class SlashCommand(SlackShape):
     team_id: OptionalId = ""
     command: str = ""
     text: str = ""
-    response_url: Annotated[WebUrl | None, Blank] = None
+    response_url: Annotated[WebUrl | None, BlankIsNone] = None
     trigger_id: Annotated[str, Field(max_length=200)] | None = None
 
 
