@@ -16,7 +16,6 @@ from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from fastapi import FastAPI, Request
-from fastapi.exception_handlers import request_validation_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 
@@ -27,6 +26,7 @@ from adapters.http.context import ChannelContext
 from adapters.http.deliveries import Deliveries, queue_database_url
 from adapters.http.limits import BodySizeLimit
 from adapters.http.metrics import Metrics, RequestMetrics
+from adapters.http.payloads import validation_problems
 from adapters.http.serve_environment import ANSWERS_ELSEWHERE_ENV, runtime_from_environment
 from adapters.http.settings import ServerSettings, SlackSettings, WebhookSettings
 from adapters.http.store_errors import map_store_errors
@@ -119,11 +119,13 @@ async def prune_deliveries(context: ChannelContext) -> None:
         await asyncio.sleep(PRUNE_EVERY_S)
 
 
-async def _malformed_json_is_400(request: Request, error: Exception) -> Response:
+async def _invalid_request(_request: Request, error: Exception) -> Response:
+    """Malformed JSON is 400; a body that does not fit the route's model is 422 with short problems that never
+    echo the body (`payloads.validation_problems`), so the answer is small and encodable whatever was sent."""
     assert isinstance(error, RequestValidationError)
     if any(item.get("type") == "json_invalid" for item in error.errors()):
         return JSONResponse({"detail": "the body is not valid JSON"}, status_code=400)
-    return await request_validation_exception_handler(request, error)
+    return JSONResponse({"detail": validation_problems(error.errors())}, status_code=422)
 
 
 def app_from_environment() -> FastAPI:
@@ -177,7 +179,7 @@ def create_app(context: ChannelContext, answers_elsewhere: bool = False) -> Fast
         openapi_url="/openapi.json" if docs else None,
     )
     app.state.deskbot = context
-    app.add_exception_handler(RequestValidationError, _malformed_json_is_400)
+    app.add_exception_handler(RequestValidationError, _invalid_request)
     map_store_errors(app)
     app.include_router(health_routes.router)
     app.include_router(api_routes.router)
@@ -186,8 +188,10 @@ def create_app(context: ChannelContext, answers_elsewhere: bool = False) -> Fast
         from slack_sdk.signature import SignatureVerifier
 
         from adapters.http.slack import routes as slack_routes
+        from adapters.http.slack.shapes import UnexpectedPayloadError
 
         app.state.slack_verifier = SignatureVerifier(slack.signing_secret.get_secret_value())
+        app.add_exception_handler(UnexpectedPayloadError, slack_routes.ignore_unexpected_payload)
         app.include_router(slack_routes.router)
         if slack.bot_token is None:
             log.warning("[slack] bot_token is not set: Slack events are acknowledged but not answered")

@@ -15,7 +15,7 @@ from fastapi import APIRouter, Depends, HTTPException, Request, Response
 from pydantic import BaseModel, Field, ValidationError
 
 from adapters.http.context import ChannelContext, channel_context
-from adapters.http.payloads import parse_json_object
+from adapters.http.payloads import parse_json_object, validation_problems
 from adapters.http.webhook_signing import is_signed
 from bot.pii import redact_message
 from bot.types import Message, new_conversation_id
@@ -52,7 +52,7 @@ async def incoming(
     try:
         incoming_message = IncomingMessage.model_validate(parse_json_object(body))
     except ValidationError as error:
-        raise HTTPException(422, error.errors(include_url=False, include_context=False)) from error
+        raise HTTPException(422, validation_problems(error.errors())) from error
     message = Message(
         text=incoming_message.text,
         user_id=incoming_message.user_id or "webhook",

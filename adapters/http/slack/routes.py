@@ -1,37 +1,43 @@
 """The Slack endpoints: `/slack/events`, `/slack/commands`, `/slack/interactions`.
 
-Each request is verified first (`verified_slack_body`), queued in the database and acknowledged at once; an answer
-worker replies later (`answer_slack_job`). Events are de-duplicated by `event_id` as they are queued, so Slack's
-retries (`X-Slack-Retry-Num`) and several workers answer each event once.
+Each request is verified first (`verified_slack_request`), validated into its typed shape (`shapes`), queued in the
+database and acknowledged at once; an answer worker replies later (`answer_slack_job`). A verified payload Deskbot
+does not handle is answered 200 `{"ok": true, "ignored": REASON}` and logged once (`ignore_unexpected_payload`): Slack
+retries every other status. Each request is queued under one delivery id (`delivery_id`), so Slack's retries
+(`X-Slack-Retry-Num`), replays and several workers answer each request once.
 """
 
 from __future__ import annotations
 
 import logging
-import uuid
-from collections.abc import Mapping
 from dataclasses import replace
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Response
+from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse
 
 from adapters.http.context import ChannelContext, channel_context
-from adapters.http.payloads import parse_form, parse_json_object
+from adapters.http.slack.shapes import (
+    UnexpectedPayloadError,
+    UrlVerification,
+    read_events,
+    read_interaction,
+    read_slash_command,
+)
 from adapters.http.slack.translation import (
     SlackTurn,
     turn_from_event,
     turn_from_interaction,
     turn_from_slash_command,
 )
-from adapters.http.slack.verification import verified_slack_body
+from adapters.http.slack.verification import SignedSlackRequest, verified_slack_request
 from bot.pii import redact_message
 
 log = logging.getLogger(__name__)
 
-router = APIRouter(prefix="/slack", tags=["slack"], dependencies=[Depends(verified_slack_body)])
+router = APIRouter(prefix="/slack", tags=["slack"], dependencies=[Depends(verified_slack_request)])
 
-SignedBody = Annotated[bytes, Depends(verified_slack_body)]
+Signed = Annotated[SignedSlackRequest, Depends(verified_slack_request)]
 Context = Annotated[ChannelContext, Depends(channel_context)]
 
 
@@ -51,50 +57,51 @@ async def _answer_later(context: ChannelContext, turn: SlackTurn, delivery_id: s
     return await context.submit("slack", delivery_id, turn.to_payload())
 
 
-def delivery_id_of(payload: Mapping[str, Any]) -> str:
-    """Slash commands and clicks are not retried by Slack; their `trigger_id` (unique per use) still keys them."""
-    return str(payload.get("trigger_id") or uuid.uuid4().hex)
+def delivery_id(request: SignedSlackRequest, declared: str | None) -> str:
+    """The id a Slack request is queued under, once: the id Slack gives it (an event's `event_id`, the same in
+    every retry; a command's or click's `trigger_id`, unique per use), else the digest of the signed request, which a
+    replay shares and no other request does."""
+    return declared or f"sha256:{request.digest}"
+
+
+def _ignored(reason: str) -> Response:
+    return JSONResponse({"ok": True, "ignored": reason})
+
+
+async def ignore_unexpected_payload(request: Request, error: Exception) -> Response:
+    """The app's answer to `UnexpectedPayloadError`: 200 (Slack retries anything else) and one log line."""
+    assert isinstance(error, UnexpectedPayloadError)
+    log.warning("ignored a Slack request to %s: %s", request.url.path, error.reason)
+    return _ignored(error.reason)
 
 
 @router.post("/events")
-async def events(body: SignedBody, context: Context) -> Response:
+async def events(signed: Signed, context: Context) -> Response:
     """Events API: url_verification, app mentions, direct messages, replies in the bot's threads."""
-    payload = parse_json_object(body)
-    kind = payload.get("type")
-    if kind == "url_verification":
-        return JSONResponse({"challenge": str(payload.get("challenge", ""))})
-    if kind != "event_callback":
-        return JSONResponse({"ok": True, "ignored": f"payload type {kind!r}"})
+    payload = read_events(signed.body)
+    if isinstance(payload, UrlVerification):
+        return JSONResponse({"challenge": payload.challenge})
     turn = turn_from_event(payload)
     if turn is None:
-        return JSONResponse({"ok": True, "ignored": "not for the bot"})
-    event_id = str(payload.get("event_id") or "")
-    if not event_id:
-        raise HTTPException(400, "event_callback without event_id")
-    if not await _answer_later(context, turn, event_id):
-        return JSONResponse({"ok": True, "ignored": "duplicate"})
+        return _ignored("not for the bot")
+    if not await _answer_later(context, turn, delivery_id(signed, payload.event_id)):
+        return _ignored("duplicate")
     return JSONResponse({"ok": True})
 
 
 @router.post("/commands")
-async def commands(body: SignedBody, context: Context) -> Response:
+async def commands(signed: Signed, context: Context) -> Response:
     """Slash command (`/deskbot QUESTION`, `/deskbot reset`, ...); the answer comes through its response_url."""
-    form = parse_form(body)
-    turn = turn_from_slash_command(form)
-    if turn is None:
-        raise HTTPException(400, "slash command without channel_id or user_id")
-    await _answer_later(context, turn, delivery_id_of(form))
+    command = read_slash_command(signed.body)
+    await _answer_later(context, turn_from_slash_command(command), delivery_id(signed, command.trigger_id))
     return Response(status_code=200)
 
 
 @router.post("/interactions")
-async def interactions(body: SignedBody, context: Context) -> Response:
+async def interactions(signed: Signed, context: Context) -> Response:
     """Button clicks on replies (good / bad answer, talk to a person)."""
-    form = parse_form(body)
-    if "payload" not in form:
-        raise HTTPException(400, "interaction without payload")
-    interaction = parse_json_object(form["payload"])
+    interaction = read_interaction(signed.body)
     turn = turn_from_interaction(interaction)
     if turn is not None:
-        await _answer_later(context, turn, delivery_id_of(interaction))
+        await _answer_later(context, turn, delivery_id(signed, interaction.trigger_id))
     return Response(status_code=200)

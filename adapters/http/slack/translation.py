@@ -1,4 +1,5 @@
-"""Slack payloads -> engine `Message`s, and where the reply goes. Pure functions over the JSON Slack sends.
+"""Slack payloads -> engine `Message`s, and where the reply goes. Pure functions over the typed shapes
+(`adapters.http.slack.shapes`) the routes validate each verified body into.
 
 Answered: app mentions, direct messages, and replies in threads the bot started. Ignored: the bot's own messages
 (and other bots'), edits/deletions and other subtypes, channel messages that mention the bot (the app_mention event
@@ -13,6 +14,7 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from adapters.http.slack.shapes import BlockActions, ChatEvent, EventCallback, SlashCommand
 from bot.presentation import REPLY_ACTIONS, ReplyAction
 from bot.types import Message
 
@@ -51,19 +53,19 @@ class SlackTurn:
         return cls(Message(**payload["message"]), SlackTarget(**payload["target"]))
 
 
-def bot_user_id(payload: Mapping[str, Any]) -> str | None:
+def bot_user_id(callback: EventCallback) -> str | None:
     """The bot's own user id, from the `authorizations` Slack sends with each event."""
-    for authorization in payload.get("authorizations") or []:
-        if authorization.get("is_bot") and authorization.get("user_id"):
-            return str(authorization["user_id"])
+    for authorization in callback.authorizations:
+        if authorization.is_bot and authorization.user_id:
+            return authorization.user_id
     return None
 
 
-def is_from_a_bot(event: Mapping[str, Any], own_user_id: str | None) -> bool:
+def is_from_a_bot(event: ChatEvent, own_user_id: str | None) -> bool:
     """True for the bot's own messages and other bots' (answering them risks a loop)."""
-    if event.get("bot_id") or event.get("subtype") == "bot_message" or event.get("bot_profile"):
+    if event.bot_id or event.subtype == "bot_message" or event.bot_profile:
         return True
-    return own_user_id is not None and event.get("user") == own_user_id
+    return own_user_id is not None and event.user == own_user_id
 
 
 def strip_mentions(text: str) -> str:
@@ -74,80 +76,70 @@ def _conversation_id(team: str, channel: str, thread: str | None) -> str:
     return f"slack:{team}:{channel}" + (f":{thread}" if thread else "")
 
 
-def turn_from_event(payload: Mapping[str, Any]) -> SlackTurn | None:
+def is_for_the_bot(event: ChatEvent, own_user_id: str | None) -> bool:
+    """App mentions, direct messages, and replies in a thread the bot started that do not mention it (the
+    app_mention event of such a message answers it)."""
+    if event.type == "app_mention" or event.channel_type == "im":
+        return True
+    in_own_thread = bool(event.thread_ts) and own_user_id is not None and event.parent_user_id == own_user_id
+    return in_own_thread and f"<@{own_user_id}" not in (event.text or "")
+
+
+def reply_thread(event: ChatEvent) -> str | None:
+    """The thread the reply goes in: the event's thread, or a new one under a mention; None: top level of a DM."""
+    return event.thread_ts or (event.ts if event.type == "app_mention" else None)
+
+
+def turn_from_event(callback: EventCallback) -> SlackTurn | None:
     """The turn an `event_callback` asks for, or None when the bot should stay silent."""
-    event = payload.get("event")
-    if not isinstance(event, Mapping):
+    event = callback.event
+    if not isinstance(event, ChatEvent):
         return None
-    own = bot_user_id(payload)
-    if is_from_a_bot(event, own) or event.get("subtype"):
+    own = bot_user_id(callback)
+    if is_from_a_bot(event, own) or event.subtype or event.user is None or not is_for_the_bot(event, own):
         return None
-    kind = event.get("type")
-    channel, user, ts = event.get("channel"), event.get("user"), event.get("ts")
-    if not (isinstance(channel, str) and isinstance(user, str) and isinstance(ts, str)):
-        return None
-    text = str(event.get("text") or "")
-    thread_ts = event.get("thread_ts")
-    team = str(payload.get("team_id") or event.get("team") or "")
-    thread: str | None
-    if kind == "app_mention":
-        thread = str(thread_ts or ts)
-    elif kind == "message" and event.get("channel_type") == "im":
-        thread = str(thread_ts) if thread_ts else None
-    elif kind == "message" and thread_ts and own is not None and event.get("parent_user_id") == own:
-        if f"<@{own}" in text:
-            return None  # the app_mention event of this message answers it
-        thread = str(thread_ts)
-    else:
-        return None
-    question = strip_mentions(text)
+    question = strip_mentions(event.text or "")
     if not question:
         return None
+    thread = reply_thread(event)
     message = Message(
         text=question,
-        user_id=f"slack:{user}",
-        conversation_id=_conversation_id(team, channel, thread),
+        user_id=f"slack:{event.user}",
+        conversation_id=_conversation_id(callback.team_id or event.team or "", event.channel, thread),
         channel="slack",
-        metadata={"slack_event_id": str(payload.get("event_id") or "")},
+        metadata={"slack_event_id": callback.event_id},
     )
-    return SlackTurn(message, SlackTarget(channel=channel, thread_ts=thread))
+    return SlackTurn(message, SlackTarget(channel=event.channel, thread_ts=thread))
 
 
-def turn_from_slash_command(form: Mapping[str, str]) -> SlackTurn | None:
+def turn_from_slash_command(command: SlashCommand) -> SlackTurn:
     """`/deskbot how do I ...` asks a question; `/deskbot reset|human|help|feedback good` runs that command."""
-    channel, user = form.get("channel_id"), form.get("user_id")
-    if not channel or not user:
-        return None
-    text = " ".join(form.get("text", "").split())
+    text = " ".join(command.text.split())
     first = text.split(" ", 1)[0].lower()
     if not text:
         text = "/help"
     elif first in SLASH_SUBCOMMANDS:
         text = "/" + text
-    team = form.get("team_id", "")
     message = Message(
         text=text,
-        user_id=f"slack:{user}",
-        conversation_id=_conversation_id(team, channel, f"user-{user}"),
+        user_id=f"slack:{command.user_id}",
+        conversation_id=_conversation_id(command.team_id, command.channel_id, f"user-{command.user_id}"),
         channel="slack",
     )
-    return SlackTurn(message, SlackTarget(channel=channel, response_url=form.get("response_url") or None))
+    return SlackTurn(message, SlackTarget(channel=command.channel_id, response_url=command.response_url))
 
 
-def turn_from_interaction(payload: Mapping[str, Any]) -> SlackTurn | None:
+def turn_from_interaction(interaction: BlockActions) -> SlackTurn | None:
     """A click on one of the reply's buttons, as the command it stands for, in the reply's conversation."""
-    if payload.get("type") != "block_actions":
+    action = interaction.actions[0]
+    command = BUTTON_COMMANDS.get(action.action_id)
+    if command is None:
         return None
-    actions = payload.get("actions") or []
-    action = actions[0] if actions and isinstance(actions[0], Mapping) else {}
-    command = BUTTON_COMMANDS.get(str(action.get("action_id", "")))
-    user = (payload.get("user") or {}).get("id")
-    channel = (payload.get("channel") or {}).get("id")
-    posted = payload.get("message") or {}
-    if command is None or not user or not channel:
-        return None
-    thread = posted.get("thread_ts") or posted.get("ts")
-    team = (payload.get("team") or {}).get("id", "")
-    conversation = str(action.get("value") or _conversation_id(team, channel, thread))
-    message = Message(text=command, user_id=f"slack:{user}", conversation_id=conversation, channel="slack")
-    return SlackTurn(message, SlackTarget(channel=channel, thread_ts=str(thread) if thread else None))
+    channel = interaction.channel.id
+    thread = interaction.message.thread_ts or interaction.message.ts
+    team = interaction.team.id if interaction.team else ""
+    conversation = action.value or _conversation_id(team, channel, thread)
+    message = Message(
+        text=command, user_id=f"slack:{interaction.user.id}", conversation_id=conversation, channel="slack"
+    )
+    return SlackTurn(message, SlackTarget(channel=channel, thread_ts=thread))

@@ -1,7 +1,8 @@
 """Slack payloads -> engine Messages, one rule per test, on payloads recorded from Slack's docs."""
 
-import copy
+from typing import Any
 
+from adapters.http.slack.shapes import BlockActions, ChatEvent, EventCallback, SlashCommand
 from adapters.http.slack.translation import (
     bot_user_id,
     is_from_a_bot,
@@ -13,8 +14,24 @@ from adapters.http.slack.translation import (
 from tests.adapters.http.conftest import fixture
 
 
+def event_callback(payload: dict[str, Any]) -> EventCallback:
+    return EventCallback.model_validate(payload)
+
+
+def turn_from_event_payload(payload: dict[str, Any]):
+    return turn_from_event(event_callback(payload))
+
+
+def turn_from_form(form: dict[str, str]):
+    return turn_from_slash_command(SlashCommand.model_validate(form))
+
+
+def turn_from_click(payload: dict[str, Any]):
+    return turn_from_interaction(BlockActions.model_validate(payload))
+
+
 def test_app_mention_strips_the_mention_and_threads_on_the_message():
-    turn = turn_from_event(fixture("slack_app_mention.json"))
+    turn = turn_from_event_payload(fixture("slack_app_mention.json"))
     assert turn is not None
     assert turn.message.text.startswith("What is the returns policy?")
     assert turn.message.channel == "slack"
@@ -24,47 +41,49 @@ def test_app_mention_strips_the_mention_and_threads_on_the_message():
 
 
 def test_thread_reply_continues_the_mention_conversation():
-    mention = turn_from_event(fixture("slack_app_mention.json"))
-    reply = turn_from_event(fixture("slack_message_thread_reply.json"))
+    mention = turn_from_event_payload(fixture("slack_app_mention.json"))
+    reply = turn_from_event_payload(fixture("slack_message_thread_reply.json"))
     assert mention and reply and reply.message.conversation_id == mention.message.conversation_id
 
 
 def test_thread_reply_in_someone_elses_thread_is_ignored():
     payload = fixture("slack_message_thread_reply.json")
     payload["event"]["parent_user_id"] = "U999"
-    assert turn_from_event(payload) is None
+    assert turn_from_event_payload(payload) is None
 
 
 def test_channel_message_mentioning_the_bot_is_left_to_app_mention():
     payload = fixture("slack_message_thread_reply.json")
     payload["event"]["text"] = "<@U0LAN0Z89> and opened items?"
-    assert turn_from_event(payload) is None
+    assert turn_from_event_payload(payload) is None
 
 
 def test_direct_message_has_no_thread():
-    turn = turn_from_event(fixture("slack_message_im.json"))
+    turn = turn_from_event_payload(fixture("slack_message_im.json"))
     assert turn is not None and turn.target.thread_ts is None
     assert turn.message.conversation_id == "slack:T123ABC456:D024BE91L"
 
 
 def test_ignoring_self():
-    payload = fixture("slack_message_im.json")
-    own = bot_user_id(payload)
+    callback = event_callback(fixture("slack_message_im.json"))
+    own = bot_user_id(callback)
     assert own == "U0LAN0Z89"
-    mine = copy.deepcopy(payload["event"])
-    mine["user"] = own
+    assert isinstance(callback.event, ChatEvent)
+    mine = callback.event.model_copy(update={"user": own})
     assert is_from_a_bot(mine, own)
-    assert is_from_a_bot(fixture("slack_message_bot.json")["event"], own)
-    assert not is_from_a_bot(payload["event"], own)
-    assert turn_from_event(fixture("slack_message_bot.json")) is None
+    bot_event = event_callback(fixture("slack_message_bot.json")).event
+    assert isinstance(bot_event, ChatEvent) and is_from_a_bot(bot_event, own)
+    assert not is_from_a_bot(callback.event, own)
+    assert turn_from_event_payload(fixture("slack_message_bot.json")) is None
 
 
 def test_edits_and_unknown_events_are_ignored():
     edited = fixture("slack_message_im.json")
     edited["event"]["subtype"] = "message_changed"
-    assert turn_from_event(edited) is None
-    assert turn_from_event(fixture("slack_reaction_added.json")) is None
-    assert turn_from_event({"type": "event_callback"}) is None
+    assert turn_from_event_payload(edited) is None
+    assert turn_from_event_payload(fixture("slack_reaction_added.json")) is None
+    team_join = {"type": "event_callback", "event_id": "Ev1", "event": {"type": "team_join"}}
+    assert turn_from_event_payload(team_join) is None
 
 
 def test_strip_mentions():
@@ -73,13 +92,12 @@ def test_strip_mentions():
 
 def test_slash_command_subcommands_become_engine_commands():
     form = fixture("slack_slash_command.json")
-    assert turn_from_slash_command(form).message.text == "/reset"
+    assert turn_from_form(form).message.text == "/reset"
     for text, expected in [("", "/help"), ("human", "/human"), ("feedback good", "/feedback good")]:
-        assert turn_from_slash_command({**form, "text": text}).message.text == expected
-    question = turn_from_slash_command({**form, "text": "how do I  reset my thermostat?"})
+        assert turn_from_form({**form, "text": text}).message.text == expected
+    question = turn_from_form({**form, "text": "how do I  reset my thermostat?"})
     assert question.message.text == "how do I reset my thermostat?"
     assert question.target.response_url == form["response_url"]
-    assert turn_from_slash_command({"text": "hi"}) is None
 
 
 def test_buttons_become_engine_commands():
@@ -90,8 +108,7 @@ def test_buttons_become_engine_commands():
         ("deskbot_human", "/human"),
     ]:
         payload["actions"][0]["action_id"] = action_id
-        turn = turn_from_interaction(payload)
+        turn = turn_from_click(payload)
         assert turn is not None and turn.message.text == command
     payload["actions"][0]["action_id"] = "someone_elses_button"
-    assert turn_from_interaction(payload) is None
-    assert turn_from_interaction({"type": "view_submission"}) is None
+    assert turn_from_click(payload) is None
