@@ -118,6 +118,8 @@ class ManifestContents:
 
 def read_manifest(path: Path) -> ManifestContents:
     """Everything but the vectors of the manifest at `path` (`DIR/snap-N/manifest.sqlite`); damage is an error."""
+    if not path.is_file():
+        raise IndexCorruptError(f"{path}: the manifest is missing; run `deskbot kb rebuild`")
     try:
         engine = open_manifest(path)
         try:
@@ -128,7 +130,7 @@ def read_manifest(path: Path) -> ManifestContents:
             engine.dispose()
     except Exception as error:
         raise IndexCorruptError(
-            f"{path}: the manifest is unreadable ({type(error).__name__}); delete {path.parent.parent} and ingest again"
+            f"{path}: the manifest is unreadable ({type(error).__name__}); run `deskbot kb rebuild`"
         ) from error
     return ManifestContents(facts, documents, chunks)
 

@@ -23,12 +23,13 @@ from knowledge.chunking import DEFAULT_CHUNK_TOKENS, Chunker
 from knowledge.cleaning import clean_text
 from knowledge.documents import Chunk, Document
 from knowledge.embedding_cache import embed_texts, text_hash
-from knowledge.errors import KnowledgeError
+from knowledge.errors import IndexCorruptError, KnowledgeError
 from knowledge.index import VectorIndex
 from knowledge.loaders.base import LoaderSet
 from knowledge.manifest import (
     FORMAT_VERSION,
     DocumentRow,
+    ManifestContents,
     apply_changes,
     cached_vectors,
     chunk_row,
@@ -37,7 +38,7 @@ from knowledge.manifest import (
     read_vectors,
     write_facts,
 )
-from knowledge.reports import Progress, SyncReport
+from knowledge.reports import Progress, RebuildReport, SyncReport
 from knowledge.snapshots import MANIFEST, VECTORS
 from knowledge.sources import drop_duplicates, read_sources, vanished_documents
 from knowledge.store import KnowledgeStore
@@ -138,39 +139,90 @@ class KnowledgeWriter:
         report.seconds = time.perf_counter() - started
         return report
 
-    def rebuild(self, progress: Progress | None = None) -> SyncReport:
-        """Re-embed every stored chunk with the current embedder and write a fresh index."""
+    def rebuild(self, progress: Progress | None = None, sources: Sequence[Path] = ()) -> RebuildReport:
+        """Write a fresh index with the configured embedder from the newest intact manifest on disk.
+
+        The snapshot `CURRENT` names comes first, then the others, newest first, so a damaged pointer or a damaged
+        FAISS file never stops a rebuild. Chunks keep the vectors the manifest holds for this embedder (the
+        embedding cache); only the rest are embedded. With no intact manifest left, the damaged snapshots are removed
+        and `sources` (the documents folder) are read again; with no sources either, the error names what to delete.
+        """
         started = time.perf_counter()
-        report = SyncReport()
-        store, embedder = self.store, self.store.embedder
+        store = self.store
         with store.snapshots.locked():
-            current = store.snapshots.current()
-            if current is None:
-                raise KnowledgeError(f"{store.directory}: nothing to rebuild; ingest documents first")
-            manifest = read_manifest(current / MANIFEST)
-            work = store.snapshots.begin(copy_current=False)
-            try:
-                row_ids = list(manifest.chunks)
-                chunks = list(manifest.chunks.values())
-                vectors = embed_texts(embedder, [c.embedding_text() for c in chunks], progress)
-                report.chunks_embedded = len(chunks)
-                engine = open_manifest(work / MANIFEST)
-                chunk_rows = [
-                    chunk_row(row_id, chunk, text_hash(embedder, chunk), vector)
-                    for row_id, chunk, vector in zip(row_ids, chunks, vectors, strict=True)
-                ]
-                apply_changes(engine, [], manifest.documents.values(), chunk_rows)
-                index = VectorIndex(embedder.dimension, store.index_type)
-                index.add(np.asarray(row_ids, dtype=np.int64), vectors)
-                index.write(work / VECTORS)
-                write_facts(engine, self._facts(next_row_id=max(row_ids, default=0) + 1))
-                engine.dispose()
-                store.snapshots.commit(work)
-            except BaseException:
-                store.snapshots.abandon(work)
-                raise
-            store.refresh(force=True)
+            intact = self._intact_manifest()
+            if intact is not None:
+                report = self._rebuild_from(*intact, progress)
+            elif not sources:
+                raise IndexCorruptError(
+                    f"{store.directory}: no snapshot has a readable manifest, so there is nothing to rebuild from; "
+                    f"delete {store.directory} and run `deskbot ingest` on the documents again"
+                )
+            else:
+                log.warning("%s: no readable manifest; reading the documents again", store.directory)
+                store.snapshots.discard()
+        if intact is None:
+            synced = self.sync(sources, progress=progress)
+            report = RebuildReport(
+                rebuilt_from=", ".join(str(path) for path in sources),
+                documents=synced.added,
+                chunks_embedded=synced.chunks_embedded,
+                chunks_reused=synced.chunks_reused,
+                errors=synced.errors,
+            )
         report.seconds = time.perf_counter() - started
+        return report
+
+    def _intact_manifest(self) -> tuple[Path, ManifestContents] | None:
+        """The newest recoverable snapshot's manifest (its folder and contents), or None when every one is damaged."""
+        for snapshot in self.store.snapshots.recovery_candidates():
+            try:
+                manifest = read_manifest(snapshot / MANIFEST)
+            except IndexCorruptError as error:
+                log.warning("%s", error)
+                continue
+            if manifest.facts.get("format_version") == FORMAT_VERSION:
+                return snapshot, manifest
+            log.warning("%s: not a Deskbot manifest; skipped", snapshot)
+        return None
+
+    def _rebuild_from(self, snapshot: Path, manifest: ManifestContents, progress: Progress | None) -> RebuildReport:
+        store, embedder = self.store, self.store.embedder
+        report = RebuildReport(rebuilt_from=str(snapshot), documents=len(manifest.documents))
+        row_ids = list(manifest.chunks)
+        chunks = list(manifest.chunks.values())
+        hashes = [text_hash(embedder, chunk) for chunk in chunks]
+        source = open_manifest(snapshot / MANIFEST)
+        try:
+            cache = cached_vectors(source, hashes)
+        finally:
+            source.dispose()
+        cache = {key: vector for key, vector in cache.items() if vector.shape == (embedder.dimension,)}
+        missing = [i for i, key in enumerate(hashes) if key not in cache]
+        fresh = embed_texts(embedder, [chunks[i].embedding_text() for i in missing], progress)
+        for position, i in enumerate(missing):
+            cache[hashes[i]] = fresh[position]
+        report.chunks_embedded, report.chunks_reused = len(missing), len(chunks) - len(missing)
+        vectors = np.stack([cache[key] for key in hashes]) if hashes else np.zeros((0, embedder.dimension), np.float32)
+        work = store.snapshots.begin(copy_current=False)
+        try:
+            engine = open_manifest(work / MANIFEST)
+            chunk_rows = [
+                chunk_row(row_id, chunk, key, vector)
+                for row_id, chunk, key, vector in zip(row_ids, chunks, hashes, vectors, strict=True)
+            ]
+            apply_changes(engine, [], manifest.documents.values(), chunk_rows)
+            index = VectorIndex(embedder.dimension, store.index_type)
+            index.add(np.asarray(row_ids, dtype=np.int64), vectors)
+            index.write(work / VECTORS)
+            next_row_id = max(int(manifest.facts.get("next_row_id", "1")), max(row_ids, default=0) + 1)
+            write_facts(engine, self._facts(next_row_id=next_row_id))
+            engine.dispose()
+            store.snapshots.commit(work)
+        except BaseException:
+            store.snapshots.abandon(work)
+            raise
+        store.refresh(force=True)
         return report
 
     def _facts(self, next_row_id: int) -> dict[str, str]:

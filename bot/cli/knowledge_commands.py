@@ -97,11 +97,20 @@ def remove(doc_id: Annotated[str, typer.Argument(help="Document id to remove.")]
 
 @kb_app.command("rebuild")
 def rebuild(kb: KbOption = None) -> None:
-    """Re-embed every chunk with the configured embedder and write a fresh index."""
-    knowledge = runtime(kb).knowledge(sync=False, load=False)
+    """Write a fresh index with the configured embedder, from the manifest (else the documents folder)."""
+    rt = runtime(kb)
+    knowledge = rt.knowledge(sync=False, load=False)
+    folder = rt.documents_folder()
     with progress_bar() as update:
-        report = knowledge.writer.rebuild(progress=update)  # type: ignore[arg-type]
-    err.print(f"rebuilt {report.chunks_embedded} chunks in {report.seconds:.1f}s")
+        report = knowledge.writer.rebuild(progress=update, sources=[folder] if folder.is_dir() else [])  # type: ignore[arg-type]
+    reused = f", {report.chunks_reused} vectors reused" if report.chunks_reused else ""
+    err.print(
+        f"rebuilt {report.documents} documents from {report.rebuilt_from}: "
+        f"{report.chunks_embedded} chunks embedded{reused} in {report.seconds:.1f}s",
+        highlight=False,
+    )
+    for error in report.errors:
+        err.print(f"[yellow]skipped:[/] {error}", highlight=False)
 
 
 def register(app: typer.Typer) -> None:
