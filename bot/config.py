@@ -69,6 +69,10 @@ class KnowledgeSettings(Section):
     chunk_tokens: int = Field(
         200, ge=32, le=2048, description="Embedder tokens per chunk, title and section line included."
     )
+    max_file_mb: float = Field(20, gt=0, description="Largest file ingest reads; a larger one is refused.")
+    max_document_chunks: int = Field(
+        1000, ge=1, description="Most chunks one document may have; a longer one is refused (split it)."
+    )
     top_k: int = Field(4, ge=1, le=100)
     per_document: int = Field(2, ge=1)
     retriever: Literal["hybrid", "dense"] = Field(

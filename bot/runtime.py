@@ -107,7 +107,8 @@ class Runtime:
         return embedder_choice.choice_for_languages(embedder_choice.document_languages(self.loaders(), folders))
 
     def loaders(self) -> LoaderSet:
-        return LoaderSet({name: plugin() for name, plugin in self.registry.load_all("loaders").items()})
+        loaders = {name: plugin() for name, plugin in self.registry.load_all("loaders").items()}
+        return LoaderSet(loaders, max_file_bytes=int(self.settings.knowledge.max_file_mb * 2**20))
 
     def knowledge(self, progress: Progress | None = None, sync: bool | None = None, load: bool = True) -> KnowledgeBase:
         """The knowledge base, synced with its documents folder on first use when configured to."""
@@ -128,6 +129,7 @@ class Runtime:
                 chunker,
                 index_type=self.settings.knowledge.index_type,
                 load=load,
+                max_document_chunks=self.settings.knowledge.max_document_chunks,
             )
             if not load:
                 return kb

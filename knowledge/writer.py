@@ -40,11 +40,15 @@ from knowledge.manifest import (
 )
 from knowledge.reports import Progress, RebuildReport, SyncReport
 from knowledge.snapshots import MANIFEST, VECTORS
-from knowledge.sources import drop_duplicates, read_sources, vanished_documents
+from knowledge.sources import drop_duplicates, read_sources, refuse_taken_ids, vanished_documents
 from knowledge.store import KnowledgeStore
 from knowledge.text import language_of
 
 log = logging.getLogger(__name__)
+
+DEFAULT_MAX_DOCUMENT_CHUNKS = 1000
+"""`[knowledge] max_document_chunks`'s default: about 200,000 embedder tokens, a long manual; a document longer than
+this would take a share of every search's candidates out of all proportion, so it is refused (split it)."""
 
 
 @dataclass(frozen=True)
@@ -68,9 +72,16 @@ def recorded_metadata(document: Document) -> dict[str, object]:
 class KnowledgeWriter:
     """Changes a `KnowledgeStore`'s folder; `loaders` read the files that `sync` is given."""
 
-    def __init__(self, store: KnowledgeStore, chunker: Chunker | None = None, loaders: LoaderSet | None = None) -> None:
+    def __init__(
+        self,
+        store: KnowledgeStore,
+        chunker: Chunker | None = None,
+        loaders: LoaderSet | None = None,
+        max_document_chunks: int = DEFAULT_MAX_DOCUMENT_CHUNKS,
+    ) -> None:
         self.store = store
         self.loaders = loaders
+        self.max_document_chunks = max_document_chunks
         self._chunker = chunker
 
     @property
@@ -104,6 +115,7 @@ class KnowledgeWriter:
         with self.store.snapshots.locked():
             self.store.refresh()
             sources = read_sources(self.loaders, list(paths), report, progress)
+            refuse_taken_ids(self.store.documents(), sources, report)
             if deduplicate:
                 drop_duplicates(sources, report)
             removed = vanished_documents(self.store.documents(), sources, prune, prune_scope)
@@ -252,7 +264,14 @@ class KnowledgeWriter:
             cleaned = replace(
                 document, title=clean_text(document.title), text=clean_text(document.text), metadata=metadata
             )
-            changed.append(_PreparedDocument(document, origin, self.chunker.split(cleaned), metadata))
+            chunks = self.chunker.split(cleaned)
+            if len(chunks) > self.max_document_chunks:
+                report.errors.append(
+                    f"{origin}: document '{doc_id}' is {len(chunks)} chunks, over the limit of "
+                    f"{self.max_document_chunks}; skipped (split it, or raise [knowledge] max_document_chunks)"
+                )
+                continue
+            changed.append(_PreparedDocument(document, origin, chunks, metadata))
             if existing is None:
                 report.added += 1
             else:
