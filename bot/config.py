@@ -174,7 +174,11 @@ class GuardSettings(Section):
     max_message_chars: int = Field(4000, ge=1)
     rate_limit_messages: int = Field(20, ge=1, description="Most messages one user may send per window.")
     rate_limit_window_s: float = Field(60.0, gt=0)
-    redact_pii: bool = Field(False, description="Mask e-mail addresses, phone and card numbers before storage.")
+    redact_pii: bool = Field(
+        True,
+        description="Mask e-mail addresses, phone, card and ID numbers in messages before anything stores or answers "
+        "them, and in the log.",
+    )
     refuse_role_changes: bool = Field(
         True,
         description="Drop sentences that try to change the bot's rules or identity; refuse a message of only those.",

@@ -19,6 +19,7 @@ from bot.conversations import ConversationStore
 from bot.engine import Engine, Stage, StageInfo, StageRole, check_pipeline, stage_info
 from bot.errors import ConfigError
 from bot.llm.base import LLMBackend
+from bot.pii import redact_logged_text
 from bot.plugins import PluginRegistry, build_plugin
 from bot.responder import Responder
 from bot.services import Services
@@ -55,6 +56,8 @@ class Runtime:
         self._prompts: PromptLibrary | None = None
         self._database: Database | None = None
         self.last_sync: SyncReport | None = None
+        if settings.guard.redact_pii:
+            redact_logged_text()
 
     @property
     def uses_sample(self) -> bool:

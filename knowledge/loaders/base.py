@@ -39,11 +39,20 @@ class Loader(Protocol):
 
 def document_id_for(path: Path, root: Path) -> str:
     """A stable id for a file-backed document: its path below the ingested folder, without the suffix."""
+    return _below(path, root).with_suffix("").as_posix()
+
+
+def source_for(path: Path, root: Path) -> str:
+    """The public `source` of a file-backed document: its path below the ingested folder (`billing/refunds.md`),
+    never the server's absolute path, which citations would show to every API client."""
+    return _below(path, root).as_posix()
+
+
+def _below(path: Path, root: Path) -> Path:
     try:
-        relative = path.resolve().relative_to(root.resolve())
+        return path.resolve().relative_to(root.resolve())
     except ValueError:
-        relative = Path(path.name)
-    return relative.with_suffix("").as_posix()
+        return Path(path.name)
 
 
 def read_text(path: Path) -> str:
@@ -116,7 +125,11 @@ def file_metadata(path: Path) -> dict[str, str]:
 def file_document(path: Path, root: Path, title: str, text: str) -> Document:
     """A document backed by one file: id from its path below `root`, file metadata."""
     return Document(
-        id=document_id_for(path, root), title=title, text=text, source=str(path.resolve()), metadata=file_metadata(path)
+        id=document_id_for(path, root),
+        title=title,
+        text=text,
+        source=source_for(path, root),
+        metadata=file_metadata(path),
     )
 
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from knowledge.documents import Document
 from knowledge.errors import LoaderError
-from knowledge.loaders.base import document_id_for, file_metadata, read_text
+from knowledge.loaders.base import document_id_for, file_metadata, read_text, source_for
 
 QUESTION_HEADERS = ("question", "q", "title", "faq")
 ANSWER_HEADERS = ("answer", "a", "text", "response")
@@ -72,7 +72,7 @@ class CsvFaqLoader:
                     id=doc_id,
                     title=question,
                     text=answer,
-                    source=str(path.resolve()),
+                    source=source_for(path, root),
                     metadata={**metadata, **{k: str(v) for k, v in extra.items() if v}, "row": line},
                 )
         except csv.Error as error:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from knowledge.documents import Document
 from knowledge.errors import LoaderError
-from knowledge.loaders.base import document_id_for, file_metadata
+from knowledge.loaders.base import document_id_for, file_metadata, source_for
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +49,6 @@ class PdfLoader:
             id=document_id_for(path, root),
             title=title,
             text=text,
-            source=str(path.resolve()),
+            source=source_for(path, root),
             metadata={**file_metadata(path), "pages": len(pages)},
         )
