@@ -165,3 +165,17 @@ def test_the_deskbot_command_prints_one_line_and_exits_non_zero(docs: Path) -> N
     assert "Traceback" not in finished.stderr
     [line] = finished.stderr.strip().splitlines()
     assert line.startswith("error: ") and "CURRENT: damaged" in line and "`deskbot kb rebuild`" in line
+
+
+@pytest.mark.parametrize("state", ["garbage CURRENT", "CURRENT deleted", "truncated FAISS file"])
+def test_with_the_automatic_embedder_the_damage_is_reported_and_the_rebuild_keeps_the_embedder(
+    docs: Path, state: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`embedder = "auto"` (the default) reads which embedder built the index before the index is loaded."""
+    monkeypatch.delenv("DESKBOT_KNOWLEDGE__EMBEDDER")
+    monkeypatch.delenv("DESKBOT_KNOWLEDGE__EMBEDDER_MODEL")
+    DAMAGE[state][0](docs)
+    assert "kb rebuild" in one_line_failure(deskbot("kb", "stats", "--kb", str(docs)))
+    repaired = deskbot("kb", "rebuild", "--kb", str(docs))
+    assert repaired.exit_code == 0, repaired.output
+    assert "0 chunks embedded, 3 vectors reused" in repaired.output  # still the hash embedder that built it
