@@ -144,3 +144,15 @@ def test_a_document_of_too_many_chunks_is_refused_so_it_cannot_flood_search(
     [error] = report["errors"]
     assert "document 'log' is" in error and "chunks, over the limit of 20; skipped" in error
     assert {hit["id"] for hit in search(kb, "returns refunds")} == {"returns"}
+
+
+def test_the_printed_reason_keeps_the_setting_it_names(
+    tmp_path: Path, kb: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Rich markup once ate "[knowledge]" out of the printed line; reasons are printed as they are written."""
+    monkeypatch.setenv("DESKBOT_KNOWLEDGE__MAX_FILE_MB", "0.001")
+    manual = tmp_path / "manual.txt"
+    manual.write_text("The manual.\n\n" + "Press the button to start. " * 100)
+    result = CliRunner().invoke(app, ["ingest", str(manual), "--kb", str(kb)])
+    assert result.exit_code == 1
+    assert "(split it, or raise [knowledge] max_file_mb)" in result.output
