@@ -165,13 +165,20 @@ class KnowledgeWriter:
             intact = self._intact_manifest()
             if intact is not None:
                 report = self._rebuild_from(*intact, progress)
+            elif not sources and not store.snapshots.snapshot_folders():
+                raise KnowledgeError(f"{store.directory}: nothing to rebuild; ingest documents first")
             elif not sources:
                 raise IndexCorruptError(
                     f"{store.directory}: no snapshot has a readable manifest, so there is nothing to rebuild from; "
                     f"delete {store.directory} and run `deskbot ingest` on the documents again"
                 )
             else:
-                log.warning("%s: no readable manifest; reading the documents again", store.directory)
+                log.warning(
+                    "%s: no snapshot has a readable manifest; reading %s again (documents ingested from elsewhere "
+                    "must be ingested again)",
+                    store.directory,
+                    ", ".join(str(path) for path in sources),
+                )
                 store.snapshots.discard()
         if intact is None:
             synced = self.sync(sources, progress=progress)
@@ -191,11 +198,11 @@ class KnowledgeWriter:
             try:
                 manifest = read_manifest(snapshot / MANIFEST)
             except IndexCorruptError as error:
-                log.warning("%s", error)
+                log.info("rebuild: %s skipped (%s)", snapshot.name, error.__cause__ or error)
                 continue
             if manifest.facts.get("format_version") == FORMAT_VERSION:
                 return snapshot, manifest
-            log.warning("%s: not a Deskbot manifest; skipped", snapshot)
+            log.info("rebuild: %s skipped (format %s)", snapshot.name, manifest.facts.get("format_version"))
         return None
 
     def _rebuild_from(self, snapshot: Path, manifest: ManifestContents, progress: Progress | None) -> RebuildReport:
