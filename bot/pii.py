@@ -38,7 +38,7 @@ CN_MOBILE = re.compile(r"(?<![\d+])(?:\+?86[ -]?)?1[3-9]\d(?:[ -]?\d{4}){2}(?!\d
 CN_RESIDENT_ID = re.compile(
     r"(?<![0-9A-Za-z])\d{6}(?:19|20)\d{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])\d{3}[\dXx](?![0-9A-Za-z])"
 )
-_FULL_WIDTH = {
+_FULL_WIDTH: dict[int, int | str] = {
     **{0xFF10 + n: ord("0") + n for n in range(10)},
     **{0xFF21 + n: ord("A") + n for n in range(26)},
     **{0xFF41 + n: ord("a") + n for n in range(26)},
