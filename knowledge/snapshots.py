@@ -1,14 +1,16 @@
 """Atomic, locked snapshots of a knowledge base directory.
 
-Layout: `DIR/CURRENT` names the live snapshot folder (`DIR/snap-000007/` with `manifest.sqlite` and
-`vectors.faiss`). A writer builds the next snapshot in a temporary folder, then swaps `CURRENT` with `os.replace`:
-a crash or `kill -9` at any point leaves the previous snapshot live and loadable. Writers hold `DIR/.lock`.
+Layout: `DIR/CURRENT` names the live snapshot folder (`DIR/snap-000007/` with `manifest.sqlite`, `vectors.faiss` and
+`ingested.txt`, the paths syncs have read). A writer builds the next snapshot in a temporary folder, then swaps
+`CURRENT` with `os.replace`: a crash or `kill -9` at any point leaves the previous snapshot live and loadable.
+Writers hold `DIR/.lock`.
 
 A damaged pointer is an error, never an empty index: `CURRENT` with bytes that are not a snapshot name, naming a
 snapshot that is gone, or missing while snapshot folders remain (a new snapshot would otherwise be numbered 1 and
 replace the old one, embedding cache and all). `kb rebuild` recovers from `recovery_candidates()`: the snapshot
 `CURRENT` names when it is intact, then the others, newest first. A new snapshot is numbered after the highest one
-on disk, so no commit ever replaces a folder it did not build.
+on disk, so no commit ever replaces a folder it did not build. When no manifest can be read, `ingested_paths()` (a
+plain text file beside it, carried from snapshot to snapshot) says what to read again.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ import contextlib
 import os
 import re
 import shutil
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from filelock import FileLock, Timeout
@@ -26,6 +28,8 @@ from knowledge.errors import IndexCorruptError, KnowledgeError
 
 MANIFEST = "manifest.sqlite"
 VECTORS = "vectors.faiss"
+INGESTED = "ingested.txt"
+"""One absolute path a line: every folder or file a sync has read into this knowledge base."""
 SNAPSHOT_NAME = re.compile(r"snap-(\d{6,})")
 REBUILD_HINT = "run `deskbot kb rebuild`"
 
@@ -115,13 +119,26 @@ class SnapshotStore:
         work = self.directory / f".work-{os.getpid()}"
         work.mkdir(parents=True)
         current = self.current() if copy_current else None
-        if current is not None and (current / MANIFEST).exists():
-            shutil.copyfile(current / MANIFEST, work / MANIFEST)
+        for name in (MANIFEST, INGESTED):
+            if current is not None and (current / name).exists():
+                shutil.copyfile(current / name, work / name)
         return work
+
+    def ingested_paths(self) -> list[Path]:
+        """The paths the newest readable record lists (see `INGESTED`), from the first recovery candidate with one."""
+        for snapshot in self.recovery_candidates():
+            try:
+                text = (snapshot / INGESTED).read_text(encoding="utf-8")
+            except (OSError, UnicodeDecodeError):
+                continue
+            return [Path(line) for line in text.splitlines() if line.strip()]
+        return []
 
     def commit(self, work: Path) -> Path:
         """Make `work` the live snapshot; the previous one is deleted only after the swap."""
-        for name in (MANIFEST, VECTORS):
+        for name in (MANIFEST, VECTORS, INGESTED):
+            if name == INGESTED and not (work / name).exists():
+                continue
             with open(work / name, "rb") as handle:
                 os.fsync(handle.fileno())
         existing = self.snapshot_folders()
@@ -149,3 +166,11 @@ class SnapshotStore:
 
 def _snapshot_number(folder: Path) -> int:
     return int(folder.name.partition("-")[2])
+
+
+def record_ingested(work: Path, paths: Iterable[Path]) -> None:
+    """Add `paths` (resolved) to the work folder's `INGESTED` record, which `begin` seeded from the live snapshot."""
+    record = work / INGESTED
+    known = set(record.read_text(encoding="utf-8").splitlines()) if record.exists() else set()
+    lines = sorted((known | {str(path.resolve()) for path in paths}) - {""})
+    record.write_text("".join(f"{line}\n" for line in lines), encoding="utf-8")

@@ -39,7 +39,7 @@ from knowledge.manifest import (
     write_facts,
 )
 from knowledge.reports import Progress, RebuildReport, SyncReport
-from knowledge.snapshots import MANIFEST, VECTORS
+from knowledge.snapshots import MANIFEST, VECTORS, record_ingested
 from knowledge.sources import drop_duplicates, read_sources, refuse_taken_ids, vanished_documents
 from knowledge.store import KnowledgeStore
 from knowledge.text import language_of
@@ -110,16 +110,17 @@ class KnowledgeWriter:
                 f"{self.store.directory}: opened without document loaders, so files cannot be synced "
                 "(pass a LoaderSet, e.g. the `deskbot.loaders` plugins)"
             )
+        paths = list(paths)
         started = time.perf_counter()
         report = SyncReport()
         with self.store.snapshots.locked():
             self.store.refresh()
-            sources = read_sources(self.loaders, list(paths), report, progress)
+            sources = read_sources(self.loaders, paths, report, progress)
             refuse_taken_ids(self.store.documents(), sources, report)
             if deduplicate:
                 drop_duplicates(sources, report)
             removed = vanished_documents(self.store.documents(), sources, prune, prune_scope)
-            self._write(sources.loaded, removed, report, progress)
+            self._write(sources.loaded, removed, report, progress, ingested=paths)
         report.seconds = time.perf_counter() - started
         return report
 
@@ -157,28 +158,18 @@ class KnowledgeWriter:
         The snapshot `CURRENT` names comes first, then the others, newest first, so a damaged pointer or a damaged
         FAISS file never stops a rebuild. Chunks keep the vectors the manifest holds for this embedder (the
         embedding cache); only the rest are embedded. With no intact manifest left, the damaged snapshots are removed
-        and `sources` (the documents folder) are read again; with no sources either, the error names what to delete.
+        and `sources` (the documents folder) and the paths earlier syncs recorded (`ingested.txt`) are read again;
+        with none of them, the error names what to delete.
         """
         started = time.perf_counter()
         store = self.store
+        missing: list[str] = []
         with store.snapshots.locked():
             intact = self._intact_manifest()
             if intact is not None:
                 report = self._rebuild_from(*intact, progress)
-            elif not sources and not store.snapshots.snapshot_folders():
-                raise KnowledgeError(f"{store.directory}: nothing to rebuild; ingest documents first")
-            elif not sources:
-                raise IndexCorruptError(
-                    f"{store.directory}: no snapshot has a readable manifest, so there is nothing to rebuild from; "
-                    f"delete {store.directory} and run `deskbot ingest` on the documents again"
-                )
             else:
-                log.warning(
-                    "%s: no snapshot has a readable manifest; reading %s again (documents ingested from elsewhere "
-                    "must be ingested again)",
-                    store.directory,
-                    ", ".join(str(path) for path in sources),
-                )
+                sources, missing = self._paths_to_read_again(sources)
                 store.snapshots.discard()
         if intact is None:
             synced = self.sync(sources, progress=progress)
@@ -187,10 +178,28 @@ class KnowledgeWriter:
                 documents=synced.added,
                 chunks_embedded=synced.chunks_embedded,
                 chunks_reused=synced.chunks_reused,
-                errors=synced.errors,
+                errors=[*missing, *synced.errors],
             )
         report.seconds = time.perf_counter() - started
         return report
+
+    def _paths_to_read_again(self, sources: Sequence[Path]) -> tuple[list[Path], list[str]]:
+        """`sources` and the recorded paths that still exist, with a line for each recorded one that is gone; an
+        error when there is nothing to read."""
+        store = self.store
+        given = {path.resolve() for path in sources}
+        recorded = [path for path in store.snapshots.ingested_paths() if path not in given]
+        paths = [*sources, *(path for path in recorded if path.exists())]
+        gone = [f"{path}: ingested before but gone; not rebuilt" for path in recorded if not path.exists()]
+        if not paths and not store.snapshots.snapshot_folders():
+            raise KnowledgeError(f"{store.directory}: nothing to rebuild; ingest documents first")
+        if not paths:
+            raise IndexCorruptError(
+                f"{store.directory}: no snapshot has a readable manifest or a record of what was ingested; "
+                f"delete {store.directory} and run `deskbot ingest` on the documents again"
+            )
+        log.warning("%s: no snapshot has a readable manifest; reading %s again", store.directory, paths)
+        return paths, gone
 
     def _intact_manifest(self) -> tuple[Path, ManifestContents] | None:
         """The newest recoverable snapshot's manifest (its folder and contents), or None when every one is damaged."""
@@ -225,6 +234,7 @@ class KnowledgeWriter:
         vectors = np.stack([cache[key] for key in hashes]) if hashes else np.zeros((0, embedder.dimension), np.float32)
         work = store.snapshots.begin(copy_current=False)
         try:
+            record_ingested(work, store.snapshots.ingested_paths())
             engine = open_manifest(work / MANIFEST)
             chunk_rows = [
                 chunk_row(row_id, chunk, key, vector)
@@ -291,8 +301,10 @@ class KnowledgeWriter:
         removed: set[str],
         report: SyncReport,
         progress: Progress | None,
+        ingested: Sequence[Path] = (),
     ) -> None:
-        """Write the next snapshot: `loaded` documents added or updated, `removed` ones dropped (lock held)."""
+        """Write the next snapshot: `loaded` documents added or updated, `removed` ones dropped, `ingested` (the
+        paths a sync read) added to the snapshot's record of them (lock held)."""
         store, embedder = self.store, self.store.embedder
         changed = self._prepare(loaded, report)
         report.removed = len(removed)
@@ -304,6 +316,7 @@ class KnowledgeWriter:
 
         work = store.snapshots.begin()
         try:
+            record_ingested(work, ingested)
             engine = open_manifest(work / MANIFEST)
             cache = cached_vectors(engine, hashes)
             missing = [i for i, h in enumerate(hashes) if h not in cache]

@@ -179,3 +179,22 @@ def test_with_the_automatic_embedder_the_damage_is_reported_and_the_rebuild_keep
     repaired = deskbot("kb", "rebuild", "--kb", str(docs))
     assert repaired.exit_code == 0, repaired.output
     assert "0 chunks embedded, 3 vectors reused" in repaired.output  # still the hash embedder that built it
+
+
+def test_a_corrupt_manifest_is_rebuilt_from_every_recorded_source(docs: Path, tmp_path: Path) -> None:
+    """Files ingested from outside the documents folder are recorded beside the manifest and read again too."""
+    extra = tmp_path / "extra.jsonl"
+    extra.write_text('{"id": "gift-cards", "title": "Gift cards", "text": "Gift cards never expire."}\n')
+    gone = tmp_path / "old.jsonl"
+    gone.write_text('{"id": "old", "title": "Old", "text": "An old article."}\n')
+    for path in (extra, gone):
+        assert deskbot("ingest", str(path), "--kb", str(docs)).exit_code == 0
+    gone.unlink()
+    corrupt_manifest(docs)
+
+    repaired = deskbot("kb", "rebuild", "--kb", str(docs))
+    assert repaired.exit_code == 0, repaired.output
+    assert "rebuilt 4 documents" in repaired.output
+    assert f"{gone}: ingested before but gone; not rebuilt" in repaired.output
+    found = deskbot("kb", "search", "gift cards expire", "--kb", str(docs), "--json")
+    assert '"id": "gift-cards"' in found.stdout
