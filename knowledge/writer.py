@@ -5,6 +5,10 @@ chunks whose text is new to the embedding cache), drops documents that vanished 
 `prune=True` drops documents whose file is gone. Each document's language is detected and recorded in its metadata
 (and so its chunks'), where filters and `KnowledgeStore.stats` read it. Every change is written as a new snapshot
 under the folder's lock; the store it writes to is reloaded afterwards.
+
+A sync refuses, each with a line in its report, a document whose id another source still holds
+(`sources.refuse_taken_ids`) and a document of more than `max_document_chunks` chunks. `rebuild` is also the repair
+of a damaged index: it writes a fresh snapshot from the newest intact manifest, else from what was ingested.
 """
 
 from __future__ import annotations

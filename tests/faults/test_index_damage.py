@@ -118,19 +118,13 @@ def test_each_damaged_state_gives_one_line_whose_advice_repairs_the_index(docs: 
     repaired = deskbot(*advised.split(), "--kb", str(docs))
     assert repaired.exit_code == 0, repaired.output
     assert "rebuilt 3 documents" in repaired.output
+    if state != "corrupt manifest":  # the manifest's vectors (the embedding cache) survived: nothing is embedded
+        assert "0 chunks embedded, 3 vectors reused" in repaired.output
 
     found = deskbot("kb", "search", "refund", "--kb", str(docs), "--json")
     assert found.exit_code == 0, found.output
     assert '"id": "returns"' in found.stdout
     assert deskbot("kb", "stats", "--kb", str(docs)).exit_code == 0
-
-
-@pytest.mark.parametrize("state", ["garbage CURRENT", "CURRENT deleted", "truncated FAISS file"])
-def test_rebuild_reuses_the_embedding_cache_when_the_manifest_survived(docs: Path, state: str) -> None:
-    DAMAGE[state][0](docs)
-    repaired = deskbot("kb", "rebuild", "--kb", str(docs))
-    assert repaired.exit_code == 0, repaired.output
-    assert "0 chunks embedded, 3 vectors reused" in repaired.output
 
 
 def test_a_deleted_pointer_is_not_an_empty_index_to_write_over(docs: Path) -> None:
