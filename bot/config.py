@@ -69,6 +69,10 @@ class KnowledgeSettings(Section):
     chunk_tokens: int = Field(
         200, ge=32, le=2048, description="Embedder tokens per chunk, title and section line included."
     )
+    max_file_mb: float = Field(20, gt=0, description="Largest file ingest reads; a larger one is refused.")
+    max_document_chunks: int = Field(
+        1000, ge=1, description="Most chunks one document may have; a longer one is refused (split it)."
+    )
     top_k: int = Field(4, ge=1, le=100)
     per_document: int = Field(2, ge=1)
     retriever: Literal["hybrid", "dense"] = Field(
@@ -170,7 +174,11 @@ class GuardSettings(Section):
     max_message_chars: int = Field(4000, ge=1)
     rate_limit_messages: int = Field(20, ge=1, description="Most messages one user may send per window.")
     rate_limit_window_s: float = Field(60.0, gt=0)
-    redact_pii: bool = Field(False, description="Mask e-mail addresses, phone and card numbers before storage.")
+    redact_pii: bool = Field(
+        True,
+        description="Mask e-mail addresses, phone, card and ID numbers in messages before anything stores or answers "
+        "them, and in the log.",
+    )
     refuse_role_changes: bool = Field(
         True,
         description="Drop sentences that try to change the bot's rules or identity; refuse a message of only those.",

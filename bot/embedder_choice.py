@@ -16,9 +16,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from knowledge.errors import LoaderError
+from knowledge.errors import IndexCorruptError, LoaderError
 from knowledge.loaders.base import LoaderSet
-from knowledge.manifest import open_manifest, read_facts
+from knowledge.manifest import read_index_facts
 from knowledge.snapshots import MANIFEST, SnapshotStore
 from knowledge.text import UNDETERMINED
 from knowledge.writer import recorded_metadata
@@ -40,17 +40,21 @@ class EmbedderChoice:
 
 
 def recorded_embedder(index_dir: Path) -> str | None:
-    """The embedder name the live snapshot in `index_dir` was built with; None when there is no index yet."""
+    """The embedder name the index in `index_dir` was built with; None when there is no index yet.
+
+    It is the live snapshot's, or, when the index is damaged, that of the snapshot `deskbot kb rebuild` would recover
+    from (`SnapshotStore.recovery_candidates`), so that loading reports the damage and the rebuild keeps the embedder.
+    """
     if not index_dir.is_dir():
         return None
-    current = SnapshotStore(index_dir).current()
-    if current is None:
-        return None
-    engine = open_manifest(current / MANIFEST)  # the facts only: documents and chunks are read by the store
-    try:
-        return read_facts(engine).get("embedder")
-    finally:
-        engine.dispose()
+    for snapshot in SnapshotStore(index_dir).recovery_candidates():
+        try:
+            embedder = read_index_facts(snapshot / MANIFEST).get("embedder")
+        except IndexCorruptError:
+            continue
+        if embedder:
+            return embedder
+    return None
 
 
 def choice_for_model(name: str, reason: str) -> EmbedderChoice:

@@ -3,17 +3,34 @@
 One shape for every JSON surface (`deskbot ask --json`, `/v1/chat`, the SSE `reply` event, outgoing webhooks) and
 one list of reply actions (feedback, talk to a person) with their labels and the command each one sends, which the
 terminal, Slack and Discord render in their own widgets.
+
+A citation's `source` is shown as the document's public source: a URL, or the path below the folder it was ingested
+from (what loaders record). A server path recorded before loaders did so (`/home/.../faq.md`, `C:\\kb\\faq.md`,
+`file:///...`) is shown as its file name only (`public_source`), so no client learns where the server keeps its files.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
+from pathlib import PurePosixPath, PureWindowsPath
 from typing import Any
 
 from bot.types import Reply
 
 ACTION_KINDS = frozenset({"answer", "composed", "faq", "abstain"})
 """Replies that offer the actions: the bot's own answers (and its honest "I don't know"), not canned texts."""
+_SERVER_PATH = re.compile(r"^(?:/|~/|file:|[A-Za-z]:[\\/]|\\\\)")
+"""A POSIX or home path, a file URL, a Windows drive or UNC path: where a server keeps a file, not a public source."""
+
+
+def public_source(source: str) -> str:
+    """`source` as a client may see it: unchanged, unless it is a server path, then only its file name."""
+    if not _SERVER_PATH.match(source):
+        return source
+    if "\\" in source:
+        return PureWindowsPath(source).name
+    return PurePosixPath(source.removeprefix("file://")).name
 
 
 def reply_json(reply: Reply) -> dict[str, Any]:
@@ -21,7 +38,9 @@ def reply_json(reply: Reply) -> dict[str, Any]:
     "abstained", "handoff", "conversation_id", "latency_ms"}`."""
     return {
         "answer": reply.text,
-        "citations": [{"id": c.id, "title": c.title, "source": c.source, "score": c.score} for c in reply.citations],
+        "citations": [
+            {"id": c.id, "title": c.title, "source": public_source(c.source), "score": c.score} for c in reply.citations
+        ],
         "abstained": reply.abstained,
         "handoff": reply.handoff,
         "conversation_id": reply.conversation_id,

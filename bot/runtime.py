@@ -19,6 +19,7 @@ from bot.conversations import ConversationStore
 from bot.engine import Engine, Stage, StageInfo, StageRole, check_pipeline, stage_info
 from bot.errors import ConfigError
 from bot.llm.base import LLMBackend
+from bot.pii import redact_logged_text
 from bot.plugins import PluginRegistry, build_plugin
 from bot.responder import Responder
 from bot.services import Services
@@ -55,6 +56,8 @@ class Runtime:
         self._prompts: PromptLibrary | None = None
         self._database: Database | None = None
         self.last_sync: SyncReport | None = None
+        if settings.guard.redact_pii:
+            redact_logged_text()
 
     @property
     def uses_sample(self) -> bool:
@@ -107,7 +110,8 @@ class Runtime:
         return embedder_choice.choice_for_languages(embedder_choice.document_languages(self.loaders(), folders))
 
     def loaders(self) -> LoaderSet:
-        return LoaderSet({name: plugin() for name, plugin in self.registry.load_all("loaders").items()})
+        loaders = {name: plugin() for name, plugin in self.registry.load_all("loaders").items()}
+        return LoaderSet(loaders, max_file_bytes=int(self.settings.knowledge.max_file_mb * 2**20))
 
     def knowledge(self, progress: Progress | None = None, sync: bool | None = None, load: bool = True) -> KnowledgeBase:
         """The knowledge base, synced with its documents folder on first use when configured to."""
@@ -128,6 +132,7 @@ class Runtime:
                 chunker,
                 index_type=self.settings.knowledge.index_type,
                 load=load,
+                max_document_chunks=self.settings.knowledge.max_document_chunks,
             )
             if not load:
                 return kb

@@ -14,7 +14,7 @@ from knowledge.embedders.base import Embedder
 from knowledge.index import IndexType
 from knowledge.loaders.base import LoaderSet
 from knowledge.store import KnowledgeStore
-from knowledge.writer import KnowledgeWriter
+from knowledge.writer import DEFAULT_MAX_DOCUMENT_CHUNKS, KnowledgeWriter
 
 
 class KnowledgeBase:
@@ -28,8 +28,9 @@ class KnowledgeBase:
         chunker: Chunker | None = None,
         index_type: IndexType = "flat",
         load: bool = True,
+        max_document_chunks: int = DEFAULT_MAX_DOCUMENT_CHUNKS,
     ) -> None:
         """Open (or create) the knowledge base in `directory`; `load=False` defers reading it (for `rebuild`)."""
         self.directory = directory
         self.store = KnowledgeStore(directory, embedder, index_type, load=load)
-        self.writer = KnowledgeWriter(self.store, chunker, loaders)
+        self.writer = KnowledgeWriter(self.store, chunker, loaders, max_document_chunks)

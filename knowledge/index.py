@@ -87,9 +87,25 @@ class VectorIndex:
         try:
             index = faiss.read_index(str(path))
         except RuntimeError as error:
-            raise IndexCorruptError(f"{path}: the FAISS index cannot be read ({str(error).splitlines()[0]})") from error
+            raise IndexCorruptError(
+                f"{path}: the FAISS index cannot be read ({_read_failure(path, str(error))}); run `deskbot kb rebuild` "
+                "(it rebuilds the index from the manifest without embedding again)"
+            ) from error
         if index_type == "ivf" and index.ntotal:
             faiss.extract_index_ivf(index).make_direct_map()
         if index.d != dimension:
-            raise IndexCorruptError(f"{path}: index has dimension {index.d}, the manifest says {dimension}")
+            raise IndexCorruptError(
+                f"{path}: index has dimension {index.d}, the manifest says {dimension}; run `deskbot kb rebuild`"
+            )
         return cls(dimension, index_type, index)
+
+
+def _read_failure(path: Path, faiss_message: str) -> str:
+    """What FAISS's C++ error text (a function signature, a source line, a failed assertion) means, in a few words."""
+    if not path.exists():
+        return "the file is missing"
+    if "not recognized" in faiss_message:
+        return "not a FAISS file"
+    if "read error" in faiss_message:
+        return "the file is truncated"
+    return "the file is damaged"

@@ -7,6 +7,7 @@ FAISS file be rebuilt without touching the sources.
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
@@ -116,20 +117,35 @@ class ManifestContents:
     chunks: dict[int, Chunk]
 
 
-def read_manifest(path: Path) -> ManifestContents:
-    """Everything but the vectors of the manifest at `path` (`DIR/snap-N/manifest.sqlite`); damage is an error."""
+@contextlib.contextmanager
+def _damage_reported(path: Path) -> Iterator[Engine]:
+    """The manifest at `path`, opened; a missing or damaged one is one `IndexCorruptError` with the rebuild hint."""
+    if not path.is_file():
+        raise IndexCorruptError(f"{path}: the manifest is missing; run `deskbot kb rebuild`")
     try:
         engine = open_manifest(path)
         try:
-            facts = read_facts(engine)
-            documents = read_documents(engine)
-            chunks = {row_id: chunk for row_id, chunk, _ in read_chunks(engine, documents)}
+            yield engine
         finally:
             engine.dispose()
     except Exception as error:
         raise IndexCorruptError(
-            f"{path}: the manifest is unreadable ({type(error).__name__}); delete {path.parent.parent} and ingest again"
+            f"{path}: the manifest is unreadable ({type(error).__name__}); run `deskbot kb rebuild`"
         ) from error
+
+
+def read_index_facts(path: Path) -> dict[str, str]:
+    """Only the index facts of the manifest at `path` (which embedder built it, ...); damage is an error."""
+    with _damage_reported(path) as engine:
+        return read_facts(engine)
+
+
+def read_manifest(path: Path) -> ManifestContents:
+    """Everything but the vectors of the manifest at `path` (`DIR/snap-N/manifest.sqlite`); damage is an error."""
+    with _damage_reported(path) as engine:
+        facts = read_facts(engine)
+        documents = read_documents(engine)
+        chunks = {row_id: chunk for row_id, chunk, _ in read_chunks(engine, documents)}
     return ManifestContents(facts, documents, chunks)
 
 

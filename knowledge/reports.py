@@ -24,3 +24,17 @@ class SyncReport:
     @property
     def changed(self) -> bool:
         return bool(self.added or self.updated or self.removed)
+
+
+@dataclass
+class RebuildReport:
+    """What `KnowledgeWriter.rebuild` read and wrote."""
+
+    rebuilt_from: str
+    """The snapshot folder whose manifest was read, or the documents folders that were read again."""
+    documents: int = 0
+    chunks_embedded: int = 0
+    chunks_reused: int = 0
+    """Chunks whose vector the manifest already held for the configured embedder (the embedding cache)."""
+    errors: list[str] = field(default_factory=list)
+    seconds: float = 0.0

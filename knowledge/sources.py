@@ -1,4 +1,9 @@
-"""What a sync reads: the documents under some paths now, and which stored documents have vanished from them."""
+"""What a sync reads: the documents under some paths now, and which stored documents have vanished from them.
+
+A document id belongs to the source (origin) that first indexed it. A file that brings an id some other source still
+holds is refused for that document (`refuse_taken_ids`), so one file never silently replaces another's document: the
+id passes to a new file only once its old file is gone or, read again in the same run, no longer has it.
+"""
 
 from __future__ import annotations
 
@@ -48,6 +53,24 @@ def read_sources(
     return sources
 
 
+def refuse_taken_ids(stored: Mapping[str, DocumentRow], sources: SourceDocuments, report: SyncReport) -> None:
+    """Leave out loaded documents whose id another source still holds, each listed in `report.errors`."""
+    for doc_id, (_document, origin) in list(sources.loaded.items()):
+        row = stored.get(doc_id)
+        if row is None or row.origin == origin or row.origin in sources.reread_origins or _is_gone(row.origin):
+            continue
+        del sources.loaded[doc_id]
+        report.errors.append(
+            f"{origin}: document id '{doc_id}' already belongs to {row.origin}; skipped "
+            "(give it another id, or remove it from the other source first)"
+        )
+
+
+def _is_gone(origin: str) -> bool:
+    """Whether a file origin no longer exists (other origins, such as documents added through the API, never go)."""
+    return origin.startswith("/") and not Path(origin).exists()
+
+
 def drop_duplicates(sources: SourceDocuments, report: SyncReport) -> None:
     """Leave out exact and near-duplicate documents (the first in file order is kept), listed in the report."""
     from knowledge.deduplication import DuplicateFinder
@@ -67,7 +90,7 @@ def vanished_documents(
     for doc_id, row in stored.items():
         if doc_id in sources.loaded:
             continue
-        gone = prune and row.origin.startswith("/") and not Path(row.origin).exists()
+        gone = prune and _is_gone(row.origin)
         in_scope = scopes is None or any(row.origin.startswith(s.rstrip("/") + "/") for s in scopes)
         if row.origin in sources.reread_origins or (gone and in_scope):
             removed.add(doc_id)

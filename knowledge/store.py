@@ -144,7 +144,9 @@ class KnowledgeStore:
 
     def _check_facts(self, facts: Mapping[str, str], snapshot: Path) -> None:
         if facts.get("format_version") != FORMAT_VERSION or "dimension" not in facts:
-            raise IndexCorruptError(f"{snapshot}: not a Deskbot index (format {facts.get('format_version')})")
+            raise IndexCorruptError(
+                f"{snapshot}: not a Deskbot index (format {facts.get('format_version')}); run `deskbot kb rebuild`"
+            )
         built_with = facts.get("embedder")
         if built_with != self.embedder.name or int(facts["dimension"]) != self.embedder.dimension:
             same_model = str(built_with).partition("@")[0] == self.embedder.name.partition("@")[0]

@@ -5,6 +5,10 @@ chunks whose text is new to the embedding cache), drops documents that vanished 
 `prune=True` drops documents whose file is gone. Each document's language is detected and recorded in its metadata
 (and so its chunks'), where filters and `KnowledgeStore.stats` read it. Every change is written as a new snapshot
 under the folder's lock; the store it writes to is reloaded afterwards.
+
+A sync refuses, each with a line in its report, a document whose id another source still holds
+(`sources.refuse_taken_ids`) and a document of more than `max_document_chunks` chunks. `rebuild` is also the repair
+of a damaged index: it writes a fresh snapshot from the newest intact manifest, else from what was ingested.
 """
 
 from __future__ import annotations
@@ -23,12 +27,13 @@ from knowledge.chunking import DEFAULT_CHUNK_TOKENS, Chunker
 from knowledge.cleaning import clean_text
 from knowledge.documents import Chunk, Document
 from knowledge.embedding_cache import embed_texts, text_hash
-from knowledge.errors import KnowledgeError
+from knowledge.errors import IndexCorruptError, KnowledgeError
 from knowledge.index import VectorIndex
 from knowledge.loaders.base import LoaderSet
 from knowledge.manifest import (
     FORMAT_VERSION,
     DocumentRow,
+    ManifestContents,
     apply_changes,
     cached_vectors,
     chunk_row,
@@ -37,13 +42,17 @@ from knowledge.manifest import (
     read_vectors,
     write_facts,
 )
-from knowledge.reports import Progress, SyncReport
-from knowledge.snapshots import MANIFEST, VECTORS
-from knowledge.sources import drop_duplicates, read_sources, vanished_documents
+from knowledge.reports import Progress, RebuildReport, SyncReport
+from knowledge.snapshots import MANIFEST, VECTORS, record_ingested
+from knowledge.sources import drop_duplicates, read_sources, refuse_taken_ids, vanished_documents
 from knowledge.store import KnowledgeStore
 from knowledge.text import language_of
 
 log = logging.getLogger(__name__)
+
+DEFAULT_MAX_DOCUMENT_CHUNKS = 1000
+"""`[knowledge] max_document_chunks`'s default: about 200,000 embedder tokens, a long manual; a document longer than
+this would take a share of every search's candidates out of all proportion, so it is refused (split it)."""
 
 
 @dataclass(frozen=True)
@@ -67,9 +76,16 @@ def recorded_metadata(document: Document) -> dict[str, object]:
 class KnowledgeWriter:
     """Changes a `KnowledgeStore`'s folder; `loaders` read the files that `sync` is given."""
 
-    def __init__(self, store: KnowledgeStore, chunker: Chunker | None = None, loaders: LoaderSet | None = None) -> None:
+    def __init__(
+        self,
+        store: KnowledgeStore,
+        chunker: Chunker | None = None,
+        loaders: LoaderSet | None = None,
+        max_document_chunks: int = DEFAULT_MAX_DOCUMENT_CHUNKS,
+    ) -> None:
         self.store = store
         self.loaders = loaders
+        self.max_document_chunks = max_document_chunks
         self._chunker = chunker
 
     @property
@@ -98,15 +114,17 @@ class KnowledgeWriter:
                 f"{self.store.directory}: opened without document loaders, so files cannot be synced "
                 "(pass a LoaderSet, e.g. the `deskbot.loaders` plugins)"
             )
+        paths = list(paths)
         started = time.perf_counter()
         report = SyncReport()
         with self.store.snapshots.locked():
             self.store.refresh()
-            sources = read_sources(self.loaders, list(paths), report, progress)
+            sources = read_sources(self.loaders, paths, report, progress)
+            refuse_taken_ids(self.store.documents(), sources, report)
             if deduplicate:
                 drop_duplicates(sources, report)
             removed = vanished_documents(self.store.documents(), sources, prune, prune_scope)
-            self._write(sources.loaded, removed, report, progress)
+            self._write(sources.loaded, removed, report, progress, ingested=paths)
         report.seconds = time.perf_counter() - started
         return report
 
@@ -138,39 +156,106 @@ class KnowledgeWriter:
         report.seconds = time.perf_counter() - started
         return report
 
-    def rebuild(self, progress: Progress | None = None) -> SyncReport:
-        """Re-embed every stored chunk with the current embedder and write a fresh index."""
+    def rebuild(self, progress: Progress | None = None, sources: Sequence[Path] = ()) -> RebuildReport:
+        """Write a fresh index with the configured embedder from the newest intact manifest on disk.
+
+        The snapshot `CURRENT` names comes first, then the others, newest first, so a damaged pointer or a damaged
+        FAISS file never stops a rebuild. Chunks keep the vectors the manifest holds for this embedder (the
+        embedding cache); only the rest are embedded. With no intact manifest left, the damaged snapshots are removed
+        and `sources` (the documents folder) and the paths earlier syncs recorded (`ingested.txt`) are read again;
+        with none of them, the error names what to delete.
+        """
         started = time.perf_counter()
-        report = SyncReport()
-        store, embedder = self.store, self.store.embedder
+        store = self.store
+        missing: list[str] = []
         with store.snapshots.locked():
-            current = store.snapshots.current()
-            if current is None:
-                raise KnowledgeError(f"{store.directory}: nothing to rebuild; ingest documents first")
-            manifest = read_manifest(current / MANIFEST)
-            work = store.snapshots.begin(copy_current=False)
-            try:
-                row_ids = list(manifest.chunks)
-                chunks = list(manifest.chunks.values())
-                vectors = embed_texts(embedder, [c.embedding_text() for c in chunks], progress)
-                report.chunks_embedded = len(chunks)
-                engine = open_manifest(work / MANIFEST)
-                chunk_rows = [
-                    chunk_row(row_id, chunk, text_hash(embedder, chunk), vector)
-                    for row_id, chunk, vector in zip(row_ids, chunks, vectors, strict=True)
-                ]
-                apply_changes(engine, [], manifest.documents.values(), chunk_rows)
-                index = VectorIndex(embedder.dimension, store.index_type)
-                index.add(np.asarray(row_ids, dtype=np.int64), vectors)
-                index.write(work / VECTORS)
-                write_facts(engine, self._facts(next_row_id=max(row_ids, default=0) + 1))
-                engine.dispose()
-                store.snapshots.commit(work)
-            except BaseException:
-                store.snapshots.abandon(work)
-                raise
-            store.refresh(force=True)
+            intact = self._intact_manifest()
+            if intact is not None:
+                report = self._rebuild_from(*intact, progress)
+            else:
+                sources, missing = self._paths_to_read_again(sources)
+                store.snapshots.discard()
+        if intact is None:
+            synced = self.sync(sources, progress=progress)
+            report = RebuildReport(
+                rebuilt_from=", ".join(str(path) for path in sources),
+                documents=synced.added,
+                chunks_embedded=synced.chunks_embedded,
+                chunks_reused=synced.chunks_reused,
+                errors=[*missing, *synced.errors],
+            )
         report.seconds = time.perf_counter() - started
+        return report
+
+    def _paths_to_read_again(self, sources: Sequence[Path]) -> tuple[list[Path], list[str]]:
+        """`sources` and the recorded paths that still exist, with a line for each recorded one that is gone; an
+        error when there is nothing to read."""
+        store = self.store
+        given = {path.resolve() for path in sources}
+        recorded = [path for path in store.snapshots.ingested_paths() if path not in given]
+        paths = [*sources, *(path for path in recorded if path.exists())]
+        gone = [f"{path}: ingested before but gone; not rebuilt" for path in recorded if not path.exists()]
+        if not paths and not store.snapshots.snapshot_folders():
+            raise KnowledgeError(f"{store.directory}: nothing to rebuild; ingest documents first")
+        if not paths:
+            raise IndexCorruptError(
+                f"{store.directory}: no snapshot has a readable manifest or a record of what was ingested; "
+                f"delete {store.directory} and run `deskbot ingest` on the documents again"
+            )
+        log.warning("%s: no snapshot has a readable manifest; reading %s again", store.directory, paths)
+        return paths, gone
+
+    def _intact_manifest(self) -> tuple[Path, ManifestContents] | None:
+        """The newest recoverable snapshot's manifest (its folder and contents), or None when every one is damaged."""
+        for snapshot in self.store.snapshots.recovery_candidates():
+            try:
+                manifest = read_manifest(snapshot / MANIFEST)
+            except IndexCorruptError as error:
+                log.info("rebuild: %s skipped (%s)", snapshot.name, error.__cause__ or error)
+                continue
+            if manifest.facts.get("format_version") == FORMAT_VERSION:
+                return snapshot, manifest
+            log.info("rebuild: %s skipped (format %s)", snapshot.name, manifest.facts.get("format_version"))
+        return None
+
+    def _rebuild_from(self, snapshot: Path, manifest: ManifestContents, progress: Progress | None) -> RebuildReport:
+        store, embedder = self.store, self.store.embedder
+        report = RebuildReport(rebuilt_from=str(snapshot), documents=len(manifest.documents))
+        row_ids = list(manifest.chunks)
+        chunks = list(manifest.chunks.values())
+        hashes = [text_hash(embedder, chunk) for chunk in chunks]
+        source = open_manifest(snapshot / MANIFEST)
+        try:
+            cache = cached_vectors(source, hashes)
+        finally:
+            source.dispose()
+        cache = {key: vector for key, vector in cache.items() if vector.shape == (embedder.dimension,)}
+        missing = [i for i, key in enumerate(hashes) if key not in cache]
+        fresh = embed_texts(embedder, [chunks[i].embedding_text() for i in missing], progress)
+        for position, i in enumerate(missing):
+            cache[hashes[i]] = fresh[position]
+        report.chunks_embedded, report.chunks_reused = len(missing), len(chunks) - len(missing)
+        vectors = np.stack([cache[key] for key in hashes]) if hashes else np.zeros((0, embedder.dimension), np.float32)
+        work = store.snapshots.begin(copy_current=False)
+        try:
+            record_ingested(work, store.snapshots.ingested_paths())
+            engine = open_manifest(work / MANIFEST)
+            chunk_rows = [
+                chunk_row(row_id, chunk, key, vector)
+                for row_id, chunk, key, vector in zip(row_ids, chunks, hashes, vectors, strict=True)
+            ]
+            apply_changes(engine, [], manifest.documents.values(), chunk_rows)
+            index = VectorIndex(embedder.dimension, store.index_type)
+            index.add(np.asarray(row_ids, dtype=np.int64), vectors)
+            index.write(work / VECTORS)
+            next_row_id = max(int(manifest.facts.get("next_row_id", "1")), max(row_ids, default=0) + 1)
+            write_facts(engine, self._facts(next_row_id=next_row_id))
+            engine.dispose()
+            store.snapshots.commit(work)
+        except BaseException:
+            store.snapshots.abandon(work)
+            raise
+        store.refresh(force=True)
         return report
 
     def _facts(self, next_row_id: int) -> dict[str, str]:
@@ -200,7 +285,14 @@ class KnowledgeWriter:
             cleaned = replace(
                 document, title=clean_text(document.title), text=clean_text(document.text), metadata=metadata
             )
-            changed.append(_PreparedDocument(document, origin, self.chunker.split(cleaned), metadata))
+            chunks = self.chunker.split(cleaned)
+            if len(chunks) > self.max_document_chunks:
+                report.errors.append(
+                    f"{origin}: document '{doc_id}' is {len(chunks)} chunks, over the limit of "
+                    f"{self.max_document_chunks}; skipped (split it, or raise [knowledge] max_document_chunks)"
+                )
+                continue
+            changed.append(_PreparedDocument(document, origin, chunks, metadata))
             if existing is None:
                 report.added += 1
             else:
@@ -213,8 +305,10 @@ class KnowledgeWriter:
         removed: set[str],
         report: SyncReport,
         progress: Progress | None,
+        ingested: Sequence[Path] = (),
     ) -> None:
-        """Write the next snapshot: `loaded` documents added or updated, `removed` ones dropped (lock held)."""
+        """Write the next snapshot: `loaded` documents added or updated, `removed` ones dropped, `ingested` (the
+        paths a sync read) added to the snapshot's record of them (lock held)."""
         store, embedder = self.store, self.store.embedder
         changed = self._prepare(loaded, report)
         report.removed = len(removed)
@@ -226,6 +320,7 @@ class KnowledgeWriter:
 
         work = store.snapshots.begin()
         try:
+            record_ingested(work, ingested)
             engine = open_manifest(work / MANIFEST)
             cache = cached_vectors(engine, hashes)
             missing = [i for i, h in enumerate(hashes) if h not in cache]

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 
 from bot.cli.console import err, out, progress_bar
 from bot.cli.groups import kb_app
@@ -24,9 +25,9 @@ def _print_report(report: object, as_json: bool) -> None:
     embedded = f"{data['chunks_embedded']} chunks embedded ({data['chunks_reused']} reused)"
     err.print(f"documents: {counts}; {embedded} in {data['seconds']:.1f}s")
     for duplicate in data["duplicates"]:
-        err.print(f"[yellow]duplicate left out:[/] {duplicate}", highlight=False)
+        err.print(f"[yellow]duplicate left out:[/] {escape(duplicate)}", highlight=False)
     for error in data["errors"]:
-        err.print(f"[yellow]skipped:[/] {error}", highlight=False)
+        err.print(f"[yellow]skipped:[/] {escape(error)}", highlight=False)
 
 
 def ingest(
@@ -84,8 +85,8 @@ def search(
         out.print_json(json.dumps({"query": query, "hits": rows}))
         return
     for rank, hit in enumerate(hits, start=1):
-        out.print(f"{rank}. [{hit.score:.3f}] {hit.chunk.document_id} - {hit.chunk.title}")
-        out.print(f"   {hit.chunk.text[:200].replace(chr(10), ' ')}")
+        out.print(f"{rank}. [{hit.score:.3f}] {hit.chunk.document_id} - {hit.chunk.title}", markup=False)
+        out.print(f"   {hit.chunk.text[:200].replace(chr(10), ' ')}", markup=False)
 
 
 @kb_app.command("remove")
@@ -97,11 +98,21 @@ def remove(doc_id: Annotated[str, typer.Argument(help="Document id to remove.")]
 
 @kb_app.command("rebuild")
 def rebuild(kb: KbOption = None) -> None:
-    """Re-embed every chunk with the configured embedder and write a fresh index."""
-    knowledge = runtime(kb).knowledge(sync=False, load=False)
+    """Write a fresh index with the configured embedder, from the manifest (else the documents folder)."""
+    rt = runtime(kb)
+    knowledge = rt.knowledge(sync=False, load=False)
+    folder = rt.documents_folder()
     with progress_bar() as update:
-        report = knowledge.writer.rebuild(progress=update)  # type: ignore[arg-type]
-    err.print(f"rebuilt {report.chunks_embedded} chunks in {report.seconds:.1f}s")
+        report = knowledge.writer.rebuild(progress=update, sources=[folder] if folder.is_dir() else [])  # type: ignore[arg-type]
+    reused = f", {report.chunks_reused} vectors reused" if report.chunks_reused else ""
+    err.print(
+        f"rebuilt {report.documents} documents from {report.rebuilt_from}: "
+        f"{report.chunks_embedded} chunks embedded{reused} in {report.seconds:.1f}s",
+        highlight=False,
+        markup=False,
+    )
+    for error in report.errors:
+        err.print(f"[yellow]skipped:[/] {escape(error)}", highlight=False)
 
 
 def register(app: typer.Typer) -> None:

@@ -1,8 +1,15 @@
-"""The `Loader` protocol and the set of loaders that picks one by file suffix."""
+"""The `Loader` protocol, the set of loaders that picks one by file suffix, and the checks every file passes.
+
+`LoaderSet.load` refuses a file over its size limit (`[knowledge] max_file_mb`) before any loader reads it, so every
+loader, built-in or plugin, inherits the limit. `read_text` is how text loaders read a file: strict UTF-8, or
+Windows-1252 for legacy files when the result reads like Western text; anything else (NUL bytes, more than 1% control
+characters, bytes that are neither encoding) is refused as binary, never decoded blindly.
+"""
 
 from __future__ import annotations
 
 import json
+import unicodedata
 from collections.abc import Iterable, Iterator, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
@@ -12,6 +19,13 @@ from knowledge.documents import Document
 from knowledge.errors import DeskbotError, LoaderError
 
 MAX_FILE_BYTES = 50 * 1024 * 1024
+"""The most `read_text` reads at all (question and training files too); ingest's own limit is `LoaderSet`'s."""
+DEFAULT_MAX_INGEST_BYTES = 20 * 1024 * 1024
+"""`[knowledge] max_file_mb`'s default: the largest file `LoaderSet.load` reads."""
+_TEXT_CONTROLS = frozenset("\t\n\r\f\v")
+_MAX_CONTROL_SHARE = 0.01
+_MAX_LEGACY_NON_ASCII_SHARE = 0.3
+"""Western text in Windows-1252 is mostly ASCII; binary bytes decoded as Windows-1252 are about half non-ASCII."""
 
 
 @runtime_checkable
@@ -25,11 +39,20 @@ class Loader(Protocol):
 
 def document_id_for(path: Path, root: Path) -> str:
     """A stable id for a file-backed document: its path below the ingested folder, without the suffix."""
+    return _below(path, root).with_suffix("").as_posix()
+
+
+def source_for(path: Path, root: Path) -> str:
+    """The public `source` of a file-backed document: its path below the ingested folder (`billing/refunds.md`),
+    never the server's absolute path, which citations would show to every API client."""
+    return _below(path, root).as_posix()
+
+
+def _below(path: Path, root: Path) -> Path:
     try:
-        relative = path.resolve().relative_to(root.resolve())
+        return path.resolve().relative_to(root.resolve())
     except ValueError:
-        relative = Path(path.name)
-    return relative.with_suffix("").as_posix()
+        return Path(path.name)
 
 
 def read_text(path: Path) -> str:
@@ -46,14 +69,36 @@ def read_text(path: Path) -> str:
         raw = path.read_bytes()
     except OSError as error:
         raise LoaderError(f"{path}: cannot read ({error.strerror})") from error
+    return decode_text(path, raw)
+
+
+def decode_text(path: Path, raw: bytes) -> str:
+    """`raw` as text: UTF-8 (a BOM is dropped), else Windows-1252 when that reads like Western text; binary refused."""
     if b"\x00" in raw[:8192]:
-        raise LoaderError(f"{path}: looks like a binary file, not text")
-    for encoding in ("utf-8-sig", "cp1252"):
-        try:
-            return raw.decode(encoding)
-        except UnicodeDecodeError:
-            continue
-    return raw.decode("latin-1")
+        raise LoaderError(f"{path}: looks like a binary file, not text (it has NUL bytes)")
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as utf8_error:
+        text = _legacy_text(path, raw, utf8_error)
+    sample = text[:65536]
+    controls = sum(1 for char in sample if unicodedata.category(char) == "Cc" and char not in _TEXT_CONTROLS)
+    if sample and controls / len(sample) > _MAX_CONTROL_SHARE:
+        raise LoaderError(
+            f"{path}: looks like a binary file, not text ({controls / len(sample):.0%} control characters)"
+        )
+    return text
+
+
+def _legacy_text(path: Path, raw: bytes, utf8_error: UnicodeDecodeError) -> str:
+    where = f"byte 0x{raw[utf8_error.start]:02x} at offset {utf8_error.start}"
+    try:
+        text = raw.decode("cp1252")
+    except UnicodeDecodeError:
+        text = ""
+    sample = text[:65536]
+    if not sample or sum(1 for char in sample if not char.isascii()) / len(sample) > _MAX_LEGACY_NON_ASCII_SHARE:
+        raise LoaderError(f"{path}: looks like a binary file, not text (not UTF-8: {where}); save text as UTF-8")
+    return text
 
 
 def json_lines(path: Path, error: type[DeskbotError] = LoaderError) -> Iterator[tuple[str, dict[str, Any]]]:
@@ -80,14 +125,19 @@ def file_metadata(path: Path) -> dict[str, str]:
 def file_document(path: Path, root: Path, title: str, text: str) -> Document:
     """A document backed by one file: id from its path below `root`, file metadata."""
     return Document(
-        id=document_id_for(path, root), title=title, text=text, source=str(path.resolve()), metadata=file_metadata(path)
+        id=document_id_for(path, root),
+        title=title,
+        text=text,
+        source=source_for(path, root),
+        metadata=file_metadata(path),
     )
 
 
 class LoaderSet:
     """Chooses the loader for a file by its suffix and walks folders for loadable files."""
 
-    def __init__(self, loaders: Mapping[str, Loader]) -> None:
+    def __init__(self, loaders: Mapping[str, Loader], max_file_bytes: int = DEFAULT_MAX_INGEST_BYTES) -> None:
+        self.max_file_bytes = max_file_bytes
         self._by_suffix: dict[str, Loader] = {}
         for loader in loaders.values():
             for suffix in loader.suffixes:
@@ -118,4 +168,15 @@ class LoaderSet:
                     yield candidate, path
 
     def load(self, path: Path, root: Path) -> list[Document]:
-        return list(self.loader_for(path).load(path, root))
+        """The documents of one file; a file over `max_file_bytes` is refused before its loader reads it."""
+        loader = self.loader_for(path)
+        try:
+            size = path.stat().st_size
+        except OSError as error:
+            raise LoaderError(f"{path}: cannot read ({error.strerror})") from error
+        if size > self.max_file_bytes:
+            raise LoaderError(
+                f"{path}: file is {size / 2**20:.3g} MB, over the {self.max_file_bytes / 2**20:.3g} MB limit "
+                "(split it, or raise [knowledge] max_file_mb)"
+            )
+        return list(loader.load(path, root))

@@ -12,7 +12,7 @@ from typing import Any
 
 from knowledge.documents import Document
 from knowledge.errors import LoaderError
-from knowledge.loaders.base import document_id_for, file_metadata, read_text
+from knowledge.loaders.base import document_id_for, file_metadata, read_text, source_for
 
 _NOISE_TAGS = ("script", "style", "noscript", "template", "nav", "header", "footer", "aside", "form", "iframe", "svg")
 _NOISE_NAMES = re.compile(r"(^|[-_ ])(nav|navbar|menu|breadcrumbs?|sidebar|footer|cookie|banner|skip)([-_ ]|$)", re.I)
@@ -70,6 +70,6 @@ class HtmlLoader:
             id=document_id_for(path, root),
             title=title,
             text="\n\n".join(lines),
-            source=str(path.resolve()),
+            source=source_for(path, root),
             metadata=file_metadata(path),
         )

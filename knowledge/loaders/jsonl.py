@@ -7,7 +7,7 @@ from pathlib import Path
 
 from knowledge.documents import Document
 from knowledge.errors import LoaderError
-from knowledge.loaders.base import json_lines
+from knowledge.loaders.base import json_lines, source_for
 
 
 class JsonlLoader:
@@ -31,6 +31,6 @@ class JsonlLoader:
                 id=doc_id,
                 title=str(record.get("title") or ""),
                 text=text,
-                source=str(record.get("source") or path.resolve()),
+                source=str(record.get("source") or source_for(path, root)),
                 metadata=metadata,
             )

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from knowledge.documents import Document
 from knowledge.errors import LoaderError
-from knowledge.loaders.base import MAX_FILE_BYTES, document_id_for, file_metadata
+from knowledge.loaders.base import document_id_for, file_metadata, source_for
 
 log = logging.getLogger(__name__)
 
@@ -25,8 +25,6 @@ class PdfLoader:
         size = path.stat().st_size
         if size == 0:
             raise LoaderError(f"{path}: empty file, not a PDF")
-        if size > MAX_FILE_BYTES:
-            raise LoaderError(f"{path}: file is {size // 2**20} MB, over the {MAX_FILE_BYTES // 2**20} MB limit")
         logging.getLogger("pypdf").setLevel(logging.ERROR)
         try:
             reader = PdfReader(path)
@@ -51,6 +49,6 @@ class PdfLoader:
             id=document_id_for(path, root),
             title=title,
             text=text,
-            source=str(path.resolve()),
+            source=source_for(path, root),
             metadata={**file_metadata(path), "pages": len(pages)},
         )

@@ -85,3 +85,32 @@ def test_deduplicate_leaves_out_copies(tmp_path: Path, loaders: LoaderSet) -> No
     report = kb.writer.sync([tmp_path / "kb.jsonl"], deduplicate=True)
     assert kb.store.document_ids == ["a", "d"]
     assert report.duplicates == ["b (exact duplicate of a)", "c (near duplicate of a)"]
+
+
+def test_an_id_another_file_holds_is_refused_and_the_other_file_keeps_it(tmp_path: Path, loaders: LoaderSet) -> None:
+    first, second = tmp_path / "a.jsonl", tmp_path / "b.jsonl"
+    write_jsonl(first, [{"id": "faq-1", "title": "A", "text": "From the first file."}])
+    write_jsonl(second, [{"id": "faq-1", "title": "B", "text": "From the second file."}])
+    kb = KnowledgeBase(tmp_path / "kb", HashEmbedder(), loaders)
+    kb.writer.sync([first])
+    report = kb.writer.sync([second])
+    assert not report.changed
+    assert report.errors == [
+        f"{second.resolve()}: document id 'faq-1' already belongs to {first.resolve()}; skipped "
+        "(give it another id, or remove it from the other source first)"
+    ]
+    document = kb.store.document("faq-1")
+    assert document is not None and document.title == "A"
+
+
+def test_an_id_moves_within_one_run_when_its_old_file_no_longer_has_it(tmp_path: Path, loaders: LoaderSet) -> None:
+    first, second = tmp_path / "a.jsonl", tmp_path / "b.jsonl"
+    write_jsonl(first, [{"id": "faq-1", "title": "A", "text": "Here first."}])
+    kb = KnowledgeBase(tmp_path / "kb", HashEmbedder(), loaders)
+    kb.writer.sync([first])
+    write_jsonl(first, [{"id": "faq-2", "title": "C", "text": "Something else."}])
+    write_jsonl(second, [{"id": "faq-1", "title": "A", "text": "Here first."}])
+    report = kb.writer.sync([first, second])
+    assert report.errors == []
+    document = kb.store.document("faq-1")
+    assert document is not None and document.origin == str(second.resolve())

@@ -42,5 +42,7 @@ def test_corrupt_manifest_is_detected(tmp_path: Path) -> None:
     (snapshot / "manifest.sqlite").write_bytes(b"not sqlite at all" * 100)
     with pytest.raises(IndexCorruptError, match="manifest is unreadable"):
         KnowledgeStore(tmp_path, HashEmbedder())
-    with pytest.raises(IndexCorruptError, match="manifest is unreadable"):
+    with pytest.raises(
+        IndexCorruptError, match=f"or a record of what was ingested; delete {tmp_path} and run `deskbot ingest`"
+    ):
         KnowledgeBase(tmp_path, HashEmbedder(), load=False).writer.rebuild()

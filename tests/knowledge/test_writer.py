@@ -195,3 +195,40 @@ def test_text_is_cleaned_before_chunking(tmp_path: Path, loaders: LoaderSet) -> 
     kb = KnowledgeBase(tmp_path / "kb", HashEmbedder(), loaders)
     kb.writer.sync([tmp_path / "kb.jsonl"])
     assert [chunk.text for chunk in kb.store.chunks()] == ["Real text."]
+
+
+def test_rebuild_recovers_from_an_older_snapshot_when_the_live_one_is_damaged(
+    tmp_path: Path, docs: Path, open_kb: Callable[[Path], KnowledgeBase]
+) -> None:
+    import shutil
+
+    kb = open_kb(tmp_path)
+    kb.writer.sync([docs])
+    index = kb.directory
+    shutil.copytree(index / "snap-000001", index / "snap-000002")
+    (index / "snap-000002" / "manifest.sqlite").write_bytes(b"damaged" * 100)
+    (index / "CURRENT").write_text("snap-000002\n")
+    with pytest.raises(IndexCorruptError, match="manifest is unreadable"):
+        open_kb(tmp_path)
+
+    report = KnowledgeBase(index, HashEmbedder(), load=False).writer.rebuild()
+    assert report.rebuilt_from == str(index / "snap-000001")
+    assert (report.documents, report.chunks_embedded, report.chunks_reused) == (3, 0, 3)
+    assert sorted(path.name for path in index.glob("snap-*")) == ["snap-000003"]
+    assert search(open_kb(tmp_path), "warranty", 1)[0].chunk.document_id == "warranty"
+
+
+def test_rebuilding_an_index_never_written_asks_for_an_ingest(tmp_path: Path) -> None:
+    with pytest.raises(KnowledgeError, match="nothing to rebuild; ingest documents first"):
+        KnowledgeBase(tmp_path / "index", HashEmbedder(), load=False).writer.rebuild()
+
+
+def test_a_document_over_the_chunk_limit_is_skipped_and_reported(
+    tmp_path: Path, docs: Path, loaders: LoaderSet
+) -> None:
+    write(docs / "manual.md", "# Manual\n\n" + "\n\n".join(f"Step {n}: press the button." for n in range(300)))
+    kb = KnowledgeBase(tmp_path / "index", HashEmbedder(), loaders, max_document_chunks=3)
+    report = kb.writer.sync([docs])
+    assert report.added == 3 and "manual" not in kb.store.document_ids
+    [error] = report.errors
+    assert "document 'manual' is" in error and "over the limit of 3" in error
