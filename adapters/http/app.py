@@ -20,7 +20,7 @@ from fastapi.exception_handlers import request_validation_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 
-from adapters.http import api_routes, health_routes
+from adapters.http import api_routes, health_routes, openai_routes
 from adapters.http.answer_worker import AnswerWorker
 from adapters.http.api_keys import ApiKeys
 from adapters.http.context import ChannelContext
@@ -178,6 +178,7 @@ def create_app(context: ChannelContext, answers_elsewhere: bool = False) -> Fast
     app.add_exception_handler(RequestValidationError, _malformed_json_is_400)
     app.include_router(health_routes.router)
     app.include_router(api_routes.router)
+    app.include_router(openai_routes.router)
     slack = context.slack_settings
     if slack.signing_secret is not None:
         from slack_sdk.signature import SignatureVerifier
