@@ -3,8 +3,10 @@ newest with the rows kept, twice in a row, from an older revision, from an unkno
 
 from __future__ import annotations
 
+import socket
 import subprocess
 import sys
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -197,13 +199,21 @@ def test_a_migration_run_twice_is_a_no_op(empty_url):
     assert not second.changed and schema_of(empty_url) == tables
 
 
-def test_a_database_at_an_older_revision_is_upgraded_with_its_rows(empty_url):
-    upgrade(empty_url, "0001")
+OLDER_REVISIONS = [script.revision for script in schema.scripts().walk_revisions()][1:]
+
+
+def test_the_revisions_are_one_line():
+    """Two revisions after the same parent (two branches merged) make two heads: renumber one after the other."""
+    assert schema.scripts().get_heads() == [schema.head_revision()]
+
+
+@pytest.mark.parametrize("older", OLDER_REVISIONS)
+def test_a_database_at_an_older_revision_is_upgraded_with_its_rows(empty_url, older):
+    upgrade(empty_url, older)
     insert_rows(empty_url)
-    assert revision_of(empty_url) == "0001"
-    assert "retrieval_score" not in [c[0] for c in schema_of(empty_url)["messages"]["columns"]]
+    assert revision_of(empty_url) == older
     done = upgrade(empty_url)
-    assert (done.before, done.after) == ("0001", schema.head_revision())
+    assert (done.before, done.after) == (older, schema.head_revision())
     assert row_counts(empty_url) == dict.fromkeys(ROWS, 1)
     assert {"retrieval_score", "latency_ms"} <= {c[0] for c in schema_of(empty_url)["messages"]["columns"]}
 
@@ -248,6 +258,7 @@ def deskbot_db_upgrade(url: str, cwd: Path) -> subprocess.CompletedProcess[str]:
 
 
 @pytest.mark.integration
+@pytest.mark.slow  # three runs of the command line, about 4 s each here
 def test_deskbot_db_upgrade_says_what_it_did_in_one_line(tmp_path):
     url = f"sqlite:///{tmp_path / 'deskbot.sqlite'}"
     make_schema_before_migrations(url)
@@ -265,3 +276,46 @@ def test_deskbot_db_upgrade_says_what_it_did_in_one_line(tmp_path):
     refused = deskbot_db_upgrade(url, tmp_path)
     assert refused.returncode == 1
     assert refused.stderr.count("\n") == 1 and "revision 0999" in refused.stderr and "Traceback" not in refused.stderr
+
+
+@pytest.mark.integration
+def test_deskbot_serve_upgrades_a_database_from_before_migrations_at_start(tmp_path):
+    url = f"sqlite:///{tmp_path / 'deskbot.sqlite'}"
+    make_schema_before_migrations(url)
+    insert_rows(url)
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "HF_HUB_OFFLINE": "1",
+        "XDG_CACHE_HOME": str(tmp_path / "cache"),
+        "DESKBOT_STORE__URL": url,
+        "DESKBOT_LLM__BACKEND": "fake",
+        "DESKBOT_KNOWLEDGE__EMBEDDER": "hash",
+        "DESKBOT_KNOWLEDGE__EMBEDDER_MODEL": "hash-256",
+        "DESKBOT_CONVERSATION__RETENTION_DAYS": "36500",  # the rows are from January: keep them
+    }
+    server = subprocess.Popen(
+        [DESKBOT, "serve", "--port", str(port)],
+        env=env,
+        cwd=tmp_path,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while revision_of(url) != schema.head_revision() or not listening(port):
+            assert server.poll() is None, server.communicate()[1]
+            assert time.monotonic() < deadline, "deskbot serve did not upgrade the database and listen"
+            time.sleep(0.2)
+    finally:
+        server.terminate()
+        server.communicate(timeout=30)
+    kept = {table: count for table, count in row_counts(url).items() if table not in {"deliveries", "answer_jobs"}}
+    assert kept == dict.fromkeys(kept, 1) and len(kept) == 6  # the queue's old rows are the server's to prune
+
+
+def listening(port: int) -> bool:
+    with socket.socket() as probe:
+        return probe.connect_ex(("127.0.0.1", port)) == 0
