@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import Connection, Engine, inspect, text
 
-from bot.store.database import StoreError
+from knowledge.errors import DeskbotError
 
 if TYPE_CHECKING:
     from alembic.config import Config
@@ -37,7 +37,7 @@ VERSION_TABLE = "alembic_version"
 ADVISORY_LOCK_KEY = 0x6465736B626F74  # "deskbot": the one lock every Deskbot process takes to migrate
 
 
-class SchemaError(StoreError):
+class SchemaError(DeskbotError):
     """The database's schema cannot be brought to this version's (unknown revision, failed migration)."""
 
 

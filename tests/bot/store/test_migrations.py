@@ -3,12 +3,13 @@ newest with the rows kept, twice in a row, from an older revision, from an unkno
 
 from __future__ import annotations
 
+import os
 import socket
 import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -250,8 +251,12 @@ def test_processes_starting_together_migrate_the_database_once(empty_url):
     engine.dispose()
 
 
+def without_deskbot_settings(environment: Mapping[str, str]) -> dict[str, str]:
+    return {name: value for name, value in environment.items() if not name.startswith("DESKBOT_")}
+
+
 def deskbot_db_upgrade(url: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    env = {"DESKBOT_STORE__URL": url, "PATH": "/usr/bin:/bin"}
+    env = {**without_deskbot_settings(os.environ), "DESKBOT_STORE__URL": url}
     return subprocess.run(
         [DESKBOT, "db", "upgrade"], env=env, cwd=cwd, capture_output=True, text=True, check=False, timeout=120
     )
@@ -287,7 +292,7 @@ def test_deskbot_serve_upgrades_a_database_from_before_migrations_at_start(tmp_p
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     env = {
-        "PATH": "/usr/bin:/bin",
+        **without_deskbot_settings(os.environ),
         "HF_HUB_OFFLINE": "1",
         "XDG_CACHE_HOME": str(tmp_path / "cache"),
         "DESKBOT_STORE__URL": url,
