@@ -72,6 +72,14 @@ def _first_problem(errors: list[Any]) -> tuple[str, str | None]:
     return (f"{param}: {first.get('msg', 'invalid')}" if param else str(first.get("msg", "invalid"))), param
 
 
+class BadCompletionRequest(HTTPException):
+    """A request the body model accepted but the turn cannot be made from: 400, naming the field (`param`)."""
+
+    def __init__(self, message: str, param: str) -> None:
+        super().__init__(400, f"{param}: {message}")
+        self.param = param
+
+
 class OpenAIErrorRoute(APIRoute):
     """A route whose refusals (a bad body, a bad key, an `HTTPException`) come back in OpenAI's error shape, which is
     what OpenAI's clients read; the app's other routes keep FastAPI's `{"detail"}`."""
@@ -86,7 +94,8 @@ class OpenAIErrorRoute(APIRoute):
                 message, param = _first_problem(list(error.errors()))
                 return openai_error(400, message, param)
             except HTTPException as error:
-                return openai_error(error.status_code, str(error.detail), headers=error.headers)
+                param = error.param if isinstance(error, BadCompletionRequest) else None
+                return openai_error(error.status_code, str(error.detail), param, error.headers)
 
         return handle_in_openai_shape
 
@@ -133,11 +142,11 @@ def _turn(request: CompletionRequest, key_name: str) -> tuple[Message, list[Chat
     """The message to answer and the history sent with it (module docstring); 400 when there is no user turn."""
     *earlier, last = request.messages
     if last.role != "user":
-        raise HTTPException(400, f"messages: the last message must be the user's, not the {last.role}'s")
+        raise BadCompletionRequest(f"the last message must be the user's, not the {last.role}'s", "messages")
     try:
         chat = ChatRequest(message=last.text, conversation_id=request.conversation_id, user_id=request.user)
     except ValidationError as error:
-        raise HTTPException(400, f"messages.{len(earlier)}.content: {error.errors()[0]['msg']}") from error
+        raise BadCompletionRequest(error.errors()[0]["msg"], f"messages.{len(earlier)}.content") from error
     history = [] if request.conversation_id else [turn for m in earlier if (turn := _remembered(m)) is not None]
     return to_message(chat, key_name), history
 
