@@ -1,13 +1,14 @@
 """Deskbot's database schema under Alembic: `upgrade(engine)` brings any Deskbot database to the newest revision.
 
 The revisions are the files in `bot/store/migrations/versions/` (shipped as package data; no alembic.ini is needed):
-`0001` is the schema every store table had before migrations existed, `0002` on add what came after. `upgrade`
+`0001` is the schema every store table had before migrations existed, `0002` onwards add what came after. `upgrade`
 runs them on one connection, in one transaction that first takes a lock, so worker processes starting together
 migrate the database once and the others wait and find it done:
 
 - SQLite: `BEGIN IMMEDIATE`, the database's write lock (the others wait up to the busy timeout);
-- PostgreSQL: a transaction-scoped advisory lock (`pg_advisory_xact_lock`); its DDL is transactional, so a failed
-  migration leaves the database as it was.
+- PostgreSQL: a transaction-scoped advisory lock (`pg_advisory_xact_lock`).
+
+Both run DDL inside the transaction, so a migration that fails leaves the database as it was, at its old revision.
 
 A database made by `create_all` before migrations existed has no `alembic_version` table. Revision `0001` creates
 only what such a database lacks (the tables a process had not opened yet, the `messages.kind` column of later

@@ -24,7 +24,7 @@ import adapters.http.api_keys
 import adapters.http.deliveries  # noqa: F401  (their tables join StoreTable.metadata)
 from bot.store import schema
 from bot.store.conversations import SqlConversationStore
-from bot.store.database import Database, StoreTable
+from bot.store.database import Database, StoreError, StoreTable
 from bot.store.schema import SchemaError
 
 FIXTURES = Path(__file__).parents[2] / "fixtures" / "store"
@@ -217,6 +217,19 @@ def test_a_database_at_an_older_revision_is_upgraded_with_its_rows(empty_url, ol
     assert (done.before, done.after) == (older, schema.head_revision())
     assert row_counts(empty_url) == dict.fromkeys(ROWS, 1)
     assert {"retrieval_score", "latency_ms"} <= {c[0] for c in schema_of(empty_url)["messages"]["columns"]}
+
+
+def test_a_migration_that_fails_leaves_the_database_as_it_was(empty_url):
+    upgrade(empty_url, "0001")
+    engine = create_engine(empty_url)
+    with engine.begin() as connection:  # someone added a column by hand that revision 0002 adds too
+        connection.exec_driver_sql("ALTER TABLE messages ADD COLUMN latency_ms FLOAT")
+    engine.dispose()
+    tables = schema_of(empty_url)
+    with pytest.raises(StoreError):
+        Database(empty_url).upgrade()
+    assert revision_of(empty_url) == "0001"
+    assert schema_of(empty_url) == tables, "0002's first column was taken back with the failed second one"
 
 
 def test_a_database_at_an_unknown_newer_revision_is_refused_in_one_line(empty_url):
