@@ -47,7 +47,6 @@ MODEL_ID = "deskbot"
 MODEL_CREATED = int(time.time())
 """When this process started: `GET /v1/models` must give a creation time, and the bot is what this process serves."""
 
-ERROR_TYPES = {400: "invalid_request_error", 401: "invalid_request_error", 404: "invalid_request_error"}
 ERROR_CODES = {401: "invalid_api_key", 404: "model_not_found", 429: "rate_limit_exceeded"}
 
 
@@ -55,7 +54,7 @@ def openai_error(
     status: int, message: str, param: str | None = None, headers: Mapping[str, str] | None = None
 ) -> JSONResponse:
     """An error in OpenAI's shape: `{"error": {"message", "type", "param", "code"}}`."""
-    kind = ERROR_TYPES.get(status, "server_error" if status >= 500 else "invalid_request_error")
+    kind = "server_error" if status >= 500 else "invalid_request_error"
     error = {"message": message, "type": kind, "param": param, "code": ERROR_CODES.get(status)}
     return JSONResponse({"error": error}, status_code=status, headers=dict(headers or {}))
 
