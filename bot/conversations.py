@@ -6,8 +6,10 @@ call them through `asyncio.to_thread`.
 
 Exported conversations (`deskbot export conversations`, read by the fine-tuning module) have this shape, one per line:
 `{"conversation_id", "user_id", "channel", "started_at", "messages": [{"role", "content", "created_at", "rating",
-"feedback", "citations", "kind"}]}`, where `kind` is the reply's kind for the bot's messages (`ReplyKind`; null for the
-customer's, and for replies stored before kinds were).
+"feedback", "citations", "kind", "retrieval_score", "latency_ms"}]}`, where `kind` is the reply's kind for the bot's
+messages (`ReplyKind`; null for the customer's, and for replies stored before kinds were), `retrieval_score` the best
+retrieval score of the passages the turn found (null when it searched nothing) and `latency_ms` how long the bot took
+to reply (both null for the customer's messages and for replies stored before they were recorded).
 
 The transcript keeps every reply the bot sent, but its memory (`history`) keeps only its answers: canned replies
 (an abstention, a command's or guard's reply, an error) say nothing about the conversation's topic, and fed back
@@ -51,8 +53,11 @@ class ConversationStore(Protocol):
         content: str,
         citations: Sequence[str] = (),
         kind: ReplyKind | None = None,
+        retrieval_score: float | None = None,
+        latency_ms: float | None = None,
     ) -> None:
-        """Store one message (creating the conversation on its first message); `kind` is a bot reply's kind."""
+        """Store one message (creating the conversation on its first message); for a bot reply, `kind` is its kind,
+        `retrieval_score` the best score of the passages its turn retrieved and `latency_ms` how long it took."""
         ...
 
     def reset(self, conversation_id: str) -> None:
@@ -96,6 +101,8 @@ class _StoredMessage:
     created_at: datetime
     citations: tuple[str, ...] = ()
     kind: ReplyKind | None = None
+    retrieval_score: float | None = None
+    latency_ms: float | None = None
     rating: Rating | None = None
     feedback: str | None = None
 
@@ -136,6 +143,8 @@ def export_message(
     feedback: str | None,
     citations: Sequence[str],
     kind: str | None,
+    retrieval_score: float | None = None,
+    latency_ms: float | None = None,
 ) -> dict[str, Any]:
     return {
         "role": role,
@@ -145,6 +154,8 @@ def export_message(
         "feedback": feedback,
         "citations": list(citations),
         "kind": kind,
+        "retrieval_score": retrieval_score,
+        "latency_ms": latency_ms,
     }
 
 
@@ -174,13 +185,17 @@ class InMemoryConversationStore:
         content: str,
         citations: Sequence[str] = (),
         kind: ReplyKind | None = None,
+        retrieval_score: float | None = None,
+        latency_ms: float | None = None,
     ) -> None:
         now = utc_now()
         with self._lock:
             conversation = self._conversations.setdefault(
                 conversation_id, _Conversation(conversation_id, user_id, channel, now, now)
             )
-            stored = _StoredMessage(next(self._ids), role, content, now, tuple(citations), kind)
+            stored = _StoredMessage(
+                next(self._ids), role, content, now, tuple(citations), kind, retrieval_score, latency_ms
+            )
             conversation.messages.append(stored)
             conversation.updated_at = now
 
@@ -244,7 +259,17 @@ class InMemoryConversationStore:
                 if rated_only and not any(m.rating for m in c.messages if m.role == "assistant"):
                     continue
                 messages = [
-                    export_message(m.role, m.content, m.created_at, m.rating, m.feedback, m.citations, m.kind)
+                    export_message(
+                        m.role,
+                        m.content,
+                        m.created_at,
+                        m.rating,
+                        m.feedback,
+                        m.citations,
+                        m.kind,
+                        m.retrieval_score,
+                        m.latency_ms,
+                    )
                     for m in c.messages
                     if m.role in {"user", "assistant"}
                 ]

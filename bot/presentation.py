@@ -48,9 +48,21 @@ def reply_json(reply: Reply) -> dict[str, Any]:
     }
 
 
-def source_lines(reply: Reply, with_ids: bool = False) -> list[str]:
-    """One line per cited document: `[n] Title`, and `(document id)` after it `with_ids` (for operators)."""
-    return [f"[{c.number}] {c.title}" + (f"  ({c.id})" if with_ids else "") for c in reply.citations]
+def source_lines(reply: Reply, with_ids: bool = False, as_links: bool = False) -> list[str]:
+    """One line per cited document: `[n] Title`, and `(document id)` after it `with_ids` (for operators); the title
+    a Markdown link to its source `as_links`, when the source is a web address."""
+    return [
+        f"[{c.number}] "
+        + (markdown_link(c.title, c.source) if as_links and c.source.startswith(("https://", "http://")) else c.title)
+        + (f"  ({c.id})" if with_ids else "")
+        for c in reply.citations
+    ]
+
+
+def markdown_link(text: str, url: str) -> str:
+    """`[text](url)`, with the brackets in `text` and the characters that would end `url` escaped."""
+    label = text.replace("\\", "\\\\").replace("[", "\\[").replace("]", "\\]")
+    return f"[{label}]({url.replace(' ', '%20').replace('(', '%28').replace(')', '%29')})"
 
 
 @dataclass(frozen=True)

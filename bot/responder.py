@@ -16,11 +16,11 @@ import asyncio
 import contextlib
 import gc
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from typing import TYPE_CHECKING
 
 from bot.language import reply_language
-from bot.types import Emit, Message, Reply, StreamEvent, TextDelta
+from bot.types import ChatMessage, Emit, Message, Reply, StreamEvent, TextDelta
 from knowledge.errors import DeskbotError
 
 if TYPE_CHECKING:
@@ -115,9 +115,9 @@ class Responder:
             text=self._prompts.render("error", language), kind="error", conversation_id=message.conversation_id
         )
 
-    async def reply(self, message: Message, emit: Emit | None = None) -> Reply:
-        """The reply to `message`; `emit`, when given, receives its text as it is written. Never raises for a
-        failed turn."""
+    async def reply(self, message: Message, emit: Emit | None = None, history: Sequence[ChatMessage] = ()) -> Reply:
+        """The reply to `message`; `emit`, when given, receives its text as it is written; `history`, when given, is
+        the conversation so far as the caller has it (else the store's). Never raises for a failed turn."""
         try:
             engine = await self.engine()
         except EngineNotReadyError as error:
@@ -125,7 +125,7 @@ class Responder:
             reply = self.fallback(message)
         else:
             try:
-                reply = await engine.handle(message, emit)
+                reply = await engine.handle(message, emit, history)
             except Exception:
                 log.exception("turn failed in conversation %s (channel %s)", message.conversation_id, message.channel)
                 reply = self.fallback(message)
@@ -136,8 +136,9 @@ class Responder:
                 log.exception("reply listener %r failed", listener)
         return reply
 
-    async def stream(self, message: Message) -> AsyncIterator[StreamEvent]:
-        """Yield `TextDelta`s as the reply is written, then the final `Reply`; always ends with a `Reply`."""
+    async def stream(self, message: Message, history: Sequence[ChatMessage] = ()) -> AsyncIterator[StreamEvent]:
+        """Yield `TextDelta`s as the reply is written, then the final `Reply` (`history` as in `reply`); always ends
+        with a `Reply`."""
         queue: asyncio.Queue[StreamEvent | BaseException] = asyncio.Queue()
 
         async def emit(text: str) -> None:
@@ -145,7 +146,7 @@ class Responder:
 
         async def run() -> None:
             try:
-                await queue.put(await self.reply(message, emit))
+                await queue.put(await self.reply(message, emit, history))
             except BaseException as error:  # cancellation: handed to the consumer, which re-raises it
                 await queue.put(error)
 

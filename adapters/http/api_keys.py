@@ -68,7 +68,7 @@ def _info(row: ApiKey) -> ApiKeyInfo:
 class ApiKeys:
     def __init__(self, database: Database) -> None:
         self._database = database
-        database.create_all([KEYS])
+        database.upgrade()
 
     def create(self, name: str) -> str:
         """A new key named `name`; the returned plain key is not stored anywhere."""

@@ -19,7 +19,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 
-from adapters.http import api_routes, health_routes
+from adapters.http import api_routes, health_routes, openai_routes
 from adapters.http.answer_worker import AnswerWorker
 from adapters.http.api_keys import ApiKeys
 from adapters.http.context import ChannelContext
@@ -183,6 +183,7 @@ def create_app(context: ChannelContext, answers_elsewhere: bool = False) -> Fast
     map_store_errors(app)
     app.include_router(health_routes.router)
     app.include_router(api_routes.router)
+    app.include_router(openai_routes.router)
     slack = context.slack_settings
     if slack.signing_secret is not None:
         from slack_sdk.signature import SignatureVerifier

@@ -70,7 +70,7 @@ class Deliveries:
         self._database = database
         self._lease = lease
         self._max_attempts = max_attempts
-        database.create_all([DELIVERIES, JOBS])
+        database.upgrade()
 
     def submit(self, source: str, delivery_id: str, payload: Mapping[str, Any]) -> bool:
         """Queue the delivery; False when `(source, delivery_id)` was submitted before (a retry or a repeat)."""

@@ -23,6 +23,7 @@ def serve(
     if workers is not None and workers < 1:
         fail(f"--workers {workers}: needs at least 1")
     rt = runtime(kb)
+    rt.database().upgrade()  # the schema migrations, once, before any worker process opens the database
     rt.adapter("http").run(host=host, port=port, workers=workers)
 
 

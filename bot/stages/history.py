@@ -1,8 +1,9 @@
 """`HistoryStage`: loads the conversation and the user's profile, and stores the turn before the reply leaves.
 
 A store that is down does not cost the customer an answer: the turn goes on without memory and the error is logged.
-Each reply is stored with its kind, so a canned one (an abstention, an error) stays in the transcript but out of the
-history later turns are rewritten and answered from (`ConversationStore.history`).
+Each reply is stored with its kind, the best retrieval score of its turn and its latency (what the operator console
+filters on); by its kind a canned one (an abstention, an error) stays in the transcript but out of the history later
+turns are rewritten and answered from (`ConversationStore.history`).
 Facts an adapter passes as `message.metadata["profile"]` (name, plan, language) are saved to the user's profile.
 """
 
@@ -54,6 +55,7 @@ class HistoryStage:
         reply = await call_next(turn)
         if stored and reply.text and reply.kind != "silent":
             citations = [citation.id for citation in reply.citations]
+            best_score = max((hit.score for hit in turn.hits), default=None)
             try:
                 await asyncio.to_thread(
                     self._store.append,
@@ -64,6 +66,8 @@ class HistoryStage:
                     reply.text,
                     citations,
                     reply.kind,
+                    best_score,
+                    round(turn.elapsed_ms(), 1),
                 )
             except StoreError as error:
                 log.error("reply in conversation %s not stored: %s", message.conversation_id, error)

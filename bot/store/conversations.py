@@ -49,7 +49,10 @@ class MessageRow(StoreTable, table=True):
     content: str
     citations: str = "[]"
     created_at: datetime
-    kind: str | None = Field(default=None, max_length=20)  # a bot reply's `ReplyKind`; null for the customer's
+    # A bot reply's `ReplyKind`, the best retrieval score of its turn and its latency; null for the customer's.
+    kind: str | None = Field(default=None, max_length=20)
+    retrieval_score: float | None = None
+    latency_ms: float | None = None
 
 
 class FeedbackRow(StoreTable, table=True):
@@ -96,7 +99,8 @@ def _aware(moment: datetime) -> datetime:
 
 
 class SqlConversationStore:
-    """Tables are created on first use, so a database that is down at start only degrades the turns that need it."""
+    """The schema is upgraded on first use (`Database.upgrade`), so a database that is down at start only degrades the
+    turns that need it."""
 
     def __init__(self, database: Database) -> None:
         self.database = database
@@ -118,7 +122,7 @@ class SqlConversationStore:
 
     def _ensure_tables(self) -> None:
         if not self._tables_ready:
-            self.database.create_all()  # thread- and process-safe
+            self.database.upgrade()  # thread- and process-safe
             self._tables_ready = True
 
     def _run(self, what: str, work: Callable[[Session], T]) -> T:
@@ -197,6 +201,8 @@ class SqlConversationStore:
         content: str,
         citations: Sequence[str] = (),
         kind: ReplyKind | None = None,
+        retrieval_score: float | None = None,
+        latency_ms: float | None = None,
     ) -> None:
         def work(connection: Connection) -> None:
             now = utc_now()
@@ -207,6 +213,8 @@ class SqlConversationStore:
                 "citations": json.dumps(list(citations)),
                 "created_at": now,
                 "kind": kind,
+                "retrieval_score": retrieval_score,
+                "latency_ms": latency_ms,
             }
             connection.execute(insert(MESSAGES).values(conversation_id=conversation_id), message)
 
@@ -366,6 +374,8 @@ class SqlConversationStore:
                     feedback_row.text if feedback_row else None,
                     json.loads(row.citations),
                     row.kind,
+                    row.retrieval_score,
+                    row.latency_ms,
                 )
             )
         return export_record(

@@ -1,8 +1,8 @@
 """`Database`: one SQLAlchemy engine for every store table, from `[store] url` (SQLite by default, Postgres by URL).
 
-Store tables subclass `StoreTable`, which has its own metadata, so `create_all` makes exactly the store's tables. It
-also upgrades a database made by an earlier version: a column added to a store table since is added to the database's
-table (`ALTER TABLE ... ADD COLUMN`), so such a column must be nullable (rows already there get NULL).
+Store tables subclass `StoreTable`, which has its own metadata. The tables are made and changed by the schema
+migrations only (`bot.store.schema`, Alembic): every store calls `Database.upgrade` before its first statement, which
+brings the database to the newest revision once per `Database` (a no-op when it is there already).
 
 A database server that goes away and comes back needs no restart: pooled connections are pinged before use
 (`pool_pre_ping`), so the first request after an outage gets a fresh connection instead of a dead one, and a
@@ -13,11 +13,11 @@ instead of holding it. `check` is the cheap `SELECT 1` of a readiness probe.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, Engine, Table, event, inspect
+from sqlalchemy import Connection, Engine, event
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import registry
 from sqlmodel import Session, SQLModel, create_engine
@@ -25,9 +25,10 @@ from sqlmodel import Session, SQLModel, create_engine
 from bot.config import Settings
 from bot.errors import DeskbotError
 
-# Each lost race means another process created at least one table or index: a few looks suffice.
-CREATE_ATTEMPTS = 10
 CONNECT_TIMEOUT_S = 5
+
+if TYPE_CHECKING:
+    from bot.store.schema import Upgrade
 
 
 class StoreError(DeskbotError):
@@ -53,7 +54,8 @@ def sqlite_in_data_dir(settings: Settings, name: str) -> str:
 class Database:
     def __init__(self, url: str) -> None:
         self.url = url
-        self._creating = threading.Lock()
+        self._upgrading = threading.Lock()
+        self._upgraded: Upgrade | None = None
         is_sqlite = url.startswith("sqlite")
         # A server connection may have been dropped while pooled, so it is pinged first; a SQLite file cannot be.
         options: dict[str, Any] = {"pool_pre_ping": not is_sqlite}
@@ -76,40 +78,24 @@ class Database:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Database:
-        """The configured database (`[store] url`). It is not connected to yet: each store creates the tables it uses
-        (`create_all`) when it opens, so a process builds one `Database` per URL and gives it to all its stores."""
+        """The configured database (`[store] url`). It is not connected to yet: each store upgrades its schema
+        (`upgrade`) when it opens, so a process builds one `Database` per URL and gives it to all its stores."""
         return cls(database_url(settings))
 
-    def create_all(self, tables: Sequence[Table] | None = None) -> None:
-        """Create the store's missing tables and columns (of `tables` only, when given). Safe when threads or worker
-        processes do it at the same time: the loser of a race ("table already exists", "duplicate column") looks
-        again, and each look finds more of them."""
-        with self._creating:
-            for attempt in range(1, CREATE_ATTEMPTS + 1):
-                try:
-                    StoreTable.metadata.create_all(self.engine, tables=tables)
-                    self._add_missing_columns(tables or StoreTable.metadata.sorted_tables)
-                    return
-                except SQLAlchemyError as error:
-                    if attempt == CREATE_ATTEMPTS:
-                        url = self.engine.url.render_as_string(hide_password=True)
-                        raise StoreError(f"cannot open the database at {url}: {error.__class__.__name__}") from error
+    def upgrade(self) -> Upgrade:
+        """Bring the database to the newest schema revision, once per `Database` (threads wait for the first;
+        processes for each other, `bot.store.schema`); what was done. A database that cannot be reached is a
+        `StoreError`, one at an unknown revision a `SchemaError`."""
+        from bot.store import schema
 
-    def _add_missing_columns(self, tables: Sequence[Table]) -> None:
-        """Add the columns a table made by an earlier version lacks (each new column is nullable)."""
-        inspector = inspect(self.engine)
-        quote = self.engine.dialect.identifier_preparer.quote
-        for table in tables:
-            present = {column["name"] for column in inspector.get_columns(table.name)}
-            for column in table.columns:
-                if column.name in present:
-                    continue
-                assert column.nullable, f"{table.name}.{column.name}: a column added later must be nullable"
-                kind = column.type.compile(dialect=self.engine.dialect)
-                with self.engine.begin() as connection:
-                    connection.exec_driver_sql(
-                        f"ALTER TABLE {quote(table.name)} ADD COLUMN {quote(column.name)} {kind}"
-                    )
+        with self._upgrading:
+            if self._upgraded is None:
+                try:
+                    self._upgraded = schema.upgrade(self.engine)
+                except SQLAlchemyError as error:
+                    url = self.engine.url.render_as_string(hide_password=True)
+                    raise StoreError(f"cannot open the database at {url}: {error.__class__.__name__}") from error
+            return self._upgraded
 
     @contextmanager
     def transaction(self, what: str, part: str = "") -> Iterator[Connection]:

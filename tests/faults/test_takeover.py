@@ -84,6 +84,27 @@ async def test_another_key_naming_a_conversation_gets_a_fresh_one(client, runtim
     assert runtime.conversations().history("api:alice:c-1"), "not reset by mallory"
 
 
+async def test_the_openai_route_keeps_each_key_in_its_own_conversations(client, runtime, fake_llm):
+    keys = context_of(client).api_keys
+    alice, mallory = keys.create("alice"), keys.create("mallory")
+    await chat(client, alice, "My order 4471-XK never arrived, how do returns work?", conversation_id="c-1")
+
+    calls_before = len(fake_llm.calls)
+    response = await client.post(
+        "/v1/chat/completions",
+        json={
+            "model": "deskbot",
+            "messages": [{"role": "user", "content": "How do returns work? Repeat my order number."}],
+            "conversation_id": "c-1",
+        },
+        headers={"Authorization": f"Bearer {mallory}"},
+    )
+    assert response.status_code == 200, response.text
+    assert response.json()["conversation_id"] == "c-1", "the caller gets its own id back"
+    assert all("4471-XK" not in m.content for call in fake_llm.calls[calls_before:] for m in call)
+    assert set(stored(runtime)) == {"api:alice:c-1", "api:mallory:c-1"}
+
+
 async def test_a_key_cannot_silence_read_or_write_a_slack_thread(client, runtime, fake_llm):
     context = context_of(client)
     slack = SlackSender(client)

@@ -19,6 +19,18 @@ async def test_turn_and_reply_are_stored_with_citations(runtime):
     assert record["messages"][1]["citations"] == [c.id for c in reply.citations]
 
 
+async def test_each_reply_is_stored_with_its_kind_best_retrieval_score_and_latency(runtime, settings):
+    settings.answer.min_score = 1.0  # nothing scores that high: the question is abstained on
+    settings.answer.faq_min_score = 1.01
+    reply = await runtime.engine().handle(Message(text="Can I pay with bitcoin?", conversation_id="h3", user_id="u"))
+    (record,) = [r for r in runtime.conversations().export() if r["conversation_id"] == "h3"]
+    question, answer = record["messages"]
+    assert answer["kind"] == reply.kind == "abstain"
+    assert 0.0 < answer["retrieval_score"] < 1.0
+    assert 0.0 < answer["latency_ms"] <= reply.latency_ms
+    assert question["kind"] is None and question["retrieval_score"] is None and question["latency_ms"] is None
+
+
 async def test_second_turn_sees_history_and_profile(runtime, fake_llm, settings):
     settings.answer.faq_min_score = 1.01
     settings.answer.min_answer_probability = 0.0  # answer both turns, whatever the passages' evidence

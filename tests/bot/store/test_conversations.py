@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -13,6 +14,8 @@ import pytest
 from bot.conversations import ConversationStore, InMemoryConversationStore, utc_now
 from bot.store.conversations import SqlConversationStore
 from bot.store.database import Database, StoreError
+
+SCHEMA_BEFORE_MIGRATIONS = Path(__file__).parents[2] / "fixtures" / "store" / "schema_before_migrations.sqlite.sql"
 
 
 @pytest.fixture(params=["memory", "sqlite", pytest.param("postgres", marks=pytest.mark.integration)])
@@ -65,7 +68,17 @@ def test_feedback_rates_last_assistant_message_and_export(store):
     assert set(record) == {"conversation_id", "user_id", "channel", "started_at", "messages"}
     assert record["user_id"] == "u1" and record["channel"] == "slack"
     answer = record["messages"][1]
-    assert set(answer) == {"role", "content", "created_at", "rating", "feedback", "citations", "kind"}
+    assert set(answer) == {
+        "role",
+        "content",
+        "created_at",
+        "rating",
+        "feedback",
+        "citations",
+        "kind",
+        "retrieval_score",
+        "latency_ms",
+    }
     assert answer["rating"] == "bad" and answer["feedback"] == "too vague"
     assert answer["citations"] == ["order-tracking"]
     assert record["messages"][0]["rating"] is None and record["messages"][0]["citations"] == []
@@ -87,22 +100,37 @@ def test_canned_replies_stay_in_the_transcript_but_out_of_the_history(store):
     assert [m["kind"] for m in record["messages"]] == [None, "abstain", None, "answer", "error"]
 
 
+def test_a_reply_keeps_its_kind_best_retrieval_score_and_latency(store):
+    c = cid()
+    store.append(c, "u1", "api", "user", "Can I pay with bitcoin?")
+    store.append(
+        c,
+        "u1",
+        "api",
+        "assistant",
+        "I couldn't find an answer.",
+        kind="abstain",
+        retrieval_score=0.21,
+        latency_ms=812.5,
+    )
+    store.append(c, "u1", "api", "assistant", "Hello!", kind="command")
+    (record,) = [r for r in store.export() if r["conversation_id"] == c]
+    measures = [(m["kind"], m["retrieval_score"], m["latency_ms"]) for m in record["messages"]]
+    assert measures == [(None, None, None), ("abstain", 0.21, 812.5), ("command", None, None)]
+
+
 def test_a_database_made_before_message_kinds_is_upgraded_on_first_use(tmp_path):
     url = f"sqlite:///{tmp_path / 'old.sqlite'}"
-    old = Database(url)
-    old.create_all()
-    with old.engine.begin() as connection:  # the messages table as it was before replies had a kind
-        connection.exec_driver_sql("ALTER TABLE messages DROP COLUMN kind")
-    with old.engine.begin() as connection:
-        connection.exec_driver_sql(
+    with sqlite3.connect(tmp_path / "old.sqlite") as old:  # the schema before migrations, less messages.kind
+        old.executescript(SCHEMA_BEFORE_MIGRATIONS.read_text().replace("kind VARCHAR(20),", ""))
+        old.execute(
             "INSERT INTO conversations (id, user_id, channel, started_at, updated_at, reset_after, handed_off) "
             "VALUES ('c1', 'u1', 'api', '2026-01-01 00:00:00', '2026-01-01 00:00:00', 0, 0)"
         )
-        connection.exec_driver_sql(
+        old.execute(
             "INSERT INTO messages (conversation_id, role, content, citations, created_at) "
             "VALUES ('c1', 'assistant', 'stored before', '[]', '2026-01-01 00:00:00')"
         )
-    old.dispose()
     store = SqlConversationStore(Database(url))
     store.append("c1", "u1", "api", "assistant", "I couldn't find an answer to that.", kind="abstain")
     assert [m.content for m in store.history("c1")] == ["stored before"]
