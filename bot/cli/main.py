@@ -40,6 +40,14 @@ class CliState:
 state = CliState()
 
 
+def _print_version(requested: bool) -> None:
+    if requested:
+        import bot
+
+        typer.echo(f"deskbot {bot.__version__}")
+        raise typer.Exit()
+
+
 @app.callback()
 def main(
     config: ConfigOption = None,
@@ -48,6 +56,10 @@ def main(
         str | None,
         typer.Option("--sample", help="Shipped sample help centre when no knowledge folder is set: en or zh (中文)."),
     ] = None,
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_print_version, is_eager=True, help="Print Deskbot's version and exit."),
+    ] = False,
 ) -> None:
     from knowledge.samples import SAMPLE_DIRS
 
