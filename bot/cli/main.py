@@ -84,8 +84,10 @@ def _configure_logging(verbose: bool) -> None:
 
 def settings(kb: Path | None = None, **llm: Any) -> Settings:
     from bot.config import load_settings
+    from bot.logging_setup import configure_logging
 
     loaded = load_settings(state.config)
+    configure_logging(loaded.logging, logging.INFO if state.verbose else logging.WARNING)
     if state.sample is not None:
         loaded.knowledge.sample = state.sample  # type: ignore[assignment]  # checked against SAMPLE_DIRS above
     if kb is not None:
