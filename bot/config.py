@@ -84,6 +84,11 @@ class LLMSettings(Section):
     adapter: Path | None = None
     base_url: str | None = None
     api_key: SecretStr | None = None
+    stream: bool = Field(
+        True,
+        description="openai backend: ask for a streamed reply (SSE); false asks for one JSON reply, for servers or "
+        "gateways that cannot stream (the customer then sees the reply at once, when it is complete).",
+    )
     device: str = "auto"
     dtype: Literal["auto", "float32", "bfloat16", "float16"] = "auto"
     threads: int = Field(
