@@ -4,7 +4,9 @@
 # - A config file mounted at /etc/deskbot/deskbot.toml is passed as --config; everything else comes from DESKBOT_*
 #   variables, which win over the file.
 # - A knowledge folder mounted at /knowledge (not empty) becomes knowledge.path, unless DESKBOT_KNOWLEDGE__PATH names
-#   another; with none, the shipped sample help centre answers. The index lives on /data (DESKBOT_KNOWLEDGE__INDEX_DIR).
+#   another; its index goes to /data/index (DESKBOT_KNOWLEDGE__INDEX_DIR, unless set), as the folder may be read-only.
+#   With none, the shipped sample help centre answers, indexed in /data/sample-index (kept apart, so mounting your
+#   own folder later does not mix the sample into its index).
 # - Before `serve` and `discord`: `deskbot db upgrade` (the store's migrations), then `deskbot ingest --prune` of the
 #   knowledge folder, so a bad document or an unreachable database stops the container with one clear line instead
 #   of a server that is never ready. The server's own start-up sync then finds nothing changed.
@@ -26,6 +28,9 @@ run_deskbot() {
 
 if [ -z "${DESKBOT_KNOWLEDGE__PATH:-}" ] && [ -n "$(ls -A "$knowledge_mount" 2>/dev/null)" ]; then
     export DESKBOT_KNOWLEDGE__PATH="$knowledge_mount"
+fi
+if [ -n "${DESKBOT_KNOWLEDGE__PATH:-}" ]; then
+    export DESKBOT_KNOWLEDGE__INDEX_DIR="${DESKBOT_KNOWLEDGE__INDEX_DIR:-${DESKBOT_DATA_DIR:-/data}/index}"
 fi
 
 if [ "$1" = serve ] || [ "$1" = discord ]; then

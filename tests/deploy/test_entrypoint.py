@@ -25,7 +25,8 @@ def stand_in_deskbot(folder: Path, fail_on: str | None = None) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     script = folder / "deskbot"
     failing = f'case "$*" in *"{fail_on}"*) echo "error: {fail_on} failed" >&2; exit 3;; esac\n' if fail_on else ""
-    script.write_text(f'#!/bin/sh\necho "$* | path=${{DESKBOT_KNOWLEDGE__PATH:-}}" >> "{folder}/calls.log"\n{failing}')
+    record = 'echo "$* | path=${DESKBOT_KNOWLEDGE__PATH:-} index=${DESKBOT_KNOWLEDGE__INDEX_DIR:-}"'
+    script.write_text(f'#!/bin/sh\n{record} >> "{folder}/calls.log"\n{failing}')
     script.chmod(0o755)
     return folder
 
@@ -51,11 +52,8 @@ def test_serve_upgrades_the_store_syncs_the_knowledge_then_serves(tmp_path: Path
     code, calls = run_entrypoint(tmp_path)
     knowledge = tmp_path / "knowledge"
     assert code == 0
-    assert calls == [
-        f"db upgrade | path={knowledge}",
-        f"ingest {knowledge} --prune | path={knowledge}",
-        f"serve | path={knowledge}",
-    ]
+    context = f"path={knowledge} index=/data/index"
+    assert calls == [f"db upgrade | {context}", f"ingest {knowledge} --prune | {context}", f"serve | {context}"]
 
 
 def test_a_mounted_config_file_is_passed_to_every_command(tmp_path: Path) -> None:
@@ -71,25 +69,32 @@ def test_a_mounted_config_file_is_passed_to_every_command(tmp_path: Path) -> Non
 
 
 def test_with_nothing_mounted_the_sample_answers(tmp_path: Path) -> None:
-    code, calls = run_entrypoint(tmp_path)
-    assert code == 0 and calls == ["db upgrade | path=", "serve | path="]
+    code, calls = run_entrypoint(tmp_path, DESKBOT_DATA_DIR="/data")
+    assert code == 0 and calls == ["db upgrade | path= index=", "serve | path= index="]
+
+
+def test_an_index_dir_that_is_set_is_kept(tmp_path: Path) -> None:
+    (tmp_path / "knowledge").mkdir()
+    (tmp_path / "knowledge" / "faq.md").write_text("# FAQ\n")
+    code, calls = run_entrypoint(tmp_path, "serve", DESKBOT_KNOWLEDGE__INDEX_DIR="/shared/kb")
+    assert code == 0 and calls[-1].endswith("index=/shared/kb")
 
 
 def test_an_explicit_knowledge_path_wins_over_the_mount(tmp_path: Path) -> None:
     (tmp_path / "knowledge").mkdir()
     (tmp_path / "knowledge" / "faq.md").write_text("# FAQ\n")
-    code, calls = run_entrypoint(tmp_path, DESKBOT_KNOWLEDGE__PATH="/srv/help")
-    assert code == 0 and calls[1] == "ingest /srv/help --prune | path=/srv/help"
+    code, calls = run_entrypoint(tmp_path, DESKBOT_KNOWLEDGE__PATH="/srv/help", DESKBOT_DATA_DIR="/var/deskbot")
+    assert code == 0 and calls[1] == "ingest /srv/help --prune | path=/srv/help index=/var/deskbot/index"
 
 
 def test_other_commands_run_without_the_start_steps(tmp_path: Path) -> None:
     code, calls = run_entrypoint(tmp_path, "ask", "How long do refunds take?")
-    assert code == 0 and calls == ["ask How long do refunds take? | path="]
+    assert code == 0 and calls == ["ask How long do refunds take? | path= index="]
 
 
 def test_a_failed_migration_stops_the_container_before_serving(tmp_path: Path) -> None:
     code, calls = run_entrypoint(tmp_path, fail_on="db upgrade")
-    assert code == 3 and calls == ["db upgrade | path="]
+    assert code == 3 and calls == ["db upgrade | path= index="]
 
 
 class _Readyz(http.server.BaseHTTPRequestHandler):
