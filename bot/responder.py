@@ -20,6 +20,7 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from typing import TYPE_CHECKING
 
 from bot.language import reply_language
+from bot.logging_setup import log_context
 from bot.types import ChatMessage, Emit, Message, Reply, StreamEvent, TextDelta
 from knowledge.errors import DeskbotError
 
@@ -117,7 +118,14 @@ class Responder:
 
     async def reply(self, message: Message, emit: Emit | None = None, history: Sequence[ChatMessage] = ()) -> Reply:
         """The reply to `message`; `emit`, when given, receives its text as it is written; `history`, when given, is
-        the conversation so far as the caller has it (else the store's). Never raises for a failed turn."""
+        the conversation so far as the caller has it (else the store's). Never raises for a failed turn. Everything
+        logged meanwhile carries the conversation and channel (`bot.logging_setup`)."""
+        with log_context(conversation_id=message.conversation_id, channel=message.channel):
+            reply = await self._reply(message, emit, history)
+            log.info("answered", extra={"latency_ms": round(reply.latency_ms, 1), "kind": reply.kind})
+        return reply
+
+    async def _reply(self, message: Message, emit: Emit | None, history: Sequence[ChatMessage]) -> Reply:
         try:
             engine = await self.engine()
         except EngineNotReadyError as error:

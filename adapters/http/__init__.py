@@ -44,13 +44,22 @@ class HttpServer:
     def run(self, **options: Any) -> None:
         import uvicorn
 
+        from bot.logging_setup import uvicorn_log_config
+
         settings = self._context.settings
         server = settings.section(ServerSettings)
         host = options.get("host") or server.host
         port = int(options.get("port") or server.port)
         workers = int(options.get("workers") or server.workers)
         answer_processes = server.answer_processes
-        common: dict[str, Any] = {"host": host, "port": port, "log_level": "info", "access_log": False}
+        # uvicorn's lines go through the handler of `bot.logging_setup` (the `[logging]` format), not its own.
+        common: dict[str, Any] = {
+            "host": host,
+            "port": port,
+            "log_level": "info",
+            "access_log": False,
+            "log_config": uvicorn_log_config(),
+        }
         if workers == 1 and not answer_processes:
             from adapters.http.app import serving_app
 

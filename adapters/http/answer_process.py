@@ -27,11 +27,13 @@ STOP_TIMEOUT_S = 30.0
 def answer_process_main(niceness: int) -> None:
     """Entry point of one answer process (started with the `spawn` method, so nothing is inherited but the env)."""
     from adapters.http.serve_environment import runtime_from_environment
+    from bot.logging_setup import configure_logging
 
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s:     [answers] %(name)s: %(message)s")
     if niceness:
         os.nice(niceness)
-    asyncio.run(_answer_until_stopped(runtime_from_environment()))
+    runtime = runtime_from_environment()
+    configure_logging(runtime.settings.logging, logging.INFO, role="answers")
+    asyncio.run(_answer_until_stopped(runtime))
 
 
 async def _answer_until_stopped(runtime: Runtime) -> None:

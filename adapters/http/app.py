@@ -27,6 +27,7 @@ from adapters.http.deliveries import Deliveries, queue_database_url
 from adapters.http.limits import BodySizeLimit
 from adapters.http.metrics import Metrics, RequestMetrics
 from adapters.http.payloads import validation_problems
+from adapters.http.request_log import RequestLog
 from adapters.http.serve_environment import ANSWERS_ELSEWHERE_ENV, runtime_from_environment
 from adapters.http.settings import ServerSettings, SlackSettings, WebhookSettings
 from adapters.http.store_errors import map_store_errors
@@ -130,7 +131,11 @@ async def _invalid_request(_request: Request, error: Exception) -> Response:
 
 def app_from_environment() -> FastAPI:
     """The app of one uvicorn worker process, configured as the `deskbot serve` that started it."""
-    adapter = runtime_from_environment().adapter_context()
+    from bot.logging_setup import configure_logging
+
+    runtime = runtime_from_environment()
+    configure_logging(runtime.settings.logging)
+    adapter = runtime.adapter_context()
     return serving_app(adapter, answers_elsewhere=bool(os.environ.get(ANSWERS_ELSEWHERE_ENV)))
 
 
@@ -204,4 +209,5 @@ def create_app(context: ChannelContext, answers_elsewhere: bool = False) -> Fast
         app.include_router(webhooks.router)
     app.add_middleware(BodySizeLimit, max_bytes=context.server.max_body_bytes)
     app.add_middleware(RequestMetrics, metrics=context.metrics)
+    app.add_middleware(RequestLog)
     return app

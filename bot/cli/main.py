@@ -41,6 +41,14 @@ class CliState:
 state = CliState()
 
 
+def _print_version(requested: bool) -> None:
+    if requested:
+        import bot
+
+        typer.echo(f"deskbot {bot.__version__}")
+        raise typer.Exit()
+
+
 @app.callback()
 def main(
     config: ConfigOption = None,
@@ -49,6 +57,10 @@ def main(
         str | None,
         typer.Option("--sample", help="Shipped sample help centre when no knowledge folder is set: en or zh (中文)."),
     ] = None,
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_print_version, is_eager=True, help="Print Deskbot's version and exit."),
+    ] = False,
 ) -> None:
     from knowledge.samples import SAMPLE_DIRS
 
@@ -73,8 +85,10 @@ def _configure_logging(verbose: bool) -> None:
 
 def settings(kb: Path | None = None, **llm: Any) -> Settings:
     from bot.config import load_settings
+    from bot.logging_setup import configure_logging
 
     loaded = load_settings(state.config)
+    configure_logging(loaded.logging, logging.INFO if state.verbose else logging.WARNING)
     if state.sample is not None:
         loaded.knowledge.sample = state.sample  # type: ignore[assignment]  # checked against SAMPLE_DIRS above
     if kb is not None:

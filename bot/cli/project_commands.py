@@ -32,6 +32,9 @@ max_context_tokens = 300       # passages given to the model, in its tokens (tim
 
 [prompts]
 directory = "prompts"         # templates here override the shipped ones, file by file
+
+[logging]
+format = "text"               # or "json": one object a line, with request and conversation ids (docs/deploy.md)
 """
 
 WELCOME_DOC = """\

