@@ -21,10 +21,10 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 
 from adapters.http import api_routes, health_routes
-from adapters.http.answer_worker import AnswerWorker
+from adapters.http.answer_worker import AnswerWorker, JobHandler
 from adapters.http.api_keys import ApiKeys
 from adapters.http.context import ChannelContext
-from adapters.http.deliveries import Deliveries, queue_database_url
+from adapters.http.deliveries import Deliveries, RetryBackoff, queue_database_url
 from adapters.http.limits import BodySizeLimit
 from adapters.http.metrics import Metrics, RequestMetrics
 from adapters.http.serve_environment import ANSWERS_ELSEWHERE_ENV, runtime_from_environment
@@ -54,12 +54,16 @@ def build_context(adapter: AdapterContext, owns_process: bool = False) -> Channe
     database = adapter.database()
     queue_url = queue_database_url(settings)
     queue_database = database if queue_url == database.url else Database(queue_url)  # one pool per database
+    metrics = Metrics()
+    deliveries = Deliveries(
+        queue_database,
+        lease=timedelta(seconds=server.answer_lease_s),
+        max_attempts=server.delivery_attempts,
+        backoff=RetryBackoff(server.retry_backoff_s, server.retry_backoff_max_s),
+        on_given_up=lambda source: metrics.undelivered.labels(source).inc(),
+    )
     context = ChannelContext(
-        responder=responder,
-        settings=settings,
-        metrics=Metrics(),
-        api_keys=ApiKeys(database),
-        deliveries=Deliveries(queue_database, lease=timedelta(seconds=server.answer_lease_s)),
+        responder=responder, settings=settings, metrics=metrics, api_keys=ApiKeys(database), deliveries=deliveries
     )
     responder.listen(lambda message, reply: context.metrics.record_reply(message.channel, reply))
     slack = settings.section(SlackSettings)
@@ -85,12 +89,14 @@ def build_context(adapter: AdapterContext, owns_process: bool = False) -> Channe
 
 def answer_worker(context: ChannelContext) -> AnswerWorker:
     """The worker answering `context`'s queued deliveries, with a handler for each source."""
-    from adapters.http.slack.routes import answer_slack_job
+    from adapters.http.slack.routes import answer_slack_job, deliver_slack_reply
     from adapters.http.webhooks import answer_webhook_job
 
     handlers = {
-        "slack": functools.partial(answer_slack_job, context),
-        "webhook": functools.partial(answer_webhook_job, context),
+        "slack": JobHandler(
+            functools.partial(answer_slack_job, context), functools.partial(deliver_slack_reply, context)
+        ),
+        "webhook": JobHandler(functools.partial(answer_webhook_job, context)),
     }
     server, llm = context.server, context.settings.llm
     if server.answer_lease_s <= llm.timeout_s:

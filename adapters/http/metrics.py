@@ -62,6 +62,12 @@ class Metrics:
             ["channel", "kind"],
             registry=self.registry,
         )
+        self.undelivered = Counter(
+            "deskbot_undelivered_replies",
+            "Acknowledged deliveries given up after their last attempt (see Deliveries.undelivered).",
+            ["source"],
+            registry=self.registry,
+        )
         self.duplicates = Counter(
             "deskbot_duplicate_deliveries", "Webhook deliveries ignored as repeats.", ["source"], registry=self.registry
         )

@@ -26,6 +26,16 @@ class ServerSettings(Section):
         300.0, gt=0, description="A delivery taken this long ago and still unanswered is offered again."
     )
     answer_niceness: int = Field(10, ge=0, le=19, description="How much lower the answer processes' CPU priority is.")
+    delivery_attempts: int = Field(
+        8,
+        ge=1,
+        le=50,
+        description="Attempts at answering and delivering a queued delivery before it is recorded undelivered.",
+    )
+    retry_backoff_s: float = Field(
+        2.0, gt=0, description="Wait before the second attempt of a failed delivery; doubled after each failure."
+    )
+    retry_backoff_max_s: float = Field(300.0, gt=0, description="The longest wait between two delivery attempts.")
 
 
 class SlackSettings(Section):
