@@ -6,6 +6,8 @@ import logging
 import os
 import shutil
 import signal
+import tempfile
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from adapters.http.serve_environment import (
@@ -28,8 +30,10 @@ class HttpServer:
 
     uvicorn runs the app in `server.workers` processes (one: this process) that verify, queue and acknowledge webhook
     deliveries and serve the chat API; `server.answer_processes` more answer the queued deliveries at a lower CPU
-    priority (`adapters.http.answer_process`). Every process builds its runtime from the same configuration
-    (`adapters.http.serve_environment:runtime_from_environment`) and shares the database; /metrics adds up all of them.
+    priority (`adapters.http.answer_process`), are restarted when they die and report their readiness to /readyz
+    through a shared folder (`adapters.http.answer_status`). Every process builds its runtime from the same
+    configuration (`adapters.http.serve_environment:runtime_from_environment`) and shares the database; /metrics adds
+    up all of them.
     """
 
     settings_sections: ClassVar[dict[str, type[Section]]] = {
@@ -61,12 +65,15 @@ class HttpServer:
         if settings.knowledge.path is not None:
             os.environ[KNOWLEDGE_ENV] = str(settings.knowledge.path)
         metrics_dir = shared_metrics_dir()
+        status_dir = None
         answers = None
         if answer_processes:
             from adapters.http.answer_process import AnswerProcesses
+            from adapters.http.answer_status import AnswerStatusBoard
 
-            os.environ[ANSWERS_ELSEWHERE_ENV] = "1"
-            answers = AnswerProcesses(answer_processes, server.answer_niceness)
+            status_dir = tempfile.mkdtemp(prefix="deskbot-answers-")
+            os.environ[ANSWERS_ELSEWHERE_ENV] = status_dir
+            answers = AnswerProcesses(answer_processes, server.answer_niceness, AnswerStatusBoard(Path(status_dir)))
             answers.start()
         # uvicorn re-raises the SIGTERM it shut down on; exiting through Python instead lets the answer processes stop.
         previous = signal.signal(signal.SIGTERM, _exit_quietly)
@@ -77,6 +84,8 @@ class HttpServer:
                 answers.stop()
             signal.signal(signal.SIGTERM, previous)
             shutil.rmtree(metrics_dir, ignore_errors=True)
+            if status_dir is not None:
+                shutil.rmtree(status_dir, ignore_errors=True)
 
 
 def _exit_quietly(_signum: int, _frame: object) -> None:

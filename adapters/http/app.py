@@ -13,6 +13,7 @@ import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from fastapi import FastAPI, Request
@@ -21,6 +22,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 
 from adapters.http import api_routes, health_routes
+from adapters.http.answer_status import AnswerStatusBoard
 from adapters.http.answer_worker import AnswerWorker, JobHandler
 from adapters.http.api_keys import ApiKeys
 from adapters.http.context import ChannelContext
@@ -133,12 +135,16 @@ async def _malformed_json_is_400(request: Request, error: Exception) -> Response
 def app_from_environment() -> FastAPI:
     """The app of one uvicorn worker process, configured as the `deskbot serve` that started it."""
     adapter = runtime_from_environment().adapter_context()
-    return serving_app(adapter, answers_elsewhere=bool(os.environ.get(ANSWERS_ELSEWHERE_ENV)))
+    status_folder = os.environ.get(ANSWERS_ELSEWHERE_ENV)
+    return serving_app(adapter, AnswerStatusBoard(Path(status_folder)) if status_folder else None)
 
 
-def serving_app(adapter: AdapterContext, answers_elsewhere: bool = False) -> FastAPI:
-    """The app of a `deskbot serve` process, which it has to itself (see `build_context`'s `owns_process`)."""
-    return create_app(build_context(adapter, owns_process=True), answers_elsewhere)
+def serving_app(adapter: AdapterContext, answer_processes: AnswerStatusBoard | None = None) -> FastAPI:
+    """The app of a `deskbot serve` process, which it has to itself (see `build_context`'s `owns_process`); with
+    `answer_processes`, they answer the queue and /readyz waits for them."""
+    context = build_context(adapter, owns_process=True)
+    context.answer_processes = answer_processes
+    return create_app(context, answers_elsewhere=answer_processes is not None)
 
 
 async def close_context(context: ChannelContext) -> None:

@@ -22,6 +22,7 @@ from adapters.http.settings import ServerSettings, SlackSettings, WebhookSetting
 from bot.store.database import StoreError
 
 if TYPE_CHECKING:
+    from adapters.http.answer_status import AnswerStatusBoard
     from adapters.http.answer_worker import AnswerWorker
     from adapters.http.api_keys import ApiKeys
     from adapters.http.deliveries import Deliveries
@@ -44,6 +45,7 @@ class ChannelContext:
     outgoing: OutgoingWebhooks | None = None
     background: BackgroundWork = field(default_factory=BackgroundWork)
     worker: AnswerWorker | None = None  # the answer worker in this process, if any
+    answer_processes: AnswerStatusBoard | None = None  # where answer processes of their own report, if any
     _submits: ThreadPoolExecutor = field(
         default_factory=lambda: ThreadPoolExecutor(max_workers=1, thread_name_prefix="deskbot-submits")
     )
