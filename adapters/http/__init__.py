@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from adapters.http.serve_environment import (
     ANSWERS_ELSEWHERE_ENV,
     CONFIG_FILE_ENV,
+    HEADER_TIMEOUT_ENV,
     KNOWLEDGE_ENV,
     shared_metrics_dir,
 )
@@ -54,7 +55,17 @@ class HttpServer:
         port = int(options.get("port") or server.port)
         workers = int(options.get("workers") or server.workers)
         answer_processes = server.answer_processes
-        common: dict[str, Any] = {"host": host, "port": port, "log_level": "info", "access_log": False}
+        os.environ[HEADER_TIMEOUT_ENV] = str(server.header_timeout_s)
+        from adapters.http.read_timeouts import ProtocolWithHeaderDeadline
+
+        common: dict[str, Any] = {
+            "host": host,
+            "port": port,
+            "log_level": "info",
+            "access_log": False,
+            "http": ProtocolWithHeaderDeadline,
+            "timeout_keep_alive": server.keep_alive_s,
+        }
         if workers == 1 and not answer_processes:
             from adapters.http.app import serving_app
 

@@ -1,6 +1,7 @@
 """`create_app(runtime)`: the FastAPI app of `deskbot serve` — chat API, Slack endpoints, webhooks, health, metrics.
 
-Middleware, outermost first: request metrics, then the body size limit (413 before any route reads a byte too many).
+Middleware, outermost first: request metrics, load shedding (503 + Retry-After beyond `[server] max_in_flight`), the
+body read timeout (408), then the body size limit (413 before any route reads a byte too many).
 Slack routes are mounted only with `[slack] signing_secret`, the incoming webhook only with `[webhooks] secret`.
 """
 
@@ -28,7 +29,9 @@ from adapters.http.api_keys import ApiKeys
 from adapters.http.context import ChannelContext
 from adapters.http.deliveries import Deliveries, RetryBackoff, queue_database_url
 from adapters.http.limits import BodySizeLimit
+from adapters.http.load_shedding import InFlightLimit
 from adapters.http.metrics import Metrics, RequestMetrics
+from adapters.http.read_timeouts import BodyDeadline
 from adapters.http.serve_environment import ANSWERS_ELSEWHERE_ENV, runtime_from_environment
 from adapters.http.settings import ServerSettings, SlackSettings, WebhookSettings
 from bot.store.database import Database
@@ -206,6 +209,14 @@ def create_app(context: ChannelContext, answers_elsewhere: bool = False) -> Fast
         from adapters.http import webhooks
 
         app.include_router(webhooks.router)
-    app.add_middleware(BodySizeLimit, max_bytes=context.server.max_body_bytes)
+    server = context.server
+    app.add_middleware(BodySizeLimit, max_bytes=server.max_body_bytes)
+    app.add_middleware(BodyDeadline, read_timeout_s=server.read_timeout_s)
+    app.add_middleware(
+        InFlightLimit,
+        max_in_flight=server.max_in_flight,
+        retry_after_s=server.shed_retry_after_s,
+        on_shed=context.metrics.shed.inc,
+    )
     app.add_middleware(RequestMetrics, metrics=context.metrics)
     return app

@@ -68,6 +68,11 @@ class Metrics:
             ["source"],
             registry=self.registry,
         )
+        self.shed = Counter(
+            "deskbot_http_shed_requests",
+            "Requests refused with 503 as overload (server.max_in_flight).",
+            registry=self.registry,
+        )
         self.duplicates = Counter(
             "deskbot_duplicate_deliveries", "Webhook deliveries ignored as repeats.", ["source"], registry=self.registry
         )
