@@ -1,16 +1,21 @@
 """Slack webhook benchmark: acknowledgement latency, dropped events and memory, on loopback only.
 
     python benchmarks/webhooks.py [--rate 200] [--events 10000] [--llm-delay 2.0] [--duplicate-every 20]
+                                  [--max-in-flight N]
 
 The server runs in its own process group exactly as `deskbot serve` runs it (`HttpServer`: `--workers` uvicorn workers
 that verify, queue and acknowledge, `--answer-processes` answer processes at a lower CPU priority, SQLite store) with
 the sample knowledge, the hash embedder and a FakeLLM that takes `--llm-delay` seconds per answer. This process plays
 Slack: it sends signed `app_mention` events at a fixed rate (open loop: a send is never delayed by a slow answer),
 re-sends every `--duplicate-every`-th event as a retry (`X-Slack-Retry-Num: 1`), and runs the fake Slack Web API that
-records the replies. Reported: ack latency p50/p95/p99/max, non-200 acks, events never answered, replies per event,
-how long after its event each reply came, CPU per event (serving process, answer processes), and the server's RSS
-after the first 1,000 events and after all of them (each sample taken once the answers drained).
-Bounded: at most 20,000 events and 10 minutes.
+records the replies. Reported: ack latency p50/p95/p99/max (of the 200s), non-200 acks, acknowledged events never
+answered, replies per event, how long after its event each reply came, CPU per event (serving process, answer
+processes), and the server's RSS after the first 1,000 events and after all of them (each sample taken once the
+answers drained).
+
+Overload: at a rate beyond what the server acknowledges, requests over `[server] max_in_flight` are refused with 503
++ Retry-After (Slack retries them); reported as `shed_503` with their latency (`shed_p99_ms`), beside the 200s.
+`--max-in-flight 100000` turns shedding off, to compare. Bounded: at most 20,000 events and 10 minutes.
 """
 
 from __future__ import annotations
@@ -155,6 +160,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         "DESKBOT_SERVE_RUNTIME": "webhooks:worker_runtime",
         "DESKBOT_SERVER__ANSWER_PROCESSES": str(args.answer_processes),
         "DESKBOT_SERVER__ANSWER_CONCURRENCY": str(args.answer_concurrency),
+        "DESKBOT_SERVER__MAX_IN_FLIGHT": str(args.max_in_flight),
         "BENCH_LLM_DELAY": str(args.llm_delay),
         "DESKBOT_DATA_DIR": data_dir,
         "DESKBOT_KNOWLEDGE__EMBEDDER": "hash",
@@ -169,7 +175,9 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     server_log = open(Path(data_dir) / "server.log", "w")  # noqa: SIM115
     server = subprocess.Popen(command, env=env, cwd=data_dir, stderr=server_log, stdout=server_log)
     verifier = SignatureVerifier(SECRET)
-    latencies: list[float] = []
+    latencies: list[float] = []  # of the 200s
+    shed_latencies: list[float] = []  # of the 503s
+    acknowledged: set[int] = set()
     sent_at: dict[str, float] = {}  # thread ts of each event -> when it was first sent (time.monotonic)
     statuses: dict[int, int] = {}
     failures = 0
@@ -198,7 +206,12 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                 except (aiohttp.ClientError, TimeoutError):
                     failures += 1
                     return
-                latencies.append((time.perf_counter() - started) * 1000.0)
+                elapsed_ms = (time.perf_counter() - started) * 1000.0
+                if status == 200:
+                    latencies.append(elapsed_ms)
+                    acknowledged.add(index)
+                elif status == 503:
+                    shed_latencies.append(elapsed_ms)
                 statuses[status] = statuses.get(status, 0) + 1
 
             async def burst(first: int, count: int) -> float:
@@ -213,14 +226,13 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                 await asyncio.gather(*tasks)
                 return time.perf_counter() - started
 
-            expected = 0 if args.ack_only else args.events
             warm = min(1000, args.events)
             await burst(0, warm)
-            await drain(fake, min(warm, expected), args.llm_delay * 5 + 30)
+            await drain(fake, 0 if args.ack_only else len(acknowledged), args.llm_delay * 5 + 30)
             rss_warm = rss_mb(server.pid)
             cpu_warm = cpu_seconds(server.pid)
             elapsed = await burst(warm, args.events - warm)
-            await drain(fake, expected, args.llm_delay * 5 + 60)
+            await drain(fake, 0 if args.ack_only else len(acknowledged), args.llm_delay * 5 + 60)
             rss_end = rss_mb(server.pid)
             cpu_end = cpu_seconds(server.pid)
             measured = max(1, args.events - warm)
@@ -249,13 +261,18 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         "server_workers": args.workers,
         "answer_processes": args.answer_processes,
         "answer_concurrency": args.answer_concurrency,
+        "max_in_flight": args.max_in_flight,
         "ack_p50_ms": round(statistics.median(latencies), 1),
         "ack_p95_ms": round(percentile(latencies, 0.95), 1),
         "ack_p99_ms": round(percentile(latencies, 0.99), 1),
         "ack_max_ms": round(max(latencies), 1),
         "non_200_acks": sum(n for status, n in statuses.items() if status != 200) + failures,
         "ack_statuses": ",".join(f"{status}:{n}" for status, n in sorted(statuses.items())) + f",failed:{failures}",
-        "unanswered_events": (0 if args.ack_only else args.events) - len(per_thread),
+        "shed_503": len(shed_latencies),
+        "shed_p50_ms": round(statistics.median(shed_latencies), 1) if shed_latencies else None,
+        "shed_p99_ms": round(percentile(shed_latencies, 0.99), 1) if shed_latencies else None,
+        "shed_max_ms": round(max(shed_latencies), 1) if shed_latencies else None,
+        "unanswered_events": 0 if args.ack_only else len({event_ts(i) for i in acknowledged} - set(per_thread)),
         "replies": len(replies),
         "events_answered_twice": sum(1 for n in per_thread.values() if n > 1),
         "reply_after_p50_s": round(statistics.median(reply_delays), 2) if reply_delays else None,
@@ -309,6 +326,12 @@ def main() -> None:
         type=int,
         default=ServerSettings().answer_concurrency,
         help="Deliveries each answer process handles at once (default: Deskbot's).",
+    )
+    parser.add_argument(
+        "--max-in-flight",
+        type=int,
+        default=ServerSettings().max_in_flight,
+        help="Requests the server takes at once before it sheds with 503 (default: Deskbot's).",
     )
     args = parser.parse_args()
     if args.serve:

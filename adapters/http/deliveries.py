@@ -25,7 +25,19 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Table, UniqueConstraint, and_, delete, func, insert, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Table,
+    UniqueConstraint,
+    and_,
+    delete,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Field
 
@@ -172,7 +184,7 @@ class Deliveries:
                 .returning(JOBS.c.id, JOBS.c.source, JOBS.c.payload, JOBS.c.attempts)
             ).all()
             given_up = [row for row in rows if row.attempts > self._max_attempts]
-            reason = f"its answer was cut off {self._max_attempts} times (the answering process stopped or died)"
+            reason = f"no outcome after {self._max_attempts} attempts (the last one's answering process died)"
             for row in given_up:
                 self._record_given_up(connection, row.id, reason)
         for row in given_up:
@@ -180,13 +192,14 @@ class Deliveries:
         return [_queued(row) for row in sorted(rows) if row.attempts <= self._max_attempts]
 
     def retry_later(self, job: QueuedAnswer, reason: str, reply: Mapping[str, Any] | None = None) -> bool:
-        """The attempt failed: hold the job for its backoff delay, keeping `reply` (when one was computed) for the
-        next attempt; False when that was its last attempt and it was given up instead."""
+        """The attempt failed: hold the job for its backoff delay, keeping `reply` (or the one it already kept) for
+        the next attempt; False when that was its last attempt and it was given up instead."""
         if job.attempts >= self._max_attempts:
             self.give_up(job, f"{reason} (after {job.attempts} attempts)")
             return False
         delay = self._backoff.delay_after(job.attempts)
-        payload = {**job.payload, KEPT_REPLY: dict(reply)} if reply is not None else job.payload
+        kept = reply if reply is not None else job.reply
+        payload = {**job.payload, KEPT_REPLY: dict(kept)} if kept is not None else job.payload
         # The hold ends `lease` after taken_at: start it so that it ends after `delay` instead.
         held_from = datetime.now(UTC) + delay - self._lease
         with self._database.transaction(f"retry answer job {job.id} later") as connection:
@@ -213,7 +226,7 @@ class Deliveries:
         self._announce_given_up(job.source, job.id, job.attempts, reason)
 
     @staticmethod
-    def _record_given_up(connection: Any, job_id: int, reason: str) -> None:
+    def _record_given_up(connection: Connection, job_id: int, reason: str) -> None:
         payload = json.dumps({"undelivered": reason})
         connection.execute(update(JOBS).where(JOBS.c.id == job_id).values(state="failed", payload=payload))
 
