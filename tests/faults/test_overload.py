@@ -1,7 +1,7 @@
 """Defect 9: slow clients and more requests than the server can answer. A real uvicorn on loopback serves the app
 with `deskbot serve`'s protocol and middleware: a request head that trickles in and a body that never arrives are
 cut off after their timeouts, and requests beyond `max_in_flight` get 503 + Retry-After at once while the
-operations routes still answer."""
+operations routes and the other lanes (the Slack acknowledgements) still answer."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 import uvicorn
+from pydantic import SecretStr
 
 from adapters.http.app import build_context, create_app
 from adapters.http.context import ChannelContext
@@ -19,6 +20,7 @@ from adapters.http.read_timeouts import ProtocolWithHeaderDeadline
 from adapters.http.serve_environment import HEADER_TIMEOUT_ENV
 from bot.llm.fake import FakeLLM
 from bot.runtime import Runtime
+from tests.adapters.http.conftest import SIGNING_SECRET, fixture, json_body, slack_headers
 from tests.faults.serve_process import free_port
 
 TIMEOUT_S = 1.0
@@ -33,6 +35,7 @@ async def server(runtime: Runtime, fake_llm: FakeLLM, monkeypatch) -> AsyncItera
     settings.server.read_timeout_s = TIMEOUT_S
     settings.server.max_in_flight = MAX_IN_FLIGHT
     settings.server.shed_retry_after_s = 2
+    settings.slack.signing_secret = SecretStr(SIGNING_SECRET)
     fake_llm.first_token_delay_s = 1.5
     app = create_app(build_context(runtime.adapter_context()))
     port = free_port()
@@ -120,6 +123,12 @@ async def test_beyond_max_in_flight_requests_get_503_with_retry_after_at_once(se
         assert shed_ms < 50, f"the 503 took {shed_ms:.0f} ms"
         assert (await client.get("/healthz")).status_code == 200
         assert (await client.get("/readyz")).status_code == 200
+        body = json_body(fixture("slack_url_verification.json"))
+        slack = {"Content-Type": "application/json", **slack_headers(body)}
+        started = time.perf_counter()
+        acknowledged = await client.post("/slack/events", content=body, headers=slack)
+        assert acknowledged.status_code == 200, "slow chats never take the Slack acknowledgements' places"
+        assert (time.perf_counter() - started) * 1000 < 50
         metrics = (await client.get("/metrics")).text
         assert "deskbot_http_shed_requests_total 1.0" in metrics
         answered = await asyncio.gather(*held)
