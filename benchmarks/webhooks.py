@@ -15,7 +15,10 @@ answers drained).
 
 Overload: at a rate beyond what the server acknowledges, requests over `[server] max_in_flight` are refused with 503
 + Retry-After (Slack retries them); reported as `shed_503` with their latency (`shed_p99_ms`), beside the 200s.
-`--max-in-flight 100000` turns shedding off, to compare. Bounded: at most 20,000 events and 10 minutes.
+`--chat-rate R` adds `/v1/chat` requests at R/s during the measured events (their own connections, answered by the
+same slow FakeLLM): beyond what the server answers they are shed (`chat_503`, `chat_shed_p99_ms`) while the Slack
+acknowledgements keep their own places. `--max-in-flight 100000` turns shedding off, to compare.
+Bounded: at most 20,000 events and 10 minutes.
 """
 
 from __future__ import annotations
@@ -97,6 +100,19 @@ def event_payload(index: int, from_bot: bool = False) -> bytes:
     return json.dumps(payload).encode()
 
 
+def api_key(env: dict[str, str], data_dir: str) -> str:
+    """A key for the chat API, created with `deskbot keys create` in the server's database."""
+    created = subprocess.run(
+        [sys.executable, "-m", "bot", "keys", "create", "benchmark"],
+        env=env,
+        cwd=data_dir,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return created.stdout.strip()
+
+
 def signed_headers(verifier: SignatureVerifier, body: bytes) -> dict[str, str]:
     timestamp = str(int(time.time()))
     signature = verifier.generate_signature(timestamp=timestamp, body=body)
@@ -173,7 +189,10 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     }
     command = [sys.executable, __file__, "--serve", "--workers", str(args.workers), "--port", str(port)]
     server_log = open(Path(data_dir) / "server.log", "w")  # noqa: SIM115
+    key = api_key(env, data_dir) if args.chat_rate else ""
     server = subprocess.Popen(command, env=env, cwd=data_dir, stderr=server_log, stdout=server_log)
+    chat_latencies: dict[int, list[float]] = {}
+    chat_failures = 0
     verifier = SignatureVerifier(SECRET)
     latencies: list[float] = []  # of the 200s
     shed_latencies: list[float] = []  # of the 503s
@@ -226,12 +245,37 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                 await asyncio.gather(*tasks)
                 return time.perf_counter() - started
 
+            async def chat(chats: aiohttp.ClientSession, at: float) -> None:
+                nonlocal chat_failures
+                await asyncio.sleep(max(0.0, at - time.perf_counter()))
+                started = time.perf_counter()
+                question = {"message": "How do I reset my Nimbus Thermo?"}
+                try:
+                    async with chats.post("/v1/chat", json=question, headers={"Authorization": f"Bearer {key}"}) as r:
+                        await r.read()
+                        status = r.status
+                except (aiohttp.ClientError, TimeoutError):
+                    chat_failures += 1
+                    return
+                chat_latencies.setdefault(status, []).append((time.perf_counter() - started) * 1000.0)
+
+            async def chat_flood(duration_s: float) -> None:
+                if not args.chat_rate:
+                    return
+                chat_connector = aiohttp.TCPConnector(limit=2000)
+                async with aiohttp.ClientSession(base, connector=chat_connector, timeout=timeout) as chats:
+                    started = time.perf_counter()
+                    count = int(duration_s * args.chat_rate)
+                    await asyncio.gather(*(chat(chats, started + n / args.chat_rate) for n in range(count)))
+
             warm = min(1000, args.events)
             await burst(0, warm)
             await drain(fake, 0 if args.ack_only else len(acknowledged), args.llm_delay * 5 + 30)
             rss_warm = rss_mb(server.pid)
             cpu_warm = cpu_seconds(server.pid)
+            flood = asyncio.create_task(chat_flood((args.events - warm) / args.rate))
             elapsed = await burst(warm, args.events - warm)
+            await flood
             await drain(fake, 0 if args.ack_only else len(acknowledged), args.llm_delay * 5 + 60)
             rss_end = rss_mb(server.pid)
             cpu_end = cpu_seconds(server.pid)
@@ -272,6 +316,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         "shed_p50_ms": round(statistics.median(shed_latencies), 1) if shed_latencies else None,
         "shed_p99_ms": round(percentile(shed_latencies, 0.99), 1) if shed_latencies else None,
         "shed_max_ms": round(max(shed_latencies), 1) if shed_latencies else None,
+        **chat_results(chat_latencies, chat_failures, args.chat_rate),
         "unanswered_events": 0 if args.ack_only else len({event_ts(i) for i in acknowledged} - set(per_thread)),
         "replies": len(replies),
         "events_answered_twice": sum(1 for n in per_thread.values() if n > 1),
@@ -288,6 +333,22 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         "load_average_1m": round(os.getloadavg()[0], 1),
         "cpu_cores": os.cpu_count(),
         "server_log": str(Path(data_dir) / "server.log"),
+    }
+
+
+def chat_results(latencies: dict[int, list[float]], failures: int, rate: float) -> dict[str, Any]:
+    if not rate:
+        return {}
+    answered, shed = latencies.get(200, []), latencies.get(503, [])
+    return {
+        "chat_rate": rate,
+        "chat_200": len(answered),
+        "chat_503": len(shed),
+        "chat_other": sum(len(values) for status, values in latencies.items() if status not in (200, 503)) + failures,
+        "chat_p50_ms": round(statistics.median(answered), 1) if answered else None,
+        "chat_p99_ms": round(percentile(answered, 0.99), 1) if answered else None,
+        "chat_shed_p50_ms": round(statistics.median(shed), 1) if shed else None,
+        "chat_shed_p99_ms": round(percentile(shed, 0.99), 1) if shed else None,
     }
 
 
@@ -333,6 +394,7 @@ def main() -> None:
         default=ServerSettings().max_in_flight,
         help="Requests the server takes at once before it sheds with 503 (default: Deskbot's).",
     )
+    parser.add_argument("--chat-rate", type=float, default=0.0, help="Also send /v1/chat requests at this rate.")
     args = parser.parse_args()
     if args.serve:
         serve(args.port, args.workers)
