@@ -70,12 +70,11 @@ class AnswerWorker:
         self._concurrency = concurrency
         self._refill = max(1, concurrency // REFILL_SHARE)
         self._poll_s = poll_s
-        self._running: set[asyncio.Task[None]] = set()
+        self._running: dict[asyncio.Task[None], int] = {}  # each answer being given -> its job id
         self._wake = asyncio.Event()
         self._backlog = False
         self._stopping = False
         self._answered: list[int] = []
-        self._held: dict[asyncio.Task[None], int] = {}  # running answer -> its job id
 
     def wake(self) -> None:
         """A job was just queued by this process: take it now rather than at the next poll."""
@@ -98,8 +97,7 @@ class AnswerWorker:
                     continue
             for job in jobs:
                 task = asyncio.create_task(self._answer(job), name=f"answer-{job.source}-{job.id}")
-                self._running.add(task)
-                self._held[task] = job.id
+                self._running[task] = job.id
                 task.add_done_callback(self._finished)
             # With a full batch there is probably more waiting: look again once a batch of slots is free.
             self._backlog = free > 0 and len(jobs) == free
@@ -109,8 +107,7 @@ class AnswerWorker:
                 await asyncio.wait_for(self._wake.wait(), self._poll_s)
 
     def _finished(self, task: asyncio.Task[None]) -> None:
-        self._running.discard(task)
-        self._held.pop(task, None)
+        self._running.pop(task, None)
         # Not one take per freed slot: each take is a write, and SQLite has one writer, the acknowledgements included.
         if self._backlog and self._free_slots >= self._refill:
             self._wake.set()
@@ -174,7 +171,7 @@ class AnswerWorker:
         cut_off: list[int] = []
         if self._running:
             _done, pending = await asyncio.wait(set(self._running), timeout=grace_s)
-            cut_off = [self._held[task] for task in pending if task in self._held]
+            cut_off = [self._running[task] for task in pending if task in self._running]
             for task in pending:
                 task.cancel()
             await asyncio.gather(*pending, return_exceptions=True)
