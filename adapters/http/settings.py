@@ -37,7 +37,7 @@ class ServerSettings(Section):
     )
     retry_backoff_max_s: float = Field(300.0, gt=0, description="The longest wait between two delivery attempts.")
     max_in_flight: int = Field(
-        64,
+        128,
         ge=1,
         le=100_000,
         description="Requests one HTTP process serves at once; beyond, 503 + Retry-After at once (not /healthz, "
