@@ -1,15 +1,23 @@
 """Slack webhook benchmark: acknowledgement latency, dropped events and memory, on loopback only.
 
     python benchmarks/webhooks.py [--rate 200] [--events 10000] [--llm-delay 2.0] [--duplicate-every 20]
+                                  [--max-in-flight N]
 
 The server runs in its own process group exactly as `deskbot serve` runs it (`HttpServer`: `--workers` uvicorn workers
 that verify, queue and acknowledge, `--answer-processes` answer processes at a lower CPU priority, SQLite store) with
 the sample knowledge, the hash embedder and a FakeLLM that takes `--llm-delay` seconds per answer. This process plays
 Slack: it sends signed `app_mention` events at a fixed rate (open loop: a send is never delayed by a slow answer),
 re-sends every `--duplicate-every`-th event as a retry (`X-Slack-Retry-Num: 1`), and runs the fake Slack Web API that
-records the replies. Reported: ack latency p50/p95/p99/max, non-200 acks, events never answered, replies per event,
-how long after its event each reply came, CPU per event (serving process, answer processes), and the server's RSS
-after the first 1,000 events and after all of them (each sample taken once the answers drained).
+records the replies. Reported: ack latency p50/p95/p99/max (of the 200s), non-200 acks, acknowledged events never
+answered, replies per event, how long after its event each reply came, CPU per event (serving process, answer
+processes), and the server's RSS after the first 1,000 events and after all of them (each sample taken once the
+answers drained).
+
+Overload: at a rate beyond what the server acknowledges, requests over `[server] max_in_flight` are refused with 503
++ Retry-After (Slack retries them); reported as `shed_503` with their latency (`shed_p99_ms`), beside the 200s.
+`--chat-rate R` adds `/v1/chat` requests at R/s during the measured events (their own connections, answered by the
+same slow FakeLLM): beyond what the server answers they are shed (`chat_503`, `chat_shed_p99_ms`) while the Slack
+acknowledgements keep their own places. `--max-in-flight 100000` turns shedding off, to compare.
 Bounded: at most 20,000 events and 10 minutes.
 """
 
@@ -92,6 +100,19 @@ def event_payload(index: int, from_bot: bool = False) -> bytes:
     return json.dumps(payload).encode()
 
 
+def api_key(env: dict[str, str], data_dir: str) -> str:
+    """A key for the chat API, created with `deskbot keys create` in the server's database."""
+    created = subprocess.run(
+        [sys.executable, "-m", "bot", "keys", "create", "benchmark"],
+        env=env,
+        cwd=data_dir,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return created.stdout.strip()
+
+
 def signed_headers(verifier: SignatureVerifier, body: bytes) -> dict[str, str]:
     timestamp = str(int(time.time()))
     signature = verifier.generate_signature(timestamp=timestamp, body=body)
@@ -155,6 +176,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         "DESKBOT_SERVE_RUNTIME": "webhooks:worker_runtime",
         "DESKBOT_SERVER__ANSWER_PROCESSES": str(args.answer_processes),
         "DESKBOT_SERVER__ANSWER_CONCURRENCY": str(args.answer_concurrency),
+        "DESKBOT_SERVER__MAX_IN_FLIGHT": str(args.max_in_flight),
         "BENCH_LLM_DELAY": str(args.llm_delay),
         "DESKBOT_DATA_DIR": data_dir,
         "DESKBOT_KNOWLEDGE__EMBEDDER": "hash",
@@ -167,9 +189,14 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     }
     command = [sys.executable, __file__, "--serve", "--workers", str(args.workers), "--port", str(port)]
     server_log = open(Path(data_dir) / "server.log", "w")  # noqa: SIM115
+    key = api_key(env, data_dir) if args.chat_rate else ""
     server = subprocess.Popen(command, env=env, cwd=data_dir, stderr=server_log, stdout=server_log)
+    chat_latencies: dict[int, list[float]] = {}
+    chat_failures = 0
     verifier = SignatureVerifier(SECRET)
-    latencies: list[float] = []
+    latencies: list[float] = []  # of the 200s
+    shed_latencies: list[float] = []  # of the 503s
+    acknowledged: set[int] = set()
     sent_at: dict[str, float] = {}  # thread ts of each event -> when it was first sent (time.monotonic)
     statuses: dict[int, int] = {}
     failures = 0
@@ -198,7 +225,12 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                 except (aiohttp.ClientError, TimeoutError):
                     failures += 1
                     return
-                latencies.append((time.perf_counter() - started) * 1000.0)
+                elapsed_ms = (time.perf_counter() - started) * 1000.0
+                if status == 200:
+                    latencies.append(elapsed_ms)
+                    acknowledged.add(index)
+                elif status == 503:
+                    shed_latencies.append(elapsed_ms)
                 statuses[status] = statuses.get(status, 0) + 1
 
             async def burst(first: int, count: int) -> float:
@@ -213,14 +245,38 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                 await asyncio.gather(*tasks)
                 return time.perf_counter() - started
 
-            expected = 0 if args.ack_only else args.events
+            async def chat(chats: aiohttp.ClientSession, at: float) -> None:
+                nonlocal chat_failures
+                await asyncio.sleep(max(0.0, at - time.perf_counter()))
+                started = time.perf_counter()
+                question = {"message": "How do I reset my Nimbus Thermo?"}
+                try:
+                    async with chats.post("/v1/chat", json=question, headers={"Authorization": f"Bearer {key}"}) as r:
+                        await r.read()
+                        status = r.status
+                except (aiohttp.ClientError, TimeoutError):
+                    chat_failures += 1
+                    return
+                chat_latencies.setdefault(status, []).append((time.perf_counter() - started) * 1000.0)
+
+            async def chat_flood(duration_s: float) -> None:
+                if not args.chat_rate:
+                    return
+                chat_connector = aiohttp.TCPConnector(limit=2000)
+                async with aiohttp.ClientSession(base, connector=chat_connector, timeout=timeout) as chats:
+                    started = time.perf_counter()
+                    count = int(duration_s * args.chat_rate)
+                    await asyncio.gather(*(chat(chats, started + n / args.chat_rate) for n in range(count)))
+
             warm = min(1000, args.events)
             await burst(0, warm)
-            await drain(fake, min(warm, expected), args.llm_delay * 5 + 30)
+            await drain(fake, 0 if args.ack_only else len(acknowledged), args.llm_delay * 5 + 30)
             rss_warm = rss_mb(server.pid)
             cpu_warm = cpu_seconds(server.pid)
+            flood = asyncio.create_task(chat_flood((args.events - warm) / args.rate))
             elapsed = await burst(warm, args.events - warm)
-            await drain(fake, expected, args.llm_delay * 5 + 60)
+            await flood
+            await drain(fake, 0 if args.ack_only else len(acknowledged), args.llm_delay * 5 + 60)
             rss_end = rss_mb(server.pid)
             cpu_end = cpu_seconds(server.pid)
             measured = max(1, args.events - warm)
@@ -249,13 +305,19 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         "server_workers": args.workers,
         "answer_processes": args.answer_processes,
         "answer_concurrency": args.answer_concurrency,
+        "max_in_flight": args.max_in_flight,
         "ack_p50_ms": round(statistics.median(latencies), 1),
         "ack_p95_ms": round(percentile(latencies, 0.95), 1),
         "ack_p99_ms": round(percentile(latencies, 0.99), 1),
         "ack_max_ms": round(max(latencies), 1),
         "non_200_acks": sum(n for status, n in statuses.items() if status != 200) + failures,
         "ack_statuses": ",".join(f"{status}:{n}" for status, n in sorted(statuses.items())) + f",failed:{failures}",
-        "unanswered_events": (0 if args.ack_only else args.events) - len(per_thread),
+        "shed_503": len(shed_latencies),
+        "shed_p50_ms": round(statistics.median(shed_latencies), 1) if shed_latencies else None,
+        "shed_p99_ms": round(percentile(shed_latencies, 0.99), 1) if shed_latencies else None,
+        "shed_max_ms": round(max(shed_latencies), 1) if shed_latencies else None,
+        **chat_results(chat_latencies, chat_failures, args.chat_rate),
+        "unanswered_events": 0 if args.ack_only else len({event_ts(i) for i in acknowledged} - set(per_thread)),
         "replies": len(replies),
         "events_answered_twice": sum(1 for n in per_thread.values() if n > 1),
         "reply_after_p50_s": round(statistics.median(reply_delays), 2) if reply_delays else None,
@@ -271,6 +333,22 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         "load_average_1m": round(os.getloadavg()[0], 1),
         "cpu_cores": os.cpu_count(),
         "server_log": str(Path(data_dir) / "server.log"),
+    }
+
+
+def chat_results(latencies: dict[int, list[float]], failures: int, rate: float) -> dict[str, Any]:
+    if not rate:
+        return {}
+    answered, shed = latencies.get(200, []), latencies.get(503, [])
+    return {
+        "chat_rate": rate,
+        "chat_200": len(answered),
+        "chat_503": len(shed),
+        "chat_other": sum(len(values) for status, values in latencies.items() if status not in (200, 503)) + failures,
+        "chat_p50_ms": round(statistics.median(answered), 1) if answered else None,
+        "chat_p99_ms": round(percentile(answered, 0.99), 1) if answered else None,
+        "chat_shed_p50_ms": round(statistics.median(shed), 1) if shed else None,
+        "chat_shed_p99_ms": round(percentile(shed, 0.99), 1) if shed else None,
     }
 
 
@@ -310,6 +388,13 @@ def main() -> None:
         default=ServerSettings().answer_concurrency,
         help="Deliveries each answer process handles at once (default: Deskbot's).",
     )
+    parser.add_argument(
+        "--max-in-flight",
+        type=int,
+        default=ServerSettings().max_in_flight,
+        help="Requests the server takes at once before it sheds with 503 (default: Deskbot's).",
+    )
+    parser.add_argument("--chat-rate", type=float, default=0.0, help="Also send /v1/chat requests at this rate.")
     args = parser.parse_args()
     if args.serve:
         serve(args.port, args.workers)

@@ -6,11 +6,14 @@ import logging
 import os
 import shutil
 import signal
+import tempfile
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from adapters.http.serve_environment import (
     ANSWERS_ELSEWHERE_ENV,
     CONFIG_FILE_ENV,
+    HEADER_TIMEOUT_ENV,
     KNOWLEDGE_ENV,
     shared_metrics_dir,
 )
@@ -28,8 +31,10 @@ class HttpServer:
 
     uvicorn runs the app in `server.workers` processes (one: this process) that verify, queue and acknowledge webhook
     deliveries and serve the chat API; `server.answer_processes` more answer the queued deliveries at a lower CPU
-    priority (`adapters.http.answer_process`). Every process builds its runtime from the same configuration
-    (`adapters.http.serve_environment:runtime_from_environment`) and shares the database; /metrics adds up all of them.
+    priority (`adapters.http.answer_process`), are restarted when they die and report their readiness to /readyz
+    through a shared folder (`adapters.http.answer_status`). Every process builds its runtime from the same
+    configuration (`adapters.http.serve_environment:runtime_from_environment`) and shares the database; /metrics adds
+    up all of them.
     """
 
     settings_sections: ClassVar[dict[str, type[Section]]] = {
@@ -53,12 +58,17 @@ class HttpServer:
         workers = int(options.get("workers") or server.workers)
         answer_processes = server.answer_processes
         # uvicorn's lines go through the handler of `bot.logging_setup` (the `[logging]` format), not its own.
+        os.environ[HEADER_TIMEOUT_ENV] = str(server.header_timeout_s)
+        from adapters.http.read_timeouts import ProtocolWithHeaderDeadline
+
         common: dict[str, Any] = {
             "host": host,
             "port": port,
             "log_level": "info",
             "access_log": False,
             "log_config": uvicorn_log_config(),
+            "http": ProtocolWithHeaderDeadline,
+            "timeout_keep_alive": server.keep_alive_s,
         }
         if workers == 1 and not answer_processes:
             from adapters.http.app import serving_app
@@ -70,12 +80,15 @@ class HttpServer:
         if settings.knowledge.path is not None:
             os.environ[KNOWLEDGE_ENV] = str(settings.knowledge.path)
         metrics_dir = shared_metrics_dir()
+        status_dir = None
         answers = None
         if answer_processes:
             from adapters.http.answer_process import AnswerProcesses
+            from adapters.http.answer_status import AnswerStatusBoard
 
-            os.environ[ANSWERS_ELSEWHERE_ENV] = "1"
-            answers = AnswerProcesses(answer_processes, server.answer_niceness)
+            status_dir = tempfile.mkdtemp(prefix="deskbot-answers-")
+            os.environ[ANSWERS_ELSEWHERE_ENV] = status_dir
+            answers = AnswerProcesses(answer_processes, server.answer_niceness, AnswerStatusBoard(Path(status_dir)))
             answers.start()
         # uvicorn re-raises the SIGTERM it shut down on; exiting through Python instead lets the answer processes stop.
         previous = signal.signal(signal.SIGTERM, _exit_quietly)
@@ -86,6 +99,8 @@ class HttpServer:
                 answers.stop()
             signal.signal(signal.SIGTERM, previous)
             shutil.rmtree(metrics_dir, ignore_errors=True)
+            if status_dir is not None:
+                shutil.rmtree(status_dir, ignore_errors=True)
 
 
 def _exit_quietly(_signum: int, _frame: object) -> None:

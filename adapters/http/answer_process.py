@@ -2,8 +2,16 @@
 
 With the answers in processes of their own, the kernel runs an acknowledgement as soon as it arrives instead of after
 whatever answer work the event loop had queued (at 200 Slack events/s with 2 cores, that was the difference between
-a p99 of a few milliseconds and of seconds). Each process builds its runtime the way the HTTP workers do, answers
-queued deliveries until SIGTERM or SIGINT, then lets running answers finish (bounded).
+a p99 of a few milliseconds and of seconds). Each process builds its runtime the way the HTTP workers do, loads its
+models, reports `ready` on the `AnswerStatusBoard` (which `/readyz` reads) and only then takes queued deliveries,
+until SIGTERM or SIGINT; then it lets running answers finish (bounded) and releases the rest to the queue.
+
+Supervision, both ways. A process is given its parent's pid when it is spawned, and its first instruction starts a
+`ParentWatch`: a thread that compares `os.getppid()` with that pid and sends the process SIGTERM once the parent is
+gone (`deskbot serve` killed with kill -9), whether the process is still importing, loading models or answering. An
+orphan stops within `ORPHAN_GRACE_S` plus a poll, instead of answering on unsupervised beside a restarted server.
+The parent, for its part, restarts an answer process that died (`AnswerProcesses`), waiting longer after each quick
+death so a process that cannot start does not spin.
 """
 
 from __future__ import annotations
@@ -13,30 +21,70 @@ import logging
 import multiprocessing
 import os
 import signal
+import threading
+import time
 from multiprocessing.process import BaseProcess
+from pathlib import Path
 from typing import TYPE_CHECKING
 
+from adapters.http.answer_status import HEARTBEAT_S, AnswerStatusBoard
+
 if TYPE_CHECKING:
+    from adapters.http.context import ChannelContext
     from bot.runtime import Runtime
 
 log = logging.getLogger(__name__)
 
 STOP_TIMEOUT_S = 30.0
+ORPHAN_GRACE_S = 2.0
+PARENT_POLL_S = 0.25
+SUPERVISE_POLL_S = 1.0
+RESTART_DELAY_S = 1.0
+MAX_RESTART_DELAY_S = 60.0
+QUICK_DEATH_S = 30.0
 
 
-def answer_process_main(niceness: int) -> None:
-    """Entry point of one answer process (started with the `spawn` method, so nothing is inherited but the env)."""
+class ParentWatch:
+    """Sends this process SIGTERM when its parent is no longer `parent_pid` (it died; we were re-parented).
+
+    Before the event loop handles SIGTERM its default action ends the process at once (nothing is taken yet);
+    afterwards the loop's handler stops it, and `gone` tells it to keep the grace short.
+    """
+
+    def __init__(self, parent_pid: int, poll_s: float = PARENT_POLL_S) -> None:
+        self.parent_pid = parent_pid
+        self.gone = threading.Event()
+        self._poll_s = poll_s
+
+    def start(self) -> None:
+        threading.Thread(target=self._watch, name="deskbot-parent-watch", daemon=True).start()
+
+    def _watch(self) -> None:
+        while os.getppid() == self.parent_pid:
+            time.sleep(self._poll_s)
+        self.gone.set()
+        log.warning("the serving process %d is gone; answer process %d stops", self.parent_pid, os.getpid())
+        os.kill(os.getpid(), signal.SIGTERM)
+
+
+def answer_process_main(number: int, niceness: int, parent_pid: int, status_folder: str) -> None:
+    """Entry point of answer process `number` (started with the `spawn` method, so nothing is inherited but the
+    env and these arguments)."""
+    watch = ParentWatch(parent_pid)
+    watch.start()
+    board = AnswerStatusBoard(Path(status_folder))
+    board.report(number, "loading", os.getpid())
+    if niceness:
+        os.nice(niceness)
     from adapters.http.serve_environment import runtime_from_environment
     from bot.logging_setup import configure_logging
 
-    if niceness:
-        os.nice(niceness)
     runtime = runtime_from_environment()
     configure_logging(runtime.settings.logging, logging.INFO, role="answers")
-    asyncio.run(_answer_until_stopped(runtime))
+    asyncio.run(_answer_until_stopped(runtime, board, number, watch))
 
 
-async def _answer_until_stopped(runtime: Runtime) -> None:
+async def _answer_until_stopped(runtime: Runtime, board: AnswerStatusBoard, number: int, watch: ParentWatch) -> None:
     from adapters.http.app import SHUTDOWN_GRACE_S, answer_worker, build_context, close_context
 
     context = build_context(runtime.adapter_context(), owns_process=True)
@@ -44,44 +92,109 @@ async def _answer_until_stopped(runtime: Runtime) -> None:
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stopped.set)
-    orphan_watch = asyncio.create_task(_stop_when_orphaned(stopped), name="deskbot-orphan-watch")
-    context.responder.start()
+    heartbeat = asyncio.create_task(_report_state(board, number, context), name="deskbot-answer-heartbeat")
+    if not await _loaded_unless_stopped(context, stopped):
+        # Nothing was taken yet, and the thread loading the models cannot be interrupted: leave without waiting.
+        board.report(number, "stopped", os.getpid())
+        log.info("answer process %d stopped while loading", os.getpid())
+        logging.shutdown()
+        os._exit(0)
     worker = answer_worker(context)
     answering = asyncio.create_task(worker.run(), name="deskbot-answer-worker")
-    log.info("answer process %d started", os.getpid())
+    log.info("answer process %d ready", os.getpid())
     await stopped.wait()
-    orphan_watch.cancel()
-    await worker.stop(SHUTDOWN_GRACE_S)
+    heartbeat.cancel()
+    board.report(number, "stopping", os.getpid())
+    await worker.stop(ORPHAN_GRACE_S if watch.gone.is_set() else SHUTDOWN_GRACE_S)
     await answering
+    board.report(number, "stopped", os.getpid())
     await close_context(context)
     log.info("answer process %d stopped", os.getpid())
 
 
-async def _stop_when_orphaned(stopped: asyncio.Event) -> None:
-    """`deskbot serve` was killed without stopping us (kill -9): stop too, rather than answer on unsupervised."""
-    parent = os.getppid()
-    while os.getppid() == parent:
-        await asyncio.sleep(1.0)
-    log.warning("the serving process %d is gone; stopping", parent)
-    stopped.set()
+async def _loaded_unless_stopped(context: ChannelContext, stopped: asyncio.Event) -> bool:
+    """Wait until the engine loaded (True) or the process was told to stop (False); a failed load is reported and
+    the process waits to be stopped, answering nothing."""
+    responder = context.responder
+    loading = asyncio.create_task(responder.warm_up(), name="deskbot-answer-warm-up")
+    stopping = asyncio.create_task(stopped.wait(), name="deskbot-answer-stopping")
+    await asyncio.wait({loading, stopping}, return_when=asyncio.FIRST_COMPLETED)
+    stopping.cancel()
+    if loading.done() and loading.exception() is None:
+        return True
+    if loading.done():
+        log.error("answer process %d cannot load the engine: %s", os.getpid(), loading.exception())
+        await stopped.wait()
+    return False
+
+
+async def _report_state(board: AnswerStatusBoard, number: int, context: ChannelContext) -> None:
+    while True:
+        responder = context.responder
+        state = "ready" if responder.ready else "failed" if responder.failure is not None else "loading"
+        await asyncio.to_thread(board.report, number, state, os.getpid())
+        await asyncio.sleep(HEARTBEAT_S)
 
 
 class AnswerProcesses:
-    def __init__(self, count: int, niceness: int) -> None:
+    """Starts `count` answer processes, restarts one that dies, and stops them all with `stop`."""
+
+    def __init__(self, count: int, niceness: int, board: AnswerStatusBoard) -> None:
         self._count = count
         self._niceness = niceness
+        self._board = board
         self._processes: list[BaseProcess] = []
+        self._started_at: list[float] = []
+        self._restart_delay = [RESTART_DELAY_S] * count
+        self._stopping = threading.Event()
+        self._spawning = threading.Lock()  # a restart and `stop` never overlap
 
     def start(self) -> None:
+        self._board.prepare(self._count)
+        with self._spawning:
+            for number in range(self._count):
+                self._processes.append(self._spawn(number))
+                self._started_at.append(time.monotonic())
+        threading.Thread(target=self._supervise, name="deskbot-answer-supervisor", daemon=True).start()
+
+    def _spawn(self, number: int) -> BaseProcess:
         spawn = multiprocessing.get_context("spawn")
-        for number in range(self._count):
-            process = spawn.Process(
-                target=answer_process_main, args=(self._niceness,), name=f"deskbot-answers-{number}", daemon=True
-            )
-            process.start()
-            self._processes.append(process)
+        process = spawn.Process(
+            target=answer_process_main,
+            args=(number, self._niceness, os.getpid(), str(self._board.folder)),
+            name=f"deskbot-answers-{number}",
+            daemon=True,
+        )
+        process.start()
+        return process
+
+    def _supervise(self) -> None:
+        while not self._stopping.wait(SUPERVISE_POLL_S):
+            for number, process in enumerate(self._processes):
+                if process.is_alive() or self._stopping.is_set():
+                    continue
+                lived = time.monotonic() - self._started_at[number]
+                delay = self._restart_delay[number] if lived < QUICK_DEATH_S else RESTART_DELAY_S
+                log.error(
+                    "answer process %s exited (code %s) after %.0fs; restarting it in %.0fs",
+                    process.pid,
+                    process.exitcode,
+                    lived,
+                    delay,
+                )
+                self._board.report(number, "starting", pid=None)
+                if self._stopping.wait(delay):
+                    return
+                self._restart_delay[number] = min(MAX_RESTART_DELAY_S, delay * 2)
+                with self._spawning:
+                    if self._stopping.is_set():
+                        return
+                    self._processes[number] = self._spawn(number)
+                    self._started_at[number] = time.monotonic()
 
     def stop(self) -> None:
+        with self._spawning:
+            self._stopping.set()
         for process in self._processes:
             if process.is_alive() and process.pid is not None:
                 os.kill(process.pid, signal.SIGTERM)

@@ -1,6 +1,7 @@
 """`create_app(runtime)`: the FastAPI app of `deskbot serve` — chat API, Slack endpoints, webhooks, health, metrics.
 
-Middleware, outermost first: request metrics, then the body size limit (413 before any route reads a byte too many).
+Middleware, outermost first: request metrics, load shedding (503 + Retry-After beyond `[server] max_in_flight`), the
+body read timeout (408), then the body size limit (413 before any route reads a byte too many).
 Slack routes are mounted only with `[slack] signing_secret`, the incoming webhook only with `[webhooks] secret`.
 """
 
@@ -13,6 +14,7 @@ import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from fastapi import FastAPI, Request
@@ -20,13 +22,16 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 
 from adapters.http import api_routes, health_routes, openai_routes
-from adapters.http.answer_worker import AnswerWorker
+from adapters.http.answer_status import AnswerStatusBoard
+from adapters.http.answer_worker import AnswerWorker, JobHandler
 from adapters.http.api_keys import ApiKeys
 from adapters.http.context import ChannelContext
-from adapters.http.deliveries import Deliveries, queue_database_url
+from adapters.http.deliveries import Deliveries, RetryBackoff, queue_database_url
 from adapters.http.limits import BodySizeLimit
+from adapters.http.load_shedding import InFlightLimit
 from adapters.http.metrics import Metrics, RequestMetrics
 from adapters.http.payloads import validation_problems
+from adapters.http.read_timeouts import BodyDeadline
 from adapters.http.request_log import RequestLog
 from adapters.http.serve_environment import ANSWERS_ELSEWHERE_ENV, runtime_from_environment
 from adapters.http.settings import ServerSettings, SlackSettings, WebhookSettings
@@ -56,12 +61,20 @@ def build_context(adapter: AdapterContext, owns_process: bool = False) -> Channe
     database = adapter.database()
     queue_url = queue_database_url(settings)
     queue_database = database if queue_url == database.url else Database(queue_url)  # one pool per database
+    metrics = Metrics()
+    deliveries = Deliveries(
+        queue_database,
+        lease=timedelta(seconds=server.answer_lease_s),
+        max_attempts=server.delivery_attempts,
+        backoff=RetryBackoff(server.retry_backoff_s, server.retry_backoff_max_s),
+        on_given_up=lambda source: metrics.undelivered.labels(source).inc(),
+    )
     context = ChannelContext(
         responder=responder,
         settings=settings,
-        metrics=Metrics(),
+        metrics=metrics,
         api_keys=ApiKeys(database),
-        deliveries=Deliveries(queue_database, lease=timedelta(seconds=server.answer_lease_s)),
+        deliveries=deliveries,
         databases=(database,) if queue_database is database else (database, queue_database),
     )
     responder.listen(lambda message, reply: context.metrics.record_reply(message.channel, reply))
@@ -88,12 +101,14 @@ def build_context(adapter: AdapterContext, owns_process: bool = False) -> Channe
 
 def answer_worker(context: ChannelContext) -> AnswerWorker:
     """The worker answering `context`'s queued deliveries, with a handler for each source."""
-    from adapters.http.slack.routes import answer_slack_job
+    from adapters.http.slack.routes import answer_slack_job, deliver_slack_reply
     from adapters.http.webhooks import answer_webhook_job
 
     handlers = {
-        "slack": functools.partial(answer_slack_job, context),
-        "webhook": functools.partial(answer_webhook_job, context),
+        "slack": JobHandler(
+            functools.partial(answer_slack_job, context), functools.partial(deliver_slack_reply, context)
+        ),
+        "webhook": JobHandler(functools.partial(answer_webhook_job, context)),
     }
     server, llm = context.server, context.settings.llm
     if server.answer_lease_s <= llm.timeout_s:
@@ -136,12 +151,16 @@ def app_from_environment() -> FastAPI:
     runtime = runtime_from_environment()
     configure_logging(runtime.settings.logging)
     adapter = runtime.adapter_context()
-    return serving_app(adapter, answers_elsewhere=bool(os.environ.get(ANSWERS_ELSEWHERE_ENV)))
+    status_folder = os.environ.get(ANSWERS_ELSEWHERE_ENV)
+    return serving_app(adapter, AnswerStatusBoard(Path(status_folder)) if status_folder else None)
 
 
-def serving_app(adapter: AdapterContext, answers_elsewhere: bool = False) -> FastAPI:
-    """The app of a `deskbot serve` process, which it has to itself (see `build_context`'s `owns_process`)."""
-    return create_app(build_context(adapter, owns_process=True), answers_elsewhere)
+def serving_app(adapter: AdapterContext, answer_processes: AnswerStatusBoard | None = None) -> FastAPI:
+    """The app of a `deskbot serve` process, which it has to itself (see `build_context`'s `owns_process`); with
+    `answer_processes`, they answer the queue and /readyz waits for them."""
+    context = build_context(adapter, owns_process=True)
+    context.answer_processes = answer_processes
+    return create_app(context, answers_elsewhere=answer_processes is not None)
 
 
 async def close_context(context: ChannelContext) -> None:
@@ -207,7 +226,15 @@ def create_app(context: ChannelContext, answers_elsewhere: bool = False) -> Fast
         from adapters.http import webhooks
 
         app.include_router(webhooks.router)
-    app.add_middleware(BodySizeLimit, max_bytes=context.server.max_body_bytes)
+    server = context.server
+    app.add_middleware(BodySizeLimit, max_bytes=server.max_body_bytes)
+    app.add_middleware(BodyDeadline, read_timeout_s=server.read_timeout_s)
+    app.add_middleware(
+        InFlightLimit,
+        max_in_flight=server.max_in_flight,
+        retry_after_s=server.shed_retry_after_s,
+        on_shed=context.metrics.shed.inc,
+    )
     app.add_middleware(RequestMetrics, metrics=context.metrics)
     app.add_middleware(RequestLog)
     return app

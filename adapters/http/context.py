@@ -24,6 +24,7 @@ from adapters.http.metrics import Metrics
 from adapters.http.settings import ServerSettings, SlackSettings, WebhookSettings
 
 if TYPE_CHECKING:
+    from adapters.http.answer_status import AnswerStatusBoard
     from adapters.http.answer_worker import AnswerWorker
     from adapters.http.api_keys import ApiKeys
     from adapters.http.deliveries import Deliveries
@@ -48,6 +49,7 @@ class ChannelContext:
     outgoing: OutgoingWebhooks | None = None
     background: BackgroundWork = field(default_factory=BackgroundWork)
     worker: AnswerWorker | None = None  # the answer worker in this process, if any
+    answer_processes: AnswerStatusBoard | None = None  # where answer processes of their own report, if any
     _submits: ThreadPoolExecutor = field(
         default_factory=lambda: ThreadPoolExecutor(max_workers=1, thread_name_prefix="deskbot-submits")
     )

@@ -1,26 +1,43 @@
-"""Webhook deliveries: de-duplicated, queued in the database, and answered once.
+"""Webhook deliveries: de-duplicated, queued in the database, answered once and delivered or recorded as undelivered.
 
 A route acknowledges a delivery as soon as `Deliveries.submit` has stored it; an answer worker (`take`, `finish`) sends
 the reply later, in this process or another (`adapters.http.answer_worker`). Recording the delivery id under a unique
 key and queueing its job happen in one transaction, so a retried or repeated delivery (a Slack retry, the same event
 at two workers) is queued at most once, and the database, not process memory, is the arbiter.
 
-An acknowledged delivery is never lost: a job whose worker died is offered again once its lease runs out (so a crash
-between sending the reply and `finish` answers twice), and a job that keeps failing is given up after `max_attempts`:
-its payload (the customer's text) is dropped then, and the row stays as a record of the failure. Delivery ids and
-given-up jobs are kept for a day (`forget_older_than`), longer than any retry.
+An acknowledged delivery is never lost. A taken job is held for `lease`; a job whose worker died comes back when its
+hold ends (so a crash between sending the reply and `finish` answers twice). An attempt that failed (the reply could
+not be sent, or answering raised) is `retry_later`: the job is held again for a backoff delay that doubles with each
+attempt (`RetryBackoff`), so it comes back by the same rule, and the reply it had computed is kept with it (under
+`KEPT_REPLY`), so a retry re-sends that reply and does not run the engine again. After `max_attempts`, or at once for
+a failure that no retry can mend, the job is given up: its state becomes `failed`, its payload (the customer's text,
+the reply) is replaced by the reason, and the row stays as the record of an undelivered reply (`undelivered()`,
+counted by `on_given_up`). Delivery ids and given-up jobs are kept for a day (`forget_older_than`), longer than any
+retry.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Table, UniqueConstraint, and_, delete, func, insert, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Table,
+    UniqueConstraint,
+    and_,
+    delete,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Field
 
@@ -28,6 +45,18 @@ from bot.config import Settings
 from bot.store.database import Database, StoreError, StoreTable, sqlite_in_data_dir
 
 log = logging.getLogger(__name__)
+
+KEPT_REPLY = "deskbot_kept_reply"
+"""The key under which a job's payload keeps the reply computed for it, while its delivery is retried."""
+
+
+class DeliveryFailedError(Exception):
+    """A reply could not be delivered; `permanent` when no retry can mend it (a channel that does not exist)."""
+
+    def __init__(self, reason: str, permanent: bool = False) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.permanent = permanent
 
 
 class Delivery(StoreTable, table=True):
@@ -47,8 +76,9 @@ class AnswerJob(StoreTable, table=True):
     source: str = Field(max_length=50)
     delivery_id: str = Field(max_length=200)
     payload: str
-    state: str = Field(default="pending", index=True, max_length=10)  # pending | taken | failed
-    taken_at: datetime | None = None
+    # pending | taken | retrying (held for its backoff delay) | failed (given up: the record of an undelivered reply)
+    state: str = Field(default="pending", index=True, max_length=10)
+    taken_at: datetime | None = None  # when the job's current hold began (it ends `lease` later)
     attempts: int = 0
     created_at: datetime
 
@@ -63,17 +93,57 @@ class QueuedAnswer:
     source: str
     payload: dict[str, Any]
     attempts: int
+    reply: dict[str, Any] | None = None
+    """The reply an earlier attempt computed and could not deliver (JSON), to be sent again as it is."""
+
+
+@dataclass(frozen=True)
+class UndeliveredReply:
+    source: str
+    delivery_id: str
+    attempts: int
+    reason: str
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class RetryBackoff:
+    """How long a failed attempt waits: `first_s`, doubled after each failed attempt, at most `max_s`."""
+
+    first_s: float = 2.0
+    max_s: float = 300.0
+
+    def delay_after(self, attempts: int) -> timedelta:
+        return timedelta(seconds=min(self.max_s, self.first_s * 2 ** max(0, attempts - 1)))
+
+
+def _queued(row: Any) -> QueuedAnswer:
+    payload = json.loads(row.payload)
+    reply = payload.pop(KEPT_REPLY, None)
+    return QueuedAnswer(row.id, row.source, payload, row.attempts, reply)
 
 
 class Deliveries:
-    def __init__(self, database: Database, lease: timedelta = timedelta(minutes=5), max_attempts: int = 3) -> None:
+    def __init__(
+        self,
+        database: Database,
+        lease: timedelta = timedelta(minutes=5),
+        max_attempts: int = 8,
+        backoff: RetryBackoff = RetryBackoff(),
+        on_given_up: Callable[[str], None] | None = None,
+    ) -> None:
+        """`on_given_up(source)` is called for every job given up here (the undelivered-replies counter)."""
         self._database = database
         self._lease = lease
         self._max_attempts = max_attempts
+        self._backoff = backoff
+        self._on_given_up = on_given_up or (lambda _source: None)
         database.upgrade()
 
     def submit(self, source: str, delivery_id: str, payload: Mapping[str, Any]) -> bool:
         """Queue the delivery; False when `(source, delivery_id)` was submitted before (a retry or a repeat)."""
+        if KEPT_REPLY in payload:
+            raise ValueError(f"a delivery payload cannot carry the reserved key {KEPT_REPLY!r}")
         now = datetime.now(UTC)
         delivery = {"source": source, "delivery_id": delivery_id, "received_at": now}
         job = {"source": source, "delivery_id": delivery_id, "payload": json.dumps(payload), "created_at": now}
@@ -88,8 +158,8 @@ class Deliveries:
         return True
 
     def _available(self, now: datetime) -> ColumnElement[bool]:
-        lease_expired = and_(JOBS.c.state == "taken", JOBS.c.taken_at < now - self._lease)
-        return or_(JOBS.c.state == "pending", lease_expired)
+        hold_ended = and_(JOBS.c.state.in_(["taken", "retrying"]), JOBS.c.taken_at < now - self._lease)
+        return or_(JOBS.c.state == "pending", hold_ended)
 
     def take(self, limit: int, finished: Collection[int] = ()) -> list[QueuedAnswer]:
         """Up to `limit` waiting jobs, oldest first, each given to exactly one caller across all processes; the
@@ -97,7 +167,8 @@ class Deliveries:
 
         One UPDATE ... RETURNING marks the jobs taken and reads them: a write from its first statement (SQLite never
         has to upgrade a read lock, Postgres re-checks each row it waited for), and the write lock is held for as few
-        statements as possible, since acknowledgements wait for it.
+        statements as possible, since acknowledgements wait for it. A job taken more than `max_attempts` times (its
+        workers kept dying) is given up instead of being handed out.
         """
         now = datetime.now(UTC)
         oldest = select(JOBS.c.id).where(self._available(now)).order_by(JOBS.c.id).limit(limit)
@@ -113,17 +184,65 @@ class Deliveries:
                 .returning(JOBS.c.id, JOBS.c.source, JOBS.c.payload, JOBS.c.attempts)
             ).all()
             given_up = [row for row in rows if row.attempts > self._max_attempts]
-            if given_up:
-                connection.execute(
-                    update(JOBS).where(JOBS.c.id.in_([row.id for row in given_up])).values(state="failed", payload="{}")
-                )
+            reason = f"no outcome after {self._max_attempts} attempts (the last one's answering process died)"
+            for row in given_up:
+                self._record_given_up(connection, row.id, reason)
         for row in given_up:
-            log.error("giving up the %s delivery in job %d after %d attempts", row.source, row.id, row.attempts - 1)
-        return [
-            QueuedAnswer(row.id, row.source, json.loads(row.payload), row.attempts)
-            for row in sorted(rows)
-            if row.attempts <= self._max_attempts
-        ]
+            self._announce_given_up(row.source, row.id, row.attempts - 1, reason)
+        return [_queued(row) for row in sorted(rows) if row.attempts <= self._max_attempts]
+
+    def retry_later(self, job: QueuedAnswer, reason: str, reply: Mapping[str, Any] | None = None) -> bool:
+        """The attempt failed: hold the job for its backoff delay, keeping `reply` (or the one it already kept) for
+        the next attempt; False when that was its last attempt and it was given up instead."""
+        if job.attempts >= self._max_attempts:
+            self.give_up(job, f"{reason} (after {job.attempts} attempts)")
+            return False
+        delay = self._backoff.delay_after(job.attempts)
+        kept = reply if reply is not None else job.reply
+        payload = {**job.payload, KEPT_REPLY: dict(kept)} if kept is not None else job.payload
+        # The hold ends `lease` after taken_at: start it so that it ends after `delay` instead.
+        held_from = datetime.now(UTC) + delay - self._lease
+        with self._database.transaction(f"retry answer job {job.id} later") as connection:
+            connection.execute(
+                update(JOBS)
+                .where(JOBS.c.id == job.id)
+                .values(state="retrying", taken_at=held_from, payload=json.dumps(payload))
+            )
+        log.warning(
+            "%s delivery in job %d: %s (attempt %d of %d); retrying in %.1fs",
+            job.source,
+            job.id,
+            reason,
+            job.attempts,
+            self._max_attempts,
+            delay.total_seconds(),
+        )
+        return True
+
+    def give_up(self, job: QueuedAnswer, reason: str) -> None:
+        """Record the job as undelivered: its text and reply go, the reason stays (see `undelivered`)."""
+        with self._database.transaction(f"give up answer job {job.id}") as connection:
+            self._record_given_up(connection, job.id, reason)
+        self._announce_given_up(job.source, job.id, job.attempts, reason)
+
+    @staticmethod
+    def _record_given_up(connection: Connection, job_id: int, reason: str) -> None:
+        payload = json.dumps({"undelivered": reason})
+        connection.execute(update(JOBS).where(JOBS.c.id == job_id).values(state="failed", payload=payload))
+
+    def _announce_given_up(self, source: str, job_id: int, attempts: int, reason: str) -> None:
+        log.error("giving up the %s delivery in job %d after %d attempts: %s", source, job_id, attempts, reason)
+        self._on_given_up(source)
+
+    def release(self, job_ids: Collection[int]) -> None:
+        """Jobs whose answers were cut off by a shutdown: waiting again at once, the cut-off attempt not counted."""
+        if job_ids:
+            with self._database.transaction("release answer jobs") as connection:
+                connection.execute(
+                    update(JOBS)
+                    .where(JOBS.c.id.in_(list(job_ids)), JOBS.c.state == "taken")
+                    .values(state="pending", taken_at=None, attempts=JOBS.c.attempts - 1)
+                )
 
     def finish(self, job_ids: Collection[int]) -> None:
         """The answers were sent: the jobs go (their delivery ids stay, for de-duplication)."""
@@ -132,10 +251,30 @@ class Deliveries:
                 connection.execute(delete(JOBS).where(JOBS.c.id.in_(list(job_ids))))
 
     def waiting(self) -> int:
-        """Jobs not yet answered (pending or in a worker's hands)."""
+        """Jobs not yet answered (pending, waiting for a retry, or in a worker's hands)."""
         query = select(func.count()).select_from(JOBS).where(JOBS.c.state != "failed")
         with self._database.transaction("read the answer queue") as connection:
             return int(connection.execute(query).scalar_one())
+
+    def undelivered(self) -> list[UndeliveredReply]:
+        """The given-up jobs still remembered, oldest first: what could not be delivered, and why."""
+        query = (
+            select(JOBS.c.source, JOBS.c.delivery_id, JOBS.c.attempts, JOBS.c.payload, JOBS.c.created_at)
+            .where(JOBS.c.state == "failed")
+            .order_by(JOBS.c.id)
+        )
+        with self._database.transaction("read the undelivered replies") as connection:
+            rows = connection.execute(query).all()
+        return [
+            UndeliveredReply(
+                row.source,
+                row.delivery_id,
+                row.attempts,
+                str(json.loads(row.payload).get("undelivered", "unknown")),
+                row.created_at,
+            )
+            for row in rows
+        ]
 
     def forget_older_than(self, age: timedelta) -> int:
         """Delete delivery ids and given-up jobs older than `age` (retries stop after minutes); returns how many

@@ -1,9 +1,10 @@
-"""`/healthz` (the process answers), `/readyz` (knowledge and models loaded, the database answers) and `/metrics`.
+"""`/healthz` (the process answers), `/readyz` (knowledge and models loaded, here and in every answer process; the
+database answers) and `/metrics` (Prometheus).
 
-`/readyz` is 503 while the models load (`loading`) or failed to (`failed`), and while a database the routes need does
-not answer a `SELECT 1` within `STORE_CHECK_TIMEOUT_S` (`store unavailable`, with `Retry-After`): a load balancer
-then sends requests elsewhere instead of to a process that can only answer them 503. It turns ready again once the
-database answers.
+`/readyz` is 503 while the models load (`loading`) or failed to (`failed`), here or in an answer process of
+`deskbot serve` (`answer_processes` says which), and while a database the routes need does not answer a `SELECT 1`
+within `STORE_CHECK_TIMEOUT_S` (`store unavailable`, with `Retry-After`): a load balancer then sends requests
+elsewhere instead of to a process that can only answer them 503. It turns ready again once all of them are.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Response
 from fastapi.responses import JSONResponse
 
+from adapters.http.answer_status import AnswerReadiness
 from adapters.http.context import ChannelContext, channel_context
 from adapters.http.store_errors import STORE_RETRY_AFTER_S
 from bot.store.database import StoreError
@@ -48,10 +50,21 @@ async def readyz(context: Annotated[ChannelContext, Depends(channel_context)]) -
     if not context.responder.ready:
         status = "failed" if context.responder.failure is not None else "loading"
         return JSONResponse({"status": status}, status_code=503)
+    answers = await answer_processes_readiness(context)
+    if answers is not None and not answers.ready:
+        return JSONResponse({"status": "loading", "answer_processes": answers.detail}, status_code=503)
     if not await store_answers(context):
         retry = {"Retry-After": str(STORE_RETRY_AFTER_S)}
         return JSONResponse({"status": "store unavailable"}, status_code=503, headers=retry)
     return JSONResponse({"status": "ready"})
+
+
+async def answer_processes_readiness(context: ChannelContext) -> AnswerReadiness | None:
+    """Whether the answer processes of `deskbot serve` have loaded their models and beat (None: this process
+    answers the queue itself)."""
+    if context.answer_processes is None:
+        return None
+    return await asyncio.to_thread(context.answer_processes.readiness)
 
 
 @router.get("/metrics", response_class=Response)

@@ -62,6 +62,17 @@ class Metrics:
             ["channel", "kind"],
             registry=self.registry,
         )
+        self.undelivered = Counter(
+            "deskbot_undelivered_replies",
+            "Acknowledged deliveries given up after their last attempt (see Deliveries.undelivered).",
+            ["source"],
+            registry=self.registry,
+        )
+        self.shed = Counter(
+            "deskbot_http_shed_requests",
+            "Requests refused with 503 as overload (server.max_in_flight).",
+            registry=self.registry,
+        )
         self.duplicates = Counter(
             "deskbot_duplicate_deliveries", "Webhook deliveries ignored as repeats.", ["source"], registry=self.registry
         )

@@ -20,7 +20,10 @@ log = logging.getLogger(__name__)
 CONFIG_FILE_ENV = "DESKBOT_SERVE_CONFIG_FILE"
 KNOWLEDGE_ENV = "DESKBOT_SERVE_KB"
 RUNTIME_FACTORY_ENV = "DESKBOT_SERVE_RUNTIME"
+# Set when answer processes answer the queue: the folder where they report their readiness (`AnswerStatusBoard`).
 ANSWERS_ELSEWHERE_ENV = "DESKBOT_SERVE_ANSWERS_ELSEWHERE"
+# `[server] header_timeout_s`, for uvicorn's HTTP protocol (`adapters.http.read_timeouts`) in every worker process.
+HEADER_TIMEOUT_ENV = "DESKBOT_SERVE_HEADER_TIMEOUT_S"
 # prometheus_client's multiprocess mode: every process writes its metrics there, /metrics adds them up. Set before
 # prometheus_client is imported (it picks its value store then), so this module must not import it.
 METRICS_DIR_ENV = "PROMETHEUS_MULTIPROC_DIR"

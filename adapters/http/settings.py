@@ -30,6 +30,34 @@ class ServerSettings(Section):
         600, ge=1, description="Most /v1 requests one API key may make per window (429 beyond; per process)."
     )
     api_rate_limit_window_s: float = Field(60.0, gt=0)
+    delivery_attempts: int = Field(
+        8,
+        ge=1,
+        le=50,
+        description="Attempts at answering and delivering a queued delivery before it is recorded undelivered.",
+    )
+    retry_backoff_s: float = Field(
+        2.0, gt=0, description="Wait before the second attempt of a failed delivery; doubled after each failure."
+    )
+    retry_backoff_max_s: float = Field(300.0, gt=0, description="The longest wait between two delivery attempts.")
+    max_in_flight: int = Field(
+        128,
+        ge=1,
+        le=100_000,
+        description="Requests one HTTP process serves at once; beyond, 503 + Retry-After at once (not /healthz, "
+        "/readyz, /metrics).",
+    )
+    shed_retry_after_s: int = Field(1, ge=0, le=3600, description="The Retry-After of a request refused as overload.")
+    header_timeout_s: float = Field(
+        10.0,
+        gt=0,
+        description="A request line and headers not complete this long after the connection opened (or "
+        "the previous response) close the connection.",
+    )
+    read_timeout_s: float = Field(
+        30.0, gt=0, description="A request body not complete this long after its headers: 408."
+    )
+    keep_alive_s: float = Field(5.0, gt=0, description="An idle keep-alive connection is closed after this long.")
 
 
 class SlackSettings(Section):

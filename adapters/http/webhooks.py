@@ -18,7 +18,7 @@ from adapters.http.context import ChannelContext, channel_context
 from adapters.http.payloads import parse_json_object, validation_problems
 from adapters.http.webhook_signing import is_signed
 from bot.pii import redact_message
-from bot.types import Message, new_conversation_id
+from bot.types import Message, Reply, new_conversation_id
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +66,7 @@ async def incoming(
     return Response(status_code=202)
 
 
-async def answer_webhook_job(context: ChannelContext, payload: dict[str, Any]) -> None:
-    """The answer worker's handler for queued incoming messages: the reply goes to the outgoing webhooks."""
-    await context.responder.reply(Message(**payload))
+async def answer_webhook_job(context: ChannelContext, payload: dict[str, Any]) -> Reply:
+    """The answer worker's `answer` step for queued incoming messages; the responder's listener hands the reply to
+    the outgoing webhooks."""
+    return await context.responder.reply(Message(**payload))

@@ -1,8 +1,10 @@
 """Sending replies to Slack with slack_sdk's `AsyncWebClient` (base URL from `[slack] api_url`).
 
 A reply is posted in the conversation's thread, with its sources and buttons (good / bad answer, talk to a person).
-Rate limits (429) are retried after Retry-After by slack_sdk's own retry handler; any other API error is logged —
-the customer is never shown it, and the request that triggered the reply was acknowledged long ago.
+Rate limits (429) are retried after Retry-After by slack_sdk's own retry handler. A reply Slack did not take raises
+`DeliveryFailedError`: the answer worker retries it through the queue with backoff (Slack unreachable, a timeout, 5xx, a
+rate limit that outlasted the retries, Slack's own transient errors), or records it undelivered at once when no retry
+can help (`permanent`: an unknown channel, a revoked token). The customer is never shown the error.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetry
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
+from adapters.http.deliveries import DeliveryFailedError
 from adapters.http.slack.translation import SlackTarget, slack_action_id
 from adapters.splitting import split_message
 from bot.presentation import actions_for, source_lines
@@ -24,6 +27,8 @@ from bot.types import Reply
 log = logging.getLogger(__name__)
 
 SECTION_LIMIT = 3000
+# Slack's `{"ok": false}` errors that a later attempt can get past (https://api.slack.com/methods/chat.postMessage).
+TRANSIENT_ERRORS = frozenset({"ratelimited", "fatal_error", "internal_error", "service_unavailable", "request_timeout"})
 
 
 def reply_blocks(reply: Reply) -> list[dict[str, Any]]:
@@ -72,10 +77,10 @@ class SlackReplies:
             )
         return self._session, self._client
 
-    async def send(self, target: SlackTarget, reply: Reply) -> bool:
-        """Post `reply` where `target` says; False (and a log line) when Slack refused it."""
+    async def send(self, target: SlackTarget, reply: Reply) -> None:
+        """Post `reply` where `target` says; `DeliveryFailedError` when Slack did not take it."""
         if reply.kind == "silent" or not reply.text:
-            return True
+            return
         session, client = self._connected()
         try:
             if target.response_url:
@@ -84,18 +89,23 @@ class SlackReplies:
                 )
                 response = await webhook.send(text=reply.text, blocks=reply_blocks(reply), response_type="ephemeral")
                 if response.status_code >= 300:
-                    log.error("Slack response_url refused the reply: HTTP %s", response.status_code)
-                    return False
-                return True
+                    status = response.status_code
+                    permanent = status < 500 and status != 429
+                    raise DeliveryFailedError(f"Slack's response_url answered HTTP {status}", permanent=permanent)
+                return
             await client.chat_postMessage(
                 channel=target.channel, thread_ts=target.thread_ts, text=reply.text, blocks=reply_blocks(reply)
             )
-            return True
         except SlackApiError as error:
-            log.error("Slack refused the reply in %s: %s", target.channel, error.response.get("error", "unknown"))
-        except (SlackClientError, OSError) as error:
-            log.error("cannot reach Slack to reply in %s: %s", target.channel, error.__class__.__name__)
-        return False
+            code = str(error.response.get("error", "unknown"))
+            status = error.response.status_code
+            transient = status >= 500 or status == 429 or code in TRANSIENT_ERRORS
+            raise DeliveryFailedError(
+                f"Slack refused the reply in {target.channel}: {code} (HTTP {status})", permanent=not transient
+            ) from error
+        except (SlackClientError, OSError, TimeoutError) as error:
+            reason = f"cannot reach Slack to reply in {target.channel}: {error.__class__.__name__}"
+            raise DeliveryFailedError(reason) from error
 
     async def close(self) -> None:
         if self._session is not None:

@@ -32,6 +32,7 @@ from adapters.http.slack.translation import (
 )
 from adapters.http.slack.verification import SignedSlackRequest, verified_slack_request
 from bot.pii import redact_message
+from bot.types import Reply
 
 log = logging.getLogger(__name__)
 
@@ -41,14 +42,18 @@ Signed = Annotated[SignedSlackRequest, Depends(verified_slack_request)]
 Context = Annotated[ChannelContext, Depends(channel_context)]
 
 
-async def answer_slack_job(context: ChannelContext, payload: dict[str, Any]) -> None:
-    """The answer worker's handler for queued Slack turns."""
-    turn = SlackTurn.from_payload(payload)
-    reply = await context.responder.reply(turn.message)
+async def answer_slack_job(context: ChannelContext, payload: dict[str, Any]) -> Reply:
+    """The answer worker's `answer` step for queued Slack turns: the engine's reply."""
+    return await context.responder.reply(SlackTurn.from_payload(payload).message)
+
+
+async def deliver_slack_reply(context: ChannelContext, payload: dict[str, Any], reply: Reply) -> None:
+    """The answer worker's `deliver` step: post the reply (`DeliveryFailedError` when Slack did not take it)."""
+    target = SlackTurn.from_payload(payload).target
     if context.slack is None:
-        log.warning("no [slack] bot_token: the reply in %s is not sent", turn.target.channel)
+        log.warning("no [slack] bot_token: the reply in %s is not sent", target.channel)
         return
-    await context.slack.send(turn.target, reply)
+    await context.slack.send(target, reply)
 
 
 async def _answer_later(context: ChannelContext, turn: SlackTurn, delivery_id: str) -> bool:

@@ -10,7 +10,7 @@ from threading import Thread
 
 import pytest
 
-from adapters.http.deliveries import Deliveries
+from adapters.http.deliveries import KEPT_REPLY, Deliveries, RetryBackoff
 from bot.store.database import Database
 
 
@@ -104,9 +104,13 @@ def test_a_given_up_job_drops_its_text_and_is_forgotten_with_the_delivery_ids(da
             query = "SELECT delivery_id, state, payload FROM answer_jobs ORDER BY id"
             return [tuple(row) for row in connection.exec_driver_sql(query)]
 
-    assert jobs() == [("Ev1", "failed", "{}"), ("Ev2", "taken", '{"text": "still waiting"}')]
+    [(delivery_id, state, payload), still_taken] = jobs()
+    assert (delivery_id, state) == ("Ev1", "failed")
+    assert "4111" not in payload and "no outcome after 1 attempts" in payload
+    assert still_taken == ("Ev2", "taken", '{"text": "still waiting"}')
     deliveries.forget_older_than(timedelta(hours=1))
     assert [job[0] for job in jobs()] == ["Ev1", "Ev2"], "a failure is kept as long as delivery ids are"
+    assert [record.delivery_id for record in deliveries.undelivered()] == ["Ev1"]
     deliveries.forget_older_than(timedelta(seconds=-1))
     assert jobs() == [("Ev2", "taken", '{"text": "still waiting"}')], "jobs still to answer stay"
     deliveries.finish([still_waiting.id])
@@ -138,3 +142,41 @@ def test_processes_opening_a_new_queue_at_once_all_get_it(tmp_path):
     for thread in threads:
         thread.join()
     assert failures == []
+
+
+def test_a_retried_job_comes_back_after_its_backoff_with_its_kept_reply(database_url):
+    deliveries = Deliveries(Database(database_url), backoff=RetryBackoff(first_s=0.3), max_attempts=3)
+    deliveries.submit("slack", "Ev1", {"text": "hello"})
+    [first] = deliveries.take(10)
+    assert first.reply is None
+    assert deliveries.retry_later(first, "Slack answered HTTP 503", {"text": "Hi! How can I help?"})
+    assert deliveries.take(10) == [], "held for its backoff"
+    assert deliveries.waiting() == 1
+    time.sleep(0.35)
+    [second] = deliveries.take(10)
+    assert second.payload == {"text": "hello"} and second.reply == {"text": "Hi! How can I help?"}
+    assert second.attempts == 2
+    assert deliveries.retry_later(second, "cannot reach Slack")  # backoff doubled: 0.6 s
+    time.sleep(0.35)
+    assert deliveries.take(10) == []
+    time.sleep(0.3)
+    [third] = deliveries.take(10)
+    assert third.reply == {"text": "Hi! How can I help?"}, "the reply stays kept across retries"
+    assert not deliveries.retry_later(third, "cannot reach Slack"), "the last attempt: given up"
+    [record] = deliveries.undelivered()
+    assert record.reason == "cannot reach Slack (after 3 attempts)" and deliveries.waiting() == 0
+
+
+def test_released_jobs_wait_again_at_once_without_counting_the_cut_off_attempt(database_url):
+    deliveries = Deliveries(Database(database_url))
+    deliveries.submit("slack", "Ev1", {"n": 1})
+    [job] = deliveries.take(10)
+    deliveries.release([job.id])
+    [again] = deliveries.take(10)
+    assert again.id == job.id and again.attempts == 1
+
+
+def test_a_payload_cannot_smuggle_a_kept_reply(database_url):
+    deliveries = Deliveries(Database(database_url))
+    with pytest.raises(ValueError, match="reserved key"):
+        deliveries.submit("webhook", "w1", {KEPT_REPLY: {"text": "not from the engine"}})

@@ -87,8 +87,9 @@ async def test_every_line_is_json_with_its_context(deskbot_env, tmp_path, fake_s
     assert any(r["logger"].startswith("uvicorn") for r in records), "uvicorn's lines are in the JSON format too"
     [request] = [r for r in records if r["logger"] == "deskbot.requests" and r["message"] == "POST /v1/chat 200"]
     assert request["request_id"] == "req-json-1" and request["latency_ms"] > 0
+    # the log is the operator's: it names the stored conversation, inside the key's namespace
     [api_turn] = [r for r in records if r["message"] == "answered" and r["channel"] == "api"]
-    assert api_turn["conversation_id"] == "c-json" and api_turn["request_id"] == "req-json-1"
+    assert api_turn["conversation_id"] == "api:ci:c-json" and api_turn["request_id"] == "req-json-1"
     assert api_turn["latency_ms"] > 0
     slack_turns = [r for r in records if r["message"] == "answered" and r["channel"] == "slack"]
     assert slack_turns and all(r.get("role") == "answers" for r in slack_turns), slack_turns

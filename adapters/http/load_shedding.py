@@ -1,0 +1,86 @@
+"""`InFlightLimit`: an ASGI middleware that sheds load: beyond `max_in_flight` requests at once, 503 + Retry-After.
+
+Without a bound every request is admitted, and when they arrive faster than the process answers them each one waits
+behind all the others: latency grows without limit, and every caller times out together. Here a request over the
+bound is refused at once, before its body is read, so the caller (Slack, a webhook sender, an API client) retries
+after `Retry-After` seconds and those admitted are answered in time. The bound counts a request until its response
+is complete (a streamed answer holds its place while it streams), and holds per process and per lane: the first
+segment of the path (`/v1`, `/slack`, `/webhooks`, ...), so a flood of slow chat requests never takes the places of
+the Slack acknowledgements, which take milliseconds. The operations routes (`/healthz`, `/readyz`, `/metrics`) are
+always admitted, so a load balancer and Prometheus still see the server.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Callable
+from typing import Any
+
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+log = logging.getLogger(__name__)
+
+OPERATIONS_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
+LOG_EVERY_S = 10.0
+
+
+class InFlightLimit:
+    def __init__(
+        self,
+        app: ASGIApp,
+        max_in_flight: int,
+        retry_after_s: int,
+        on_shed: Callable[[], None] | None = None,
+        always_admitted: frozenset[str] = OPERATIONS_PATHS,
+    ) -> None:
+        self.app = app
+        self.max_in_flight = max_in_flight
+        self.in_flight: dict[str, int] = {}  # lane -> requests in flight
+        self._retry_after = str(retry_after_s).encode()
+        self._on_shed = on_shed or (lambda: None)
+        self._always_admitted = always_admitted
+        self._shed_since_log = 0
+        self._logged_at = 0.0
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"] in self._always_admitted:
+            await self.app(scope, receive, send)
+            return
+        lane = lane_of(scope["path"])
+        in_flight = self.in_flight.get(lane, 0)
+        if in_flight >= self.max_in_flight:
+            await self._shed(lane, send)
+            return
+        self.in_flight[lane] = in_flight + 1
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            self.in_flight[lane] -= 1
+
+    async def _shed(self, lane: str, send: Send) -> None:
+        self._on_shed()
+        self._shed_since_log += 1
+        now = time.monotonic()
+        if now - self._logged_at >= LOG_EVERY_S:  # one line per interval, not one per refused request
+            log.warning(
+                "overloaded: %d %s requests in flight (server.max_in_flight); refused %d with 503 since the last line",
+                self.in_flight[lane],
+                lane,
+                self._shed_since_log,
+            )
+            self._logged_at, self._shed_since_log = now, 0
+        body = json.dumps({"detail": "the server is busy; retry later"}).encode()
+        headers: list[Any] = [
+            (b"content-type", b"application/json"),
+            (b"content-length", str(len(body)).encode()),
+            (b"retry-after", self._retry_after),
+        ]
+        await send({"type": "http.response.start", "status": 503, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
+
+
+def lane_of(path: str) -> str:
+    """`/v1/chat/stream` -> `/v1`: requests of one lane share its `max_in_flight` places."""
+    return "/" + path.lstrip("/").split("/", 1)[0]
