@@ -1,8 +1,12 @@
-"""What a sync reads: the documents under some paths now, and which stored documents have vanished from them."""
+"""What a sync reads: the documents under some paths now, and which stored documents have vanished from them.
+
+Sources that are not files (a website) read themselves: a `DocumentReader` is handed the stored documents and the
+report, and returns what it loaded and which stored documents it found gone (`KnowledgeWriter.sync_documents`).
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -11,6 +15,10 @@ from knowledge.errors import LoaderError
 from knowledge.loaders.base import LoaderSet
 from knowledge.manifest import DocumentRow
 from knowledge.reports import Progress, SyncReport
+
+DocumentReader = Callable[[Mapping[str, DocumentRow], SyncReport], tuple[Mapping[str, tuple[Document, str]], set[str]]]
+"""(stored documents by id, report) -> (loaded documents by id with their origin, ids of stored documents gone);
+stored documents in neither stay as they are (the reader counts them in `report.unchanged`)."""
 
 
 @dataclass
