@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from knowledge.manifest import DocumentRow
+from knowledge.reports import SyncReport
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +51,17 @@ class SourceRecord:
 
 def now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def sync_result(report: SyncReport) -> dict[str, int]:
+    """The counts a `SourceRecord` keeps of one sync."""
+    return {
+        "added": report.added,
+        "updated": report.updated,
+        "removed": report.removed,
+        "unchanged": report.unchanged,
+        "errors": len(report.errors),
+    }
 
 
 def is_url(source: str) -> bool:
@@ -113,3 +125,41 @@ def _entry(record: SourceRecord) -> dict[str, Any]:
         url: {key: value for key, value in asdict(page).items() if value} for url, page in record.pages.items()
     }
     return entry
+
+
+def documents_of(source: str, documents: Mapping[str, DocumentRow]) -> list[str]:
+    """The ids of the stored documents read from `source`."""
+    return sorted(doc_id for doc_id, row in documents.items() if belongs_to(row, source))
+
+
+def source_table(records: Mapping[str, SourceRecord], documents: Mapping[str, DocumentRow]) -> list[dict[str, Any]]:
+    """One row per logged source (kind, documents, chunks, last sync and its counts), then one for the documents no
+    logged source holds (indexed before the log, or through the API) when there are any."""
+    rows = []
+    claimed: set[str] = set()
+    for source, record in sorted(records.items()):
+        ids = documents_of(source, documents)
+        claimed.update(ids)
+        rows.append(
+            {
+                "source": source,
+                "kind": record.kind,
+                "documents": len(ids),
+                "chunks": sum(documents[doc_id].chunk_count for doc_id in ids),
+                "last_sync": record.last_sync,
+                "last_result": dict(record.result),
+            }
+        )
+    unlogged = [doc_id for doc_id in documents if doc_id not in claimed]
+    if unlogged:
+        rows.append(
+            {
+                "source": "(not in the source log)",
+                "kind": "other",
+                "documents": len(unlogged),
+                "chunks": sum(documents[doc_id].chunk_count for doc_id in unlogged),
+                "last_sync": None,
+                "last_result": {},
+            }
+        )
+    return rows

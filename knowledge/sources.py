@@ -76,7 +76,7 @@ def vanished_documents(
         if doc_id in sources.loaded:
             continue
         gone = prune and row.origin.startswith("/") and not Path(row.origin).exists()
-        in_scope = scopes is None or any(row.origin.startswith(s.rstrip("/") + "/") for s in scopes)
+        in_scope = scopes is None or any(row.origin == s or row.origin.startswith(s.rstrip("/") + "/") for s in scopes)
         if row.origin in sources.reread_origins or (gone and in_scope):
             removed.add(doc_id)
     return removed

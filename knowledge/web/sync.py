@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from knowledge.reports import Progress, SyncReport
-from knowledge.source_log import SourceLog, SourceRecord, now
+from knowledge.source_log import SourceLog, SourceRecord, now, sync_result
 from knowledge.web.fetch import FetchPolicy, PageFetcher
 from knowledge.web.links import normalise_url
 from knowledge.web.site import CrawlLimits, SiteReader
@@ -25,14 +25,3 @@ def sync_site(
         report = writer.sync_documents(reader, progress)
     log.record(SourceRecord(reader.source, reader.kind, now(), sync_result(report), reader.pages))
     return report
-
-
-def sync_result(report: SyncReport) -> dict[str, int]:
-    """The counts a `SourceRecord` keeps of one sync."""
-    return {
-        "added": report.added,
-        "updated": report.updated,
-        "removed": report.removed,
-        "unchanged": report.unchanged,
-        "errors": len(report.errors),
-    }
