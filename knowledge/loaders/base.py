@@ -88,10 +88,13 @@ class LoaderSet:
     """Chooses the loader for a file by its suffix and walks folders for loadable files."""
 
     def __init__(self, loaders: Mapping[str, Loader]) -> None:
+        """Where two loaders take one suffix, the one with the higher `priority` attribute (default 0) wins."""
         self._by_suffix: dict[str, Loader] = {}
         for loader in loaders.values():
             for suffix in loader.suffixes:
-                self._by_suffix[suffix.lower()] = loader
+                current = self._by_suffix.get(suffix.lower())
+                if current is None or getattr(loader, "priority", 0) >= getattr(current, "priority", 0):
+                    self._by_suffix[suffix.lower()] = loader
 
     @property
     def suffixes(self) -> frozenset[str]:

@@ -75,7 +75,8 @@ def _converted(path: Path) -> str:
         from markitdown.converters import DocxConverter, PptxConverter
     except ImportError as error:
         raise LoaderError(f"{path}: {path.suffix} files need markitdown: pip install 'deskbot[office]'") from error
-    converter = DocxConverter() if path.suffix.lower() == ".docx" else PptxConverter()
+    converter_class: Any = DocxConverter if path.suffix.lower() == ".docx" else PptxConverter
+    converter = converter_class()
     try:
         with path.open("rb") as handle:
             result = converter.convert(handle, StreamInfo(extension=path.suffix.lower(), filename=path.name))
