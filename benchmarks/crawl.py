@@ -39,6 +39,7 @@ from knowledge.embedders import HashEmbedder
 from knowledge.embedders.base import Embedder
 from knowledge.retrievers.hybrid import HybridRetriever
 from knowledge.web.fetch import FetchPolicy
+from knowledge.web.site import CrawlLimits
 from knowledge.web.static_site import StaticSite
 from knowledge.web.sync import sync_site
 
@@ -85,10 +86,10 @@ def crawl_speed(site: StaticSite, pages: int) -> dict[str, float]:
     with tempfile.TemporaryDirectory() as folder:
         kb = KnowledgeBase(Path(folder), HashEmbedder())
         started = time.perf_counter()
-        first = sync_site(kb.writer, site.url("/sitemap.xml"), policy)
+        first = sync_site(kb.writer, site.url("/sitemap.xml"), policy, CrawlLimits(max_pages=pages))
         first_s = time.perf_counter() - started
         started = time.perf_counter()
-        again = sync_site(kb.writer, site.url("/sitemap.xml"), policy)
+        again = sync_site(kb.writer, site.url("/sitemap.xml"), policy, CrawlLimits(max_pages=pages))
         again_s = time.perf_counter() - started
     assert first.added == pages and again.unchanged == pages, (first, again)
     return {"first_sync_pages_per_s": pages / first_s, "resync_304_pages_per_s": pages / again_s}
@@ -110,10 +111,11 @@ def ingest_jsonl(folder: Path, records: list[dict[str, str]]) -> tuple[Knowledge
     return kb, time.perf_counter() - started
 
 
-def ingest_site(folder: Path, site: StaticSite) -> tuple[KnowledgeBase, float]:
+def ingest_site(folder: Path, site: StaticSite, pages: int) -> tuple[KnowledgeBase, float]:
     kb = KnowledgeBase(folder, minilm())
     started = time.perf_counter()
-    report = sync_site(kb.writer, site.url("/sitemap.xml"), FetchPolicy(rate=10_000, concurrency=4))
+    policy = FetchPolicy(rate=10_000, concurrency=4)
+    report = sync_site(kb.writer, site.url("/sitemap.xml"), policy, CrawlLimits(max_pages=pages))
     if report.errors:
         print("html ingest errors:", *report.errors[:5], sep="\n  ", file=sys.stderr)
     return kb, time.perf_counter() - started
@@ -154,7 +156,7 @@ def main() -> None:
         site.put("/sitemap.xml", sitemap(site, [record["id"] for record in records]), "application/xml")
         speed = crawl_speed(site, len(records))
         jsonl_kb, jsonl_s = ingest_jsonl(Path(work) / "jsonl", records)
-        html_kb, html_s = ingest_site(Path(work) / "html", site)
+        html_kb, html_s = ingest_site(Path(work) / "html", site, len(records))
         html_ids = {passage_id(doc_id) for doc_id in html_kb.store.document_ids}
         results = {
             "passages": len(records),

@@ -137,3 +137,16 @@ def test_a_zip_that_is_not_a_word_document_is_refused(tmp_path: Path) -> None:
 def test_office_files_are_picked_by_suffix_from_the_registered_loaders(loaders: LoaderSet, tmp_path: Path) -> None:
     for suffix in (".docx", ".pptx", ".xlsx"):
         assert isinstance(loaders.loader_for(tmp_path / f"a{suffix}"), OfficeLoader)
+
+
+def test_without_the_office_extra_a_word_file_is_refused_with_the_install_hint(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import sys
+
+    path = travel_policy(tmp_path / "travel.docx")
+    monkeypatch.setitem(sys.modules, "markitdown", None)
+    with pytest.raises(
+        LoaderError, match=r"travel\.docx: \.docx files need markitdown: pip install 'deskbot\[office\]'"
+    ):
+        list(OfficeLoader().load(path, tmp_path))
