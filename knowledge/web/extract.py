@@ -11,10 +11,15 @@ The page URL is the document id and its citation `source` (the URL after redirec
 
 from __future__ import annotations
 
+import re
 from urllib.parse import urlsplit
 
 from knowledge.documents import Document
 from knowledge.errors import LoaderError
+
+_MARKDOWN_ESCAPE = re.compile(r"\\([\\`*_{}\[\]()#+\-.!>~])")
+"""trafilatura escapes markdown's special characters in text ("1\\." for "1."); the index wants the words, so all
+but `\\|` (which keeps a table's cells apart) are unescaped."""
 
 _CHROME = (
     "//nav | //aside | //header[not(ancestor::main or ancestor::article)]"
@@ -52,7 +57,7 @@ def page_document(url: str, final_url: str, html: str) -> Document:
     )
     if not text or not text.strip():
         raise LoaderError(f"{url}: no main content found in the page")
-    lines = text.strip().splitlines()
+    lines = _MARKDOWN_ESCAPE.sub(r"\1", text).strip().splitlines()
     if not title and lines[0].startswith("# "):
         title = lines[0][2:].strip()
     if lines[0].startswith("# ") and lines[0][2:].strip() == title:
