@@ -85,8 +85,11 @@ def ingest(
                 reports.append(_sync_url(knowledge.writer, url, max_pages, depth, rate, concurrency, update))  # type: ignore[arg-type]
             except DeskbotError as error:
                 failed.append(str(error))
-    report = _combined(reports, failed)
+    report = _combined(reports, failed if as_json else [])
     _print_report(report, as_json)
+    if not as_json:
+        for failure in failed:
+            err.print(f"[bold red]error:[/] {failure}", highlight=False)
     if failed or (report.errors and not (report.added or report.updated or report.unchanged)):
         raise typer.Exit(1)
     if watch:
@@ -105,7 +108,7 @@ def _sync_url(
 
 
 def _combined(reports: list[SyncReport], failed: list[str]) -> SyncReport:
-    """One report for several sources: counts added up, every source's errors (and failures) listed."""
+    """One report for several sources: counts added up, every source's errors (and `failed` sources) listed."""
     total = SyncReport(errors=list(failed))
     for report in reports:
         for name in ("added", "updated", "removed", "unchanged", "chunks_embedded", "chunks_reused", "seconds"):
