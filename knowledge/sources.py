@@ -3,11 +3,14 @@
 A document id belongs to the source (origin) that first indexed it. A file that brings an id some other source still
 holds is refused for that document (`refuse_taken_ids`), so one file never silently replaces another's document: the
 id passes to a new file only once its old file is gone or, read again in the same run, no longer has it.
+
+Sources that are not files (a website) read themselves: a `DocumentReader` is handed the stored documents and the
+report, and returns what it loaded and which stored documents it found gone (`KnowledgeWriter.sync_documents`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -16,6 +19,10 @@ from knowledge.errors import LoaderError
 from knowledge.loaders.base import LoaderSet
 from knowledge.manifest import DocumentRow
 from knowledge.reports import Progress, SyncReport
+
+DocumentReader = Callable[[Mapping[str, DocumentRow], SyncReport], tuple[Mapping[str, tuple[Document, str]], set[str]]]
+"""(stored documents by id, report) -> (loaded documents by id with their origin, ids of stored documents gone);
+stored documents in neither stay as they are (the reader counts them in `report.unchanged`)."""
 
 
 @dataclass
@@ -91,7 +98,7 @@ def vanished_documents(
         if doc_id in sources.loaded:
             continue
         gone = prune and _is_gone(row.origin)
-        in_scope = scopes is None or any(row.origin.startswith(s.rstrip("/") + "/") for s in scopes)
+        in_scope = scopes is None or any(row.origin == s or row.origin.startswith(s.rstrip("/") + "/") for s in scopes)
         if row.origin in sources.reread_origins or (gone and in_scope):
             removed.add(doc_id)
     return removed

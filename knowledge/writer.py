@@ -44,7 +44,14 @@ from knowledge.manifest import (
 )
 from knowledge.reports import Progress, RebuildReport, SyncReport
 from knowledge.snapshots import MANIFEST, VECTORS, record_ingested
-from knowledge.sources import drop_duplicates, read_sources, refuse_taken_ids, vanished_documents
+from knowledge.sources import (
+    DocumentReader,
+    SourceDocuments,
+    drop_duplicates,
+    read_sources,
+    refuse_taken_ids,
+    vanished_documents,
+)
 from knowledge.store import KnowledgeStore
 from knowledge.text import language_of
 
@@ -125,6 +132,20 @@ class KnowledgeWriter:
                 drop_duplicates(sources, report)
             removed = vanished_documents(self.store.documents(), sources, prune, prune_scope)
             self._write(sources.loaded, removed, report, progress, ingested=paths)
+        report.seconds = time.perf_counter() - started
+        return report
+
+    def sync_documents(self, read: DocumentReader, progress: Progress | None = None) -> SyncReport:
+        """Bring the index up to date with a source that is not files (a website): `read(stored, report)`, called
+        under the lock, returns the documents it loaded and the stored ones it found gone."""
+        started = time.perf_counter()
+        report = SyncReport()
+        with self.store.snapshots.locked():
+            self.store.refresh()
+            loaded, removed = read(self.store.documents(), report)
+            sources = SourceDocuments(dict(loaded))
+            refuse_taken_ids(self.store.documents(), sources, report)
+            self._write(sources.loaded, removed, report, progress)
         report.seconds = time.perf_counter() - started
         return report
 

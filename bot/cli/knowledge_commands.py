@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.markup import escape
@@ -12,6 +12,11 @@ from rich.markup import escape
 from bot.cli.console import err, out, progress_bar
 from bot.cli.groups import kb_app
 from bot.cli.main import KbOption, fail, runtime
+from knowledge.errors import DeskbotError
+from knowledge.reports import Progress, SyncReport
+
+if TYPE_CHECKING:
+    from knowledge.writer import KnowledgeWriter
 
 
 def _print_report(report: object, as_json: bool) -> None:
@@ -31,28 +36,130 @@ def _print_report(report: object, as_json: bool) -> None:
 
 
 def ingest(
-    paths: Annotated[list[Path], typer.Argument(help="Files or folders to add or update.")],
+    sources: Annotated[
+        list[str], typer.Argument(help="Files or folders, or URLs of a sitemap or a start page, to add or update.")
+    ],
     kb: KbOption = None,
     prune: Annotated[bool, typer.Option("--prune", help="Remove documents whose source file is gone.")] = False,
     dedupe: Annotated[
         bool, typer.Option("--dedupe", help="Leave out exact and near-duplicate documents (first one kept).")
     ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as one JSON object.")] = False,
+    watch: Annotated[
+        bool, typer.Option("--watch", help="Keep syncing the files and folders as they change (Ctrl-C stops).")
+    ] = False,
+    max_pages: Annotated[int, typer.Option("--max-pages", min=1, help="Pages at most per URL.")] = 500,
+    depth: Annotated[int, typer.Option("--depth", min=0, help="Links followed from a start page.")] = 3,
+    rate: Annotated[float, typer.Option("--rate", min=0.01, help="Requests per second at most, per site.")] = 2.0,
+    concurrency: Annotated[int, typer.Option("--concurrency", min=1, max=16, help="Requests at once.")] = 2,
 ) -> None:
-    """Add or update documents (md, txt, html, pdf, csv, jsonl); unchanged files are skipped."""
+    """Add or update documents (md, txt, html, pdf, csv, jsonl, office files, help-desk exports, web pages).
+
+    A URL is a sitemap when its path ends in .xml or .xml.gz (or names a sitemap), else a start page whose
+    same-site links are crawled; unchanged pages cost one conditional request. Unchanged files are skipped.
+    """
+    from knowledge.source_log import SourceLog, SourceRecord, is_url, now, sync_result
+
+    urls = [source for source in sources if is_url(source)]
+    paths = [Path(source) for source in sources if not is_url(source)]
     for path in paths:
         if not path.exists():
             fail(f"{path}: no such file or folder")
+    if watch and urls:
+        fail("--watch follows files and folders; sync URLs on a schedule instead (see docs/knowledge.md, Sources)")
     if kb is not None:
         kb.mkdir(parents=True, exist_ok=True)
     rt = runtime(kb)
     rt.embedder(sources=paths)  # `embedder = "auto"` looks at the documents about to be ingested too
     knowledge = rt.knowledge(sync=False)
+    log = SourceLog(knowledge.store.directory)
+    reports: list[SyncReport] = []
+    failed: list[str] = []
     with progress_bar() as update:
-        report = knowledge.writer.sync(paths, prune=prune, progress=update, deduplicate=dedupe)  # type: ignore[arg-type]
+        if paths:
+            report = knowledge.writer.sync(paths, prune=prune, progress=update, deduplicate=dedupe)  # type: ignore[arg-type]
+            for path in paths:
+                log.record(SourceRecord(str(path.resolve()), "files", now(), sync_result(report)))
+            reports.append(report)
+        for url in urls:
+            try:
+                reports.append(_sync_url(knowledge.writer, url, max_pages, depth, rate, concurrency, update))  # type: ignore[arg-type]
+            except DeskbotError as error:
+                failed.append(str(error))
+    report = _combined(reports, failed if as_json else [])
     _print_report(report, as_json)
-    if report.errors and not (report.added or report.updated or report.unchanged):
+    if not as_json:
+        for failure in failed:
+            err.print(f"[bold red]error:[/] {failure}", highlight=False)
+    if failed or (report.errors and not (report.added or report.updated or report.unchanged)):
         raise typer.Exit(1)
+    if watch:
+        _watch(knowledge.writer, paths, dedupe, as_json)
+
+
+def _sync_url(
+    writer: KnowledgeWriter, url: str, max_pages: int, depth: int, rate: float, concurrency: int, progress: Progress
+) -> SyncReport:
+    from knowledge.web.fetch import FetchPolicy
+    from knowledge.web.site import CrawlLimits
+    from knowledge.web.sync import sync_site
+
+    policy = FetchPolicy(rate=rate, concurrency=concurrency)
+    return sync_site(writer, url, policy, CrawlLimits(max_pages=max_pages, max_depth=depth), progress)
+
+
+def _combined(reports: list[SyncReport], failed: list[str]) -> SyncReport:
+    """One report for several sources: counts added up, every source's errors (and `failed` sources) listed."""
+    total = SyncReport(errors=list(failed))
+    for report in reports:
+        for name in ("added", "updated", "removed", "unchanged", "chunks_embedded", "chunks_reused", "seconds"):
+            setattr(total, name, getattr(total, name) + getattr(report, name))
+        total.duplicates.extend(report.duplicates)
+        total.errors.extend(report.errors)
+    return total
+
+
+def _watch(writer: KnowledgeWriter, paths: list[Path], dedupe: bool, as_json: bool) -> None:
+    from knowledge.watch import watch_and_sync
+
+    err.print(f"watching {', '.join(str(path) for path in paths)} for changes (Ctrl-C stops)")
+    watch_and_sync(writer, paths, lambda report: _print_report(report, as_json), deduplicate=dedupe)
+
+
+@kb_app.command("sources")
+def sources_command(
+    kb: KbOption = None,
+    remove: Annotated[
+        str | None, typer.Option("--remove", help="Remove a source (path or URL) and every document read from it.")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """What feeds the knowledge base: each folder, file, sitemap or site, with counts and its last sync."""
+    from knowledge.source_log import SourceLog, documents_of, is_url, source_table
+
+    knowledge = runtime(kb).knowledge(sync=False)
+    log = SourceLog(knowledge.store.directory)
+    if remove is not None:
+        source = remove if is_url(remove) else str(Path(remove).expanduser().resolve())
+        doc_ids = documents_of(source, knowledge.store.documents())
+        if not doc_ids and source not in log.read():
+            fail(f"{remove}: no such source (`deskbot kb sources` lists them)")
+        report = knowledge.writer.remove(doc_ids) if doc_ids else SyncReport()
+        log.forget(source)
+        err.print(f"removed source {source} and its {report.removed} documents")
+        return
+    rows = source_table(log.read(), knowledge.store.documents())
+    if as_json:
+        out.print_json(json.dumps({"sources": rows}))
+        return
+    if not rows:
+        err.print("no sources: the knowledge base is empty (`deskbot ingest PATH|URL`)")
+    for row in rows:
+        result = row["last_result"]
+        counts = ", ".join(f"{result[key]} {key}" for key in ("added", "updated", "removed", "unchanged", "errors"))
+        synced = f"last sync {row['last_sync']} ({counts})" if row["last_sync"] else "never synced through ingest"
+        line = f"{row['source']}  [{row['kind']}] {row['documents']} documents, {row['chunks']} chunks; {synced}"
+        out.print(line, markup=False, highlight=False, soft_wrap=True)
 
 
 @kb_app.command("stats")

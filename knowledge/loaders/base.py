@@ -137,11 +137,14 @@ class LoaderSet:
     """Chooses the loader for a file by its suffix and walks folders for loadable files."""
 
     def __init__(self, loaders: Mapping[str, Loader], max_file_bytes: int = DEFAULT_MAX_INGEST_BYTES) -> None:
+        """Where two loaders take one suffix, the one with the higher `priority` attribute (default 0) wins."""
         self.max_file_bytes = max_file_bytes
         self._by_suffix: dict[str, Loader] = {}
         for loader in loaders.values():
             for suffix in loader.suffixes:
-                self._by_suffix[suffix.lower()] = loader
+                current = self._by_suffix.get(suffix.lower())
+                if current is None or getattr(loader, "priority", 0) >= getattr(current, "priority", 0):
+                    self._by_suffix[suffix.lower()] = loader
 
     @property
     def suffixes(self) -> frozenset[str]:
