@@ -5,7 +5,8 @@ The revisions are the files in `bot/store/migrations/versions/` (shipped as pack
 runs them on one connection, in one transaction that first takes a lock, so worker processes starting together
 migrate the database once and the others wait and find it done:
 
-- SQLite: `BEGIN IMMEDIATE`, the database's write lock (the others wait up to the busy timeout);
+- SQLite: `BEGIN IMMEDIATE`, the database's write lock (the others wait up to `LOCK_WAIT_S`, longer than the busy
+  timeout of ordinary statements: a first migration on a loaded machine can take many seconds);
 - PostgreSQL: a transaction-scoped advisory lock (`pg_advisory_xact_lock`).
 
 Both run DDL inside the transaction, so a migration that fails leaves the database as it was, at its old revision.
@@ -19,6 +20,8 @@ this version does not know (a newer Deskbot upgraded it) is refused with one lin
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -36,6 +39,7 @@ log = logging.getLogger(__name__)
 MIGRATIONS = Path(__file__).with_name("migrations")
 VERSION_TABLE = "alembic_version"
 ADVISORY_LOCK_KEY = 0x6465736B626F74  # "deskbot": the one lock every Deskbot process takes to migrate
+LOCK_WAIT_S = 300
 
 
 class SchemaError(DeskbotError):
@@ -85,6 +89,20 @@ def current_revision(connection: Connection) -> str | None:
     return MigrationContext.configure(connection).get_current_revision()
 
 
+@contextmanager
+def _patient(connection: Connection) -> Iterator[None]:
+    """On SQLite, the connection waits up to `LOCK_WAIT_S` for the lock meanwhile, and its own busy timeout after."""
+    if connection.dialect.name != "sqlite":
+        yield
+        return
+    usual = connection.exec_driver_sql("PRAGMA busy_timeout").scalar()
+    connection.exec_driver_sql(f"PRAGMA busy_timeout={LOCK_WAIT_S * 1000}")
+    try:
+        yield
+    finally:
+        connection.exec_driver_sql(f"PRAGMA busy_timeout={int(usual or 0)}")
+
+
 def _lock(connection: Connection) -> None:
     """Begin the migration's transaction holding the lock that keeps other Deskbot processes out until it ends."""
     dialect = connection.dialect.name
@@ -101,7 +119,7 @@ def upgrade(engine: Engine, target: str = "head") -> Upgrade:
     from alembic.util.exc import CommandError
 
     directory = scripts()
-    with engine.connect() as connection:
+    with engine.connect() as connection, _patient(connection):
         _lock(connection)
         before = current_revision(connection)
         if before is not None and before not in {script.revision for script in directory.walk_revisions()}:

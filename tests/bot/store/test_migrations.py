@@ -337,3 +337,30 @@ def test_deskbot_serve_upgrades_a_database_from_before_migrations_at_start(tmp_p
 def listening(port: int) -> bool:
     with socket.socket() as probe:
         return probe.connect_ex(("127.0.0.1", port)) == 0
+
+
+def test_a_migration_waits_past_the_usual_busy_timeout_for_another_process_and_restores_it(tmp_path):
+    """A first migration on a loaded machine can hold SQLite's write lock longer than an ordinary statement waits."""
+    import threading
+    import time
+
+    from bot.store.database import Database
+
+    url = f"sqlite:///{tmp_path / 'slow.sqlite'}"
+    holder = Database(url)
+    holder.upgrade()
+    waiting = Database(url)
+    with holder.engine.connect() as busy:
+        busy.exec_driver_sql("PRAGMA busy_timeout=100")
+        busy.exec_driver_sql("BEGIN IMMEDIATE")
+        with waiting.engine.connect() as connection:
+            connection.exec_driver_sql("PRAGMA busy_timeout=200")  # shorter than the lock is held below
+            connection.commit()
+        release = threading.Timer(1.0, busy.rollback)
+        release.start()
+        started = time.monotonic()
+        assert waiting.upgrade().before == waiting.upgrade().after
+        assert time.monotonic() - started >= 0.9, "it waited for the lock instead of failing"
+        release.join()
+    with waiting.engine.connect() as connection:
+        assert connection.exec_driver_sql("PRAGMA busy_timeout").scalar() == 200, "its own timeout is back"
