@@ -1,7 +1,9 @@
 """Generic signed webhooks, for systems that are not Slack (signature: `adapters.http.webhook_signing`).
 
 Incoming: `POST /webhooks/incoming` with `{"id", "text", "user_id"?, "conversation_id"?}` is acknowledged with 202,
-de-duplicated on `id`, and answered in the background; the reply goes out through the outgoing webhooks.
+de-duplicated on `id`, and answered in the background; the reply goes out through the outgoing webhooks. The sender
+is a principal like an API key (`adapters.http.principals`): the ids it sends are stored inside its namespace
+(`webhook:incoming:<id>`), so a signed webhook cannot name a Slack thread or an API key's conversation either.
 Outgoing: every reply is POSTed to `[webhooks] outgoing_urls` (`adapters.http.outgoing_webhooks`).
 """
 
@@ -16,9 +18,10 @@ from pydantic import BaseModel, Field, ValidationError
 
 from adapters.http.context import ChannelContext, channel_context
 from adapters.http.payloads import parse_json_object, validation_problems
+from adapters.http.principals import MAX_CALLER_ID_CHARS, Principal
 from adapters.http.webhook_signing import is_signed
 from bot.pii import redact_message
-from bot.types import Message, Reply, new_conversation_id
+from bot.types import Message, Reply
 
 log = logging.getLogger(__name__)
 
@@ -26,8 +29,12 @@ log = logging.getLogger(__name__)
 class IncomingMessage(BaseModel):
     id: str = Field(min_length=1, max_length=200, description="Unique delivery id; repeats are ignored.")
     text: str = Field(min_length=1, max_length=20_000)
-    user_id: str | None = Field(None, max_length=200)
-    conversation_id: str | None = Field(None, max_length=200)
+    user_id: str | None = Field(None, max_length=MAX_CALLER_ID_CHARS)
+    conversation_id: str | None = Field(None, max_length=MAX_CALLER_ID_CHARS)
+
+
+WEBHOOK_SENDER = Principal("webhook", "incoming")
+"""Whoever holds `[webhooks] secret`: one sender, with its own namespace of conversations and customers."""
 
 
 async def verified_webhook_body(request: Request) -> bytes:
@@ -53,10 +60,10 @@ async def incoming(
         incoming_message = IncomingMessage.model_validate(parse_json_object(body))
     except ValidationError as error:
         raise HTTPException(422, validation_problems(error.errors())) from error
-    message = Message(
-        text=incoming_message.text,
-        user_id=incoming_message.user_id or "webhook",
-        conversation_id=incoming_message.conversation_id or new_conversation_id(),
+    message = WEBHOOK_SENDER.message(
+        incoming_message.text,
+        incoming_message.conversation_id,
+        incoming_message.user_id,
         channel="webhook",
         metadata={"delivery_id": incoming_message.id},
     )

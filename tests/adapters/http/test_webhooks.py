@@ -111,7 +111,7 @@ async def test_incoming_webhook_is_answered_once_through_outgoing_webhooks(webho
     [(_headers, body)] = receiver.deliveries
     delivered = json.loads(body)
     assert delivered["type"] == "reply"
-    assert delivered["message"]["conversation_id"] == "ext-42"
+    assert delivered["message"]["conversation_id"] == "webhook:incoming:ext-42", "inside the sender's namespace"
     assert delivered["reply"]["answer"]
 
 
@@ -145,3 +145,14 @@ async def test_api_replies_are_announced_to_outgoing_webhooks(webhook_app):
     await client.post("/v1/chat", json={"message": "hi"}, headers={"Authorization": f"Bearer {key}"})
     await answered(context, 10)
     assert len(receiver.deliveries) == 1
+
+
+async def test_a_signed_webhook_naming_a_slack_thread_gets_a_conversation_of_its_own(webhook_app, runtime):
+    client, context, _receiver = webhook_app
+    slack_thread = "slack:T123ABC456:C123ABC456:1515449522.000016"
+    payload = {"id": "del-takeover", "text": "/human", "conversation_id": slack_thread, "user_id": "slack:U1"}
+    assert (await _post_signed(client, payload)).status_code == 202
+    await answered(context, 10)
+    stored = {record["conversation_id"]: record for record in runtime.conversations().export()}
+    assert slack_thread not in stored
+    assert stored[f"webhook:incoming:{slack_thread}"]["user_id"] == "webhook:incoming:slack:U1"
