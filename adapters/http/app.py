@@ -91,11 +91,9 @@ def build_context(adapter: AdapterContext, owns_process: bool = False) -> Channe
             from adapters.http.outgoing_webhooks import OutgoingWebhooks
 
             secret = hooks.secret.get_secret_value()
-            outgoing = OutgoingWebhooks(
-                hooks.outgoing_urls, secret, hooks.max_attempts, hooks.backoff_s, hooks.timeout_s
-            )
+            outgoing = OutgoingWebhooks(hooks.outgoing_urls, secret, hooks.timeout_s)
             context.outgoing = outgoing
-            responder.listen(lambda message, reply: outgoing.announce(message, reply, context.background))
+            responder.listen(lambda message, reply: outgoing.announce(message, reply, context))
     return context
 
 
@@ -110,6 +108,10 @@ def answer_worker(context: ChannelContext) -> AnswerWorker:
         ),
         "webhook": JobHandler(functools.partial(answer_webhook_job, context)),
     }
+    if context.outgoing is not None:
+        from adapters.http import outgoing_webhooks
+
+        handlers[outgoing_webhooks.SOURCE] = JobHandler(outgoing_webhooks.already_answered, context.outgoing.post)
     server, llm = context.server, context.settings.llm
     if server.answer_lease_s <= llm.timeout_s:
         log.warning(

@@ -74,14 +74,17 @@ class ChannelContext:
     def webhook_settings(self) -> WebhookSettings:
         return self.settings.section(WebhookSettings)
 
-    async def submit(self, source: str, delivery_id: str, payload: Mapping[str, Any]) -> bool:
+    async def submit(
+        self, source: str, delivery_id: str, payload: Mapping[str, Any], reply: Mapping[str, Any] | None = None
+    ) -> bool:
         """Queue a delivery for the answer workers; False for a repeat (counted in the metrics). A database that is
         down raises `StoreError`, a 503 (`adapters.http.store_errors`): not acknowledged, so the sender retries it.
 
         The insert runs in a thread of its own, so an acknowledgement never queues behind other blocking work.
         """
         loop = asyncio.get_running_loop()
-        queued = await loop.run_in_executor(self._submits, self.deliveries.submit, source, delivery_id, payload)
+        submit = self.deliveries.submit
+        queued = await loop.run_in_executor(self._submits, submit, source, delivery_id, payload, reply)
         if not queued:
             self.metrics.duplicates.labels(source).inc()
             log.info("%s delivery %s already queued; ignoring the repeat", source, delivery_id)

@@ -140,13 +140,17 @@ class Deliveries:
         self._on_given_up = on_given_up or (lambda _source: None)
         database.upgrade()
 
-    def submit(self, source: str, delivery_id: str, payload: Mapping[str, Any]) -> bool:
-        """Queue the delivery; False when `(source, delivery_id)` was submitted before (a retry or a repeat)."""
+    def submit(
+        self, source: str, delivery_id: str, payload: Mapping[str, Any], reply: Mapping[str, Any] | None = None
+    ) -> bool:
+        """Queue the delivery; False when `(source, delivery_id)` was submitted before (a retry or a repeat). A job
+        queued with its `reply` (an announcement of a reply already given) is only delivered, never answered."""
         if KEPT_REPLY in payload:
             raise ValueError(f"a delivery payload cannot carry the reserved key {KEPT_REPLY!r}")
+        stored = {**payload, KEPT_REPLY: dict(reply)} if reply is not None else payload
         now = datetime.now(UTC)
         delivery = {"source": source, "delivery_id": delivery_id, "received_at": now}
-        job = {"source": source, "delivery_id": delivery_id, "payload": json.dumps(payload), "created_at": now}
+        job = {"source": source, "delivery_id": delivery_id, "payload": json.dumps(stored), "created_at": now}
         try:
             with self._database.transaction(f"queue the {source} delivery {delivery_id}") as connection:
                 connection.execute(insert(DELIVERIES), delivery)

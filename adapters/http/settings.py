@@ -70,6 +70,4 @@ class SlackSettings(Section):
 class WebhookSettings(Section):
     secret: SecretStr | None = Field(None, description="Signs outgoing and verifies incoming webhooks (HMAC-SHA256).")
     outgoing_urls: list[str] = Field(default_factory=list, description="Every reply is POSTed to these URLs.")
-    max_attempts: int = Field(5, ge=1, le=20)
-    backoff_s: float = Field(1.0, ge=0.0, description="First retry delay; doubled after each failed attempt.")
-    timeout_s: float = Field(10.0, gt=0)
+    timeout_s: float = Field(10.0, gt=0, description="How long one POST may take (retried through the queue).")

@@ -69,7 +69,8 @@ async def answered(context: ChannelContext, timeout_s: float = 10.0) -> None:
     """Wait until every queued delivery is answered and every outgoing webhook delivered."""
     assert context.worker is not None, "the app has no answer worker of its own"
     assert await context.worker.settle(timeout_s), f"deliveries still unanswered after {timeout_s}s"
-    await context.background.drain(timeout_s)
+    await context.background.drain(timeout_s)  # a reply's outgoing webhooks are queued in the background...
+    assert await context.worker.settle(timeout_s), f"outgoing webhooks still undelivered after {timeout_s}s"
 
 
 @contextmanager

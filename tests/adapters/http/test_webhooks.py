@@ -9,8 +9,11 @@ from aiohttp import web
 from pydantic import SecretStr
 
 from adapters.http.app import build_context, create_app
+from adapters.http.deliveries import DeliveryFailedError
 from adapters.http.outgoing_webhooks import OutgoingWebhooks
+from adapters.http.settings import ServerSettings
 from adapters.http.webhook_signing import is_signed, sign, signature_headers
+from bot.types import Reply
 from tests.adapters.http.conftest import answered, queue_writes
 
 SECRET = "webhook-secret"
@@ -55,26 +58,44 @@ class Receiver:
         await self.runner.cleanup()
 
 
-async def test_outgoing_delivery_retries_with_backoff_until_accepted():
-    async with Receiver(statuses=[503, 429, 200]) as receiver:
-        hooks = OutgoingWebhooks([receiver.url], SECRET, max_attempts=5, backoff_s=0.01)
-        assert await hooks.deliver(receiver.url, b'{"type": "reply"}')
+async def test_an_announcement_is_one_signed_post_whose_failures_say_whether_to_retry():
+    job = {"url": "", "message": {"text": "hi", "user_id": "u", "conversation_id": "c", "channel": "api"}}
+    reply = Reply(text="Hello!", kind="answer", conversation_id="c")
+    async with Receiver(statuses=[503, 429, 400, 200]) as receiver:
+        hooks = OutgoingWebhooks([receiver.url], SECRET)
+        job["url"] = receiver.url
+        for permanent in (False, False, True):
+            with pytest.raises(DeliveryFailedError) as failure:
+                await hooks.post(job, reply)
+            assert failure.value.permanent is permanent
+        await hooks.post(job, reply)
         await hooks.close()
-    assert len(receiver.deliveries) == 3
     headers, body = receiver.deliveries[-1]
     assert is_signed(SECRET, body, {k.title(): v for k, v in headers.items()})
+    assert json.loads(body)["reply"]["answer"] == "Hello!" and json.loads(body)["message"]["conversation_id"] == "c"
 
 
-async def test_outgoing_delivery_gives_up_on_client_errors_and_after_max_attempts():
-    async with Receiver(statuses=[400]) as receiver:
-        hooks = OutgoingWebhooks([receiver.url], SECRET, max_attempts=5, backoff_s=0.01)
-        assert not await hooks.deliver(receiver.url, b"{}")
-        assert len(receiver.deliveries) == 1
-        receiver.statuses = [500] * 3
-        hooks = OutgoingWebhooks([receiver.url], SECRET, max_attempts=3, backoff_s=0.01)
-        assert not await hooks.deliver(receiver.url, b"{}")
-        assert len(receiver.deliveries) == 4
-        await hooks.close()
+async def test_an_unreachable_receiver_is_retried_through_the_queue_then_recorded_undelivered(runtime):
+    runtime.settings.webhooks.secret = SecretStr(SECRET)
+    runtime.settings.webhooks.outgoing_urls = ["http://127.0.0.1:9/hook"]  # the discard port: refused
+    server = runtime.settings.section(ServerSettings)
+    server.retry_backoff_s, server.delivery_attempts = 0.01, 3
+    app = create_app(build_context(runtime.adapter_context()))
+    async with app.router.lifespan_context(app):
+        import httpx
+
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://deskbot.test") as client:
+            context = app.state.deskbot
+            key = context.api_keys.create("ci")
+            chat = {"message": "How do I reset my Nimbus Thermo?"}
+            response = await client.post("/v1/chat", json=chat, headers={"Authorization": f"Bearer {key}"})
+            assert response.status_code == 200
+            await answered(context, 10)
+            [record] = context.deliveries.undelivered()
+            assert record.source == "outgoing" and "ConnectError" in record.reason
+            metrics = (await client.get("/metrics")).text
+            assert 'deskbot_undelivered_replies_total{source="outgoing"} 1.0' in metrics
 
 
 @pytest.fixture
@@ -82,7 +103,7 @@ async def webhook_app(runtime):
     async with Receiver() as receiver:
         runtime.settings.webhooks.secret = SecretStr(SECRET)
         runtime.settings.webhooks.outgoing_urls = [receiver.url]
-        runtime.settings.webhooks.backoff_s = 0.01
+        runtime.settings.section(ServerSettings).retry_backoff_s = 0.01
         app = create_app(build_context(runtime.adapter_context()))
         async with app.router.lifespan_context(app):
             import httpx
