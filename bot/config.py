@@ -79,6 +79,17 @@ class KnowledgeSettings(Section):
         "hybrid", description="hybrid: dense + BM25 fused; dense: FAISS only."
     )
     sync_on_start: bool = True
+    read_only: bool = Field(
+        False,
+        description="Serve an index another process builds (`deskbot ingest` on a shared volume): never sync, lock "
+        "or write the index folder. Taken anyway when the index folder is not writable.",
+    )
+    reload_interval_s: float = Field(
+        5.0,
+        ge=0,
+        description="How often, at most, a serving process checks for a newer snapshot of the index (between turns); "
+        "0 checks before every turn.",
+    )
 
 
 class LLMSettings(Section):
