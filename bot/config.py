@@ -104,8 +104,12 @@ class LLMSettings(Section):
         description="openai backend: ask for a streamed reply (SSE); false asks for one JSON reply, for servers or "
         "gateways that cannot stream (the customer then sees the reply at once, when it is complete).",
     )
-    device: str = "auto"
-    dtype: Literal["auto", "float32", "bfloat16", "float16"] = "auto"
+    device: str = Field(
+        "auto", description="transformers backend: auto (CUDA when torch sees a GPU, else CPU), cpu, cuda or cuda:N."
+    )
+    dtype: Literal["auto", "float32", "bfloat16", "float16"] = Field(
+        "auto", description="auto: bfloat16 on CPUs and on GPUs that have it, float16 on older GPUs."
+    )
     threads: int = Field(
         1,
         ge=0,
