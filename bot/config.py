@@ -79,6 +79,17 @@ class KnowledgeSettings(Section):
         "hybrid", description="hybrid: dense + BM25 fused; dense: FAISS only."
     )
     sync_on_start: bool = True
+    read_only: bool = Field(
+        False,
+        description="Serve an index another process builds (`deskbot ingest` on a shared volume): never sync, lock "
+        "or write the index folder. Taken anyway when the index folder is not writable.",
+    )
+    reload_interval_s: float = Field(
+        5.0,
+        ge=0,
+        description="How often, at most, a serving process checks for a newer snapshot of the index (between turns); "
+        "0 checks before every turn.",
+    )
 
 
 class LLMSettings(Section):
@@ -93,8 +104,12 @@ class LLMSettings(Section):
         description="openai backend: ask for a streamed reply (SSE); false asks for one JSON reply, for servers or "
         "gateways that cannot stream (the customer then sees the reply at once, when it is complete).",
     )
-    device: str = "auto"
-    dtype: Literal["auto", "float32", "bfloat16", "float16"] = "auto"
+    device: str = Field(
+        "auto", description="transformers backend: auto (CUDA when torch sees a GPU, else CPU), cpu, cuda or cuda:N."
+    )
+    dtype: Literal["auto", "float32", "bfloat16", "float16"] = Field(
+        "auto", description="auto: bfloat16 on CPUs and on GPUs that have it, float16 on older GPUs."
+    )
     threads: int = Field(
         1,
         ge=0,

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import inspect
 import logging
+import os
 import re
 from collections.abc import Callable, Collection, Sequence
 from pathlib import Path
@@ -30,6 +31,7 @@ from knowledge.reports import Progress, SyncReport
 from knowledge.retrieval import Retriever
 from knowledge.retrievers.dense import DenseRetriever
 from knowledge.samples import sample_documents_folder
+from knowledge.store import KnowledgeStore
 from prompts import PromptLibrary
 
 if TYPE_CHECKING:
@@ -137,6 +139,9 @@ class Runtime:
             if not load:
                 return kb
             should_sync = self.settings.knowledge.sync_on_start if sync is None else sync
+            if should_sync and self.reads_index_only():
+                log.info("knowledge: %s is read-only here; serving the snapshots another process writes", kb.directory)
+                should_sync = False
             if should_sync and folder.is_dir():
                 self.last_sync = kb.writer.sync([folder], prune=True, prune_scope=[folder], progress=progress)
                 for error in self.last_sync.errors:
@@ -144,18 +149,32 @@ class Runtime:
             self._knowledge = kb
         return self._knowledge
 
-    def retriever(self) -> Retriever:
-        """The configured retriever (`knowledge.retriever`), built once."""
-        if self._retriever is None:
-            knowledge = self.settings.knowledge
-            if knowledge.retriever == "dense":
-                self._retriever = DenseRetriever(self.knowledge().store, per_document=knowledge.per_document)
-            else:
-                from knowledge.retrievers.hybrid import HybridRetriever, HybridSettings
+    def reads_index_only(self) -> bool:
+        """Whether this process only reads the index (`[knowledge] read_only`, or an index folder it cannot write)."""
+        if self.settings.knowledge.read_only:
+            return True
+        index = self.index_dir()
+        return index.is_dir() and not os.access(index, os.W_OK)
 
-                store = self.knowledge().store
-                self._retriever = HybridRetriever(store, HybridSettings(per_document=knowledge.per_document))
+    def retriever(self) -> Retriever:
+        """The configured retriever (`knowledge.retriever`), built once; it follows the snapshots that other
+        processes write (`knowledge.retrievers.following`)."""
+        if self._retriever is None:
+            from knowledge.retrievers.following import FollowingRetriever
+
+            knowledge = self.settings.knowledge
+            self._retriever = FollowingRetriever(
+                self.knowledge().store, self._retriever_over, reload_interval_s=knowledge.reload_interval_s
+            )
         return self._retriever
+
+    def _retriever_over(self, store: KnowledgeStore) -> Retriever:
+        knowledge = self.settings.knowledge
+        if knowledge.retriever == "dense":
+            return DenseRetriever(store, per_document=knowledge.per_document)
+        from knowledge.retrievers.hybrid import HybridRetriever, HybridSettings
+
+        return HybridRetriever(store, HybridSettings(per_document=knowledge.per_document))
 
     def llm(self) -> LLMBackend:
         if self._llm is None:

@@ -73,6 +73,12 @@ def open_manifest(path: Path) -> Engine:
     return engine
 
 
+def open_manifest_for_reading(path: Path) -> Engine:
+    """The manifest at `path` opened read-only (SQLite `mode=ro`): reading never creates tables, journals or files,
+    so a snapshot on a read-only volume can be served."""
+    return create_engine(f"sqlite:///file:{path}?mode=ro&uri=true")
+
+
 def read_facts(engine: Engine) -> dict[str, str]:
     with engine.connect() as connection:
         return {row.key: row.value for row in connection.execute(select(FACTS))}
@@ -123,7 +129,7 @@ def _damage_reported(path: Path) -> Iterator[Engine]:
     if not path.is_file():
         raise IndexCorruptError(f"{path}: the manifest is missing; run `deskbot kb rebuild`")
     try:
-        engine = open_manifest(path)
+        engine = open_manifest_for_reading(path)
         try:
             yield engine
         finally:

@@ -22,6 +22,7 @@ from bot.finetune.preparation import PreparedData
 from bot.finetune.progress import quiet_trainer
 from bot.finetune.report import write_run_folder
 from bot.finetune.sources import TrainingPair, passage_text
+from bot.llm.device import resolve_device
 
 log = logging.getLogger(__name__)
 
@@ -103,7 +104,7 @@ def train_embedder(
             "no training pair names a relevant document found in --knowledge (check 'relevant_ids')"
         )
     held_out = _held_out(data.validation, documents)
-    device = "cuda" if torch.cuda.is_available() else "cpu"
+    device = resolve_device("auto", torch)
     try:
         model = SentenceTransformer(resolve_model_path(options.base_model), device=device)
     except (OSError, ValueError) as error:

@@ -25,6 +25,7 @@ from typing import Any
 from bot.config import LLMSettings, Settings
 from bot.errors import LLMError, LLMTimeoutError
 from bot.llm.base import GenerationOptions
+from bot.llm.device import resolve_placement
 from bot.llm.sentence_stop import stop_after_sentences
 from bot.types import ChatMessage
 
@@ -130,13 +131,8 @@ class TransformersLLM:
             from transformers import AutoModelForCausalLM, AutoTokenizer, GgufConfig
 
             folder, gguf = resolve_model(self.settings.model, self.settings.gguf_file)
-            device = self.settings.device
-            if device == "auto":
-                device = "cuda" if torch.cuda.is_available() else "cpu"
-            dtype_name = self.settings.dtype
-            if dtype_name == "auto":
-                # bfloat16 on CPU too: SmolLM2 prefills ~730 tokens/s vs ~450 in float32 on 2 cores
-                dtype_name = "bfloat16"
+            placement = resolve_placement(self.settings.device, self.settings.dtype, torch)
+            device, dtype_name = placement.device, placement.dtype
             dtype = getattr(torch, dtype_name)
             cached = self._dequantised_cache(folder, gguf) if gguf else None
             try:
