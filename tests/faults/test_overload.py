@@ -116,19 +116,17 @@ async def test_beyond_max_in_flight_requests_get_503_with_retry_after_at_once(se
     async with httpx.AsyncClient(base_url=url, timeout=30.0) as client:
         held = [asyncio.create_task(client.post("/v1/chat", json=question, headers=headers)) for _ in range(4)]
         await asyncio.sleep(0.5)  # all four are waiting on the slow model
-        started = time.perf_counter()
         shed = await client.post("/v1/chat", json=question, headers=headers)
-        shed_ms = (time.perf_counter() - started) * 1000
         assert shed.status_code == 503 and shed.headers["Retry-After"] == "2"
-        assert shed_ms < 50, f"the 503 took {shed_ms:.0f} ms"
+        # at once: not after a slot came free (how fast is benchmarks/webhooks.py's overload row, not a unit test's)
+        assert not any(task.done() for task in held), "the 503 waited for the requests in flight"
         assert (await client.get("/healthz")).status_code == 200
         assert (await client.get("/readyz")).status_code == 200
         body = json_body(fixture("slack_url_verification.json"))
         slack = {"Content-Type": "application/json", **slack_headers(body)}
-        started = time.perf_counter()
         acknowledged = await client.post("/slack/events", content=body, headers=slack)
         assert acknowledged.status_code == 200, "slow chats never take the Slack acknowledgements' places"
-        assert (time.perf_counter() - started) * 1000 < 50
+        assert not any(task.done() for task in held), "the acknowledgement waited for the chats in flight"
         metrics = (await client.get("/metrics")).text
         assert "deskbot_http_shed_requests_total 1.0" in metrics
         answered = await asyncio.gather(*held)
