@@ -142,9 +142,7 @@ async def outside_a_window_end() -> None:
 
 
 @pytest.mark.slow
-async def test_two_instances_answer_each_event_and_call_once_and_share_the_rate_limits(
-    tmp_path, store_url, fake_slack
-):
+async def test_two_instances_answer_each_event_and_call_once_and_share_the_rate_limits(tmp_path, store_url, fake_slack):
     first = instance(tmp_path / "first", store_url, fake_slack.api_url)
     second = instance(tmp_path / "second", store_url, fake_slack.api_url)
     keys = ApiKeys(Database(store_url))
@@ -187,3 +185,48 @@ async def test_two_instances_answer_each_event_and_call_once_and_share_the_rate_
         assert sum(RATE_LIMITED in reply for reply in texts) == 3, texts
     finally:
         stop(first, second)
+
+
+@pytest.mark.slow
+async def test_after_kill_9_of_one_instance_the_other_answers_its_leased_jobs_once(tmp_path, store_url, fake_slack):
+    # The first answers slowly (under the lease), so it still holds jobs when it is killed; the second answers at once.
+    slow = instance(tmp_path / "slow", store_url, fake_slack.api_url, llm_delay_s=LEASE_S - 1.0)
+    fast = instance(tmp_path / "fast", store_url, fake_slack.api_url)
+    try:
+        await started(slow, fast)
+        events = 12
+        bodies = [mention(index, f"U{index:04d}") for index in range(events)]
+        await asyncio.gather(*(post_event([slow.url, fast.url][index % 2], body) for index, body in enumerate(bodies)))
+        held = await jobs_held_once_the_rest_is_answered(store_url, fake_slack, events)
+        assert held >= 1, "the slow instance took no job: the test tests nothing"
+        killed_at = time.monotonic()
+        processes = slow.descendants()
+        slow.kill()
+        for process in alive(processes):
+            process.kill()
+        assert await wait_gone(processes, 5.0) == []
+        assert len(fake_slack.calls_to("chat.postMessage")) == events - held
+
+        await fake_slack.wait_for_calls(events, timeout_s=LEASE_S + 15.0)
+        assert time.monotonic() - killed_at < LEASE_S + 10.0
+        await asyncio.sleep(1.0)  # a second reply to any event would have arrived by now
+        assert replied_threads(fake_slack) == sorted(f"1700000000.{index:06d}" for index in range(events))
+    finally:
+        stop(slow, fast)
+
+
+async def jobs_held_once_the_rest_is_answered(store_url: str, fake_slack: FakeSlackWebApi, events: int) -> int:
+    """Wait until every event is answered or held (taken, unanswered) and that stays so; how many are held."""
+    deadline = time.monotonic() + 20.0
+    steady_since, last = time.monotonic(), -1
+    while time.monotonic() < deadline:
+        taken = scalar(store_url, "SELECT count(*) FROM answer_jobs WHERE state = 'taken'")
+        pending = scalar(store_url, "SELECT count(*) FROM answer_jobs WHERE state <> 'taken'")
+        answered = len(fake_slack.calls_to("chat.postMessage"))
+        settled = pending == 0 and taken + answered == events
+        if not settled or taken != last:
+            steady_since, last = time.monotonic(), taken
+        elif time.monotonic() - steady_since > 0.3:
+            return taken
+        await asyncio.sleep(0.05)
+    raise AssertionError("the events were neither answered nor held in 20 s")
