@@ -18,11 +18,16 @@ where the in-process `bot.stages.guard.RateLimiter` slides its window; that is t
 per request. Rows of past windows are deleted by the first `allow` of each process in each new window. Processes
 whose clocks disagree by a fraction of a window count into neighbouring windows for that fraction.
 
+A database that does not answer does not stop the bot (the conversation store answers without memory then, too):
+the limiter logs a warning and counts in this process (`bot.rate_limits.RateLimiter`) for `FALLBACK_S`, then tries
+the database again, so an outage costs one connection timeout per `FALLBACK_S`, not one per message.
+
 `bot.rate_limits.rate_limiter` chooses between it and the in-process counts (`[store] rate_limits`).
 """
 
 from __future__ import annotations
 
+import logging
 import math
 import threading
 import time
@@ -32,7 +37,12 @@ from sqlalchemy import BigInteger, Table, delete
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Field
 
-from bot.store.database import Database, StoreTable
+from bot.rate_limits import RateLimiter
+from bot.store.database import Database, StoreError, StoreTable
+
+log = logging.getLogger(__name__)
+
+FALLBACK_S = 10.0
 
 
 class RateCount(StoreTable, table=True):
@@ -61,11 +71,23 @@ class DatabaseRateLimiter:
         self._pruned_window = -1
         self._pruning = threading.Lock()
         self._upgraded = False
+        self._in_process = RateLimiter(limit, window_s)
+        self._database_down_until = 0.0
 
     def _window(self) -> int:
         return math.floor(self._clock() / self.window_s)
 
     def allow(self, key: str) -> bool:
+        if time.monotonic() < self._database_down_until:
+            return self._in_process.allow(key)
+        try:
+            return self._counted_in_database(key)
+        except StoreError as error:
+            log.warning("%s: rate limits count in this process for %gs", error, FALLBACK_S)
+            self._database_down_until = time.monotonic() + FALLBACK_S
+            return self._in_process.allow(key)
+
+    def _counted_in_database(self, key: str) -> bool:
         if not self._upgraded:
             self._database.upgrade()
             self._upgraded = True
@@ -88,4 +110,6 @@ class DatabaseRateLimiter:
 
     def retry_after_s(self, key: str) -> float:
         """Seconds to the end of the current window (when a refused key is let through again)."""
+        if time.monotonic() < self._database_down_until:
+            return self._in_process.retry_after_s(key)
         return max(0.0, (self._window() + 1) * self.window_s - self._clock())

@@ -93,3 +93,13 @@ def test_concurrent_requests_on_postgres_admit_exactly_the_limit(postgres_url):
     assert sum(admitted) == 10
     for database in databases:
         database.dispose()
+
+
+def test_a_database_that_does_not_answer_counts_in_this_process(caplog):
+    down = Database("postgresql+psycopg://nobody@127.0.0.1:1/none?connect_timeout=2")  # nothing listens on port 1
+    limiter = DatabaseRateLimiter(down, "guard", 2, 60.0)
+    customer = key()
+    with caplog.at_level("WARNING"):
+        assert [limiter.allow(customer) for _ in range(3)] == [True, True, False]
+    assert len([r for r in caplog.records if "count in this process" in r.getMessage()]) == 1, "tried once per pause"
+    assert 0 < limiter.retry_after_s(customer) <= 60.0
