@@ -6,10 +6,11 @@ each process its own count (behind N processes a key gets N times its limit). `b
 DatabaseRateLimiter` counts in Deskbot's database, in fixed windows, so that one count holds across every process
 and machine on that store, at the price of one upsert per request.
 
-`rate_limiter(settings, database, scope, ...)` picks one: `[store] rate_limits = "process"`, `"database"`, or
-`"auto"` (the default): the database when `[store] url` names a database server (the setting of several instances on
-one store), memory for the default SQLite file (one machine). Both have `allow(key)` and `retry_after_s(key)`; the
-async `allow(limiter, key)` calls a database limiter in a worker thread, so the event loop never waits on it.
+`bot.store.rate_limits.rate_limiter(settings, database, scope, ...)` picks one: `[store] rate_limits = "process"`,
+`"database"`, or `"auto"` (the default): the database when `[store] url` names a database server (the setting of
+several instances on one store), memory for the default SQLite file (one machine). Both have `allow(key)` and
+`retry_after_s(key)`; the async `allow(limiter, key)` calls a database limiter in a worker thread, so the event loop
+never waits on it.
 """
 
 from __future__ import annotations
@@ -18,12 +19,7 @@ import asyncio
 import time
 from collections import deque
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Protocol
-
-from bot.config import Settings
-
-if TYPE_CHECKING:
-    from bot.store.database import Database
+from typing import Protocol
 
 
 class RateLimit(Protocol):
@@ -79,22 +75,3 @@ async def allow(limiter: RateLimit, key: str) -> bool:
     if limiter.blocking:
         return await asyncio.to_thread(limiter.allow, key)
     return limiter.allow(key)
-
-
-def counts_in_database(settings: Settings) -> bool:
-    """Whether `[store] rate_limits` puts the counts in the database (`auto`: when `[store] url` is not SQLite)."""
-    choice = settings.store.rate_limits
-    if choice == "auto":
-        url = settings.store.url
-        return url is not None and not url.startswith("sqlite")
-    return choice == "database"
-
-
-def rate_limiter(settings: Settings, database: Database | None, scope: str, limit: int, window_s: float) -> RateLimit:
-    """The limiter of `scope` (a name that keeps its counts apart in the database), where `[store] rate_limits`
-    says; in memory when there is no `database` to count in."""
-    if database is not None and counts_in_database(settings):
-        from bot.store.rate_limits import DatabaseRateLimiter
-
-        return DatabaseRateLimiter(database, scope, limit, window_s)
-    return RateLimiter(limit, window_s)

@@ -22,7 +22,7 @@ from adapters.http.background import BackgroundWork
 from adapters.http.limits import PrincipalRateLimit
 from adapters.http.metrics import Metrics
 from adapters.http.settings import ServerSettings, SlackSettings, WebhookSettings
-from bot.rate_limits import rate_limiter
+from bot.store.rate_limits import rate_limiter
 
 if TYPE_CHECKING:
     from adapters.http.answer_status import AnswerStatusBoard

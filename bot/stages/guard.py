@@ -26,8 +26,9 @@ from bot.engine import Next, StageInfo
 from bot.injection import strip_role_changes
 from bot.language import reply_language
 from bot.pii import redact_message
-from bot.rate_limits import RateLimit, RateLimiter, allow, rate_limiter
+from bot.rate_limits import RateLimit, RateLimiter, allow
 from bot.services import Services
+from bot.store.rate_limits import rate_limiter
 from bot.types import Reply, Turn
 from knowledge.text import words
 from prompts import PromptLibrary

@@ -22,7 +22,8 @@ A database that does not answer does not stop the bot (the conversation store an
 the limiter logs a warning and counts in this process (`bot.rate_limits.RateLimiter`) for `FALLBACK_S`, then tries
 the database again, so an outage costs one connection timeout per `FALLBACK_S`, not one per message.
 
-`bot.rate_limits.rate_limiter` chooses between it and the in-process counts (`[store] rate_limits`).
+`rate_limiter(settings, database, scope, ...)` chooses between it and the in-process counts (`[store] rate_limits`,
+see `bot.rate_limits`).
 """
 
 from __future__ import annotations
@@ -37,7 +38,8 @@ from sqlalchemy import BigInteger, Table, delete
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Field
 
-from bot.rate_limits import RateLimiter
+from bot.config import Settings
+from bot.rate_limits import RateLimit, RateLimiter
 from bot.store.database import Database, StoreError, StoreTable
 
 log = logging.getLogger(__name__)
@@ -113,3 +115,20 @@ class DatabaseRateLimiter:
         if time.monotonic() < self._database_down_until:
             return self._in_process.retry_after_s(key)
         return max(0.0, (self._window() + 1) * self.window_s - self._clock())
+
+
+def counts_in_database(settings: Settings) -> bool:
+    """Whether `[store] rate_limits` puts the counts in the database (`auto`: when `[store] url` is not SQLite)."""
+    choice = settings.store.rate_limits
+    if choice == "auto":
+        url = settings.store.url
+        return url is not None and not url.startswith("sqlite")
+    return choice == "database"
+
+
+def rate_limiter(settings: Settings, database: Database | None, scope: str, limit: int, window_s: float) -> RateLimit:
+    """The limiter of `scope` (a name that keeps its counts apart in the database), where `[store] rate_limits`
+    says; in memory when there is no `database` to count in."""
+    if database is not None and counts_in_database(settings):
+        return DatabaseRateLimiter(database, scope, limit, window_s)
+    return RateLimiter(limit, window_s)

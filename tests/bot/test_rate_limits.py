@@ -8,9 +8,9 @@ import pytest
 
 from bot.config import Settings, load_settings
 from bot.errors import ConfigError
-from bot.rate_limits import RateLimiter, allow, rate_limiter
+from bot.rate_limits import RateLimiter, allow
 from bot.store.database import Database
-from bot.store.rate_limits import DatabaseRateLimiter
+from bot.store.rate_limits import DatabaseRateLimiter, rate_limiter
 
 
 def settings(**store: str) -> Settings:
