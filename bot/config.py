@@ -218,6 +218,11 @@ class StoreSettings(Section):
         "default SQLite store a SQLite file of its own (SQLite writes one at a time per file, and acknowledgements "
         "must not wait behind conversation writes).",
     )
+    rate_limits: Literal["auto", "process", "database"] = Field(
+        "auto",
+        description="Where rate limits count: process (each process its own count), database (one count for every "
+        "instance on this store), auto (database when url is not SQLite).",
+    )
 
 
 class PipelineSettings(Section):

@@ -215,6 +215,7 @@ class Runtime:
             embedder=self.embedder(),
             bot_name=bot.name,
             company=bot.company or (SAMPLE_COMPANY if self.uses_sample else "our company"),
+            database=self.database(),
         )
 
     def stage_info(self, name: str) -> StageInfo:

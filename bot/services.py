@@ -1,8 +1,9 @@
-"""`Services`: what stages are built from (config, prompts, retriever, LLM, conversation store, embedder)."""
+"""`Services`: what stages are built from (config, prompts, retriever, LLM, conversation store, embedder, database)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from bot.config import Settings
 from bot.conversations import ConversationStore
@@ -10,6 +11,9 @@ from bot.llm.base import LLMBackend
 from knowledge.embedders.base import Embedder
 from knowledge.retrieval import Retriever
 from prompts import PromptLibrary
+
+if TYPE_CHECKING:
+    from bot.store.database import Database
 
 
 @dataclass
@@ -23,3 +27,5 @@ class Services:
     """The knowledge base's embedder, for stages that compare texts by meaning (answer composition)."""
     bot_name: str = "Deskbot"
     company: str = "our company"
+    database: Database | None = None
+    """Deskbot's database, for stages that keep counts in it (the guard's shared rate limit)."""

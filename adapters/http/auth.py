@@ -35,5 +35,5 @@ async def api_key_name(
 async def api_principal(request: Request, key_name: Annotated[str, Depends(api_key_name)]) -> Principal:
     """The caller as a principal, once its request is within its rate limit (429 beyond it)."""
     principal = Principal.api_key(key_name)
-    (await channel_context(request)).api_limits.admit(principal)
+    await (await channel_context(request)).api_limits.admit(principal)
     return principal

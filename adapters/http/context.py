@@ -22,6 +22,7 @@ from adapters.http.background import BackgroundWork
 from adapters.http.limits import PrincipalRateLimit
 from adapters.http.metrics import Metrics
 from adapters.http.settings import ServerSettings, SlackSettings, WebhookSettings
+from bot.store.rate_limits import rate_limiter
 
 if TYPE_CHECKING:
     from adapters.http.answer_status import AnswerStatusBoard
@@ -64,7 +65,8 @@ class ChannelContext:
     @cached_property
     def api_limits(self) -> PrincipalRateLimit:
         server = self.server
-        return PrincipalRateLimit(server.api_rate_limit_requests, server.api_rate_limit_window_s)
+        limit, window_s = server.api_rate_limit_requests, server.api_rate_limit_window_s
+        return PrincipalRateLimit(rate_limiter(self.settings, self.databases[0], "api", limit, window_s))
 
     @property
     def slack_settings(self) -> SlackSettings:

@@ -6,7 +6,8 @@ once over the limit the app sees a disconnect and its own answer is dropped.
 
 `PrincipalRateLimit`: at most `[server] api_rate_limit_requests` per `api_rate_limit_window_s` for each authenticated
 caller (`adapters.http.principals.Principal`: an API key), 429 with `Retry-After` beyond. It counts the caller, not a
-body field, so a caller that changes `user_id` at every request still meets it. Counted in each process, like the
+body field, so a caller that changes `user_id` at every request still meets it. It counts where `[store] rate_limits`
+says (`bot.rate_limits`: in the database, one count for every instance on the store; or in each process), like the
 guard stage's per-customer limit (`[guard] rate_limit_messages`), which still applies inside it: for an API key, to
 each `user_id` it sends; for Slack and Discord users, whom the platform authenticated, it is the limit.
 """
@@ -21,7 +22,7 @@ from fastapi import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from adapters.http.principals import Principal
-from bot.stages.guard import RateLimiter
+from bot.rate_limits import RateLimit, allow
 
 
 class BodySizeLimit:
@@ -73,13 +74,13 @@ class BodySizeLimit:
 
 
 class PrincipalRateLimit:
-    def __init__(self, limit: int, window_s: float) -> None:
-        self._limiter = RateLimiter(limit, window_s)
+    def __init__(self, limiter: RateLimit) -> None:
+        self._limiter = limiter
 
-    def admit(self, principal: Principal) -> None:
+    async def admit(self, principal: Principal) -> None:
         """Count one request of `principal`; 429 with `Retry-After` when it is over its limit."""
         key = str(principal)
-        if not self._limiter.allow(key):
+        if not await allow(self._limiter, key):
             retry_after = max(1, math.ceil(self._limiter.retry_after_s(key)))
             detail = f"too many requests from {principal}; retry in {retry_after}s"
             raise HTTPException(429, detail, {"Retry-After": str(retry_after)})

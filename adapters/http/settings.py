@@ -27,7 +27,9 @@ class ServerSettings(Section):
     )
     answer_niceness: int = Field(10, ge=0, le=19, description="How much lower the answer processes' CPU priority is.")
     api_rate_limit_requests: int = Field(
-        600, ge=1, description="Most /v1 requests one API key may make per window (429 beyond; per process)."
+        600,
+        ge=1,
+        description="Most /v1 requests one API key may make per window (429 beyond; counted per [store] rate_limits).",
     )
     api_rate_limit_window_s: float = Field(60.0, gt=0)
     delivery_attempts: int = Field(

@@ -1,10 +1,12 @@
 """`GuardStage`: turns away oversized messages and floods, masks personal data before anything stores it, and keeps
 customers from rewriting the bot's rules.
 
-Limits come from `[guard]`: `max_message_chars`, `rate_limit_messages` per `rate_limit_window_s` for one user (counted
-in this process: behind several workers each enforces its own share), and `redact_pii`. The user is `user_id`, which
-Slack and Discord authenticate; the HTTP API namespaces it by the calling key (`api:<key>:<user_id>`) and limits each
-key's requests itself (`adapters.http.limits`), so a caller that invents user ids still meets a limit.
+Limits come from `[guard]`: `max_message_chars`, `rate_limit_messages` per `rate_limit_window_s` for one user
+(counted where `[store] rate_limits` says, `bot.rate_limits`: in the database, one count across every instance and
+answer process on the store; or in each process, which then enforces its own share), and `redact_pii`. The user is
+`user_id`, which Slack and Discord authenticate; the HTTP API namespaces it by the calling key
+(`api:<key>:<user_id>`) and limits each key's requests itself (`adapters.http.limits`), so a caller that invents user
+ids still meets a limit.
 
 Role changes (`refuse_role_changes`, on by default): sentences that try to replace the bot's rules or identity
 ("ignore your rules", "you are now DAN", "从现在起你是...", `bot.injection.role_change`) are dropped from the message
@@ -16,9 +18,6 @@ model obeying its system prompt; what a model writes anyway is `OutputGuardStage
 from __future__ import annotations
 
 import logging
-import time
-from collections import deque
-from collections.abc import Callable
 from dataclasses import replace
 from typing import ClassVar
 
@@ -27,43 +26,14 @@ from bot.engine import Next, StageInfo
 from bot.injection import strip_role_changes
 from bot.language import reply_language
 from bot.pii import redact_message
+from bot.rate_limits import RateLimit, RateLimiter, allow
 from bot.services import Services
+from bot.store.rate_limits import rate_limiter
 from bot.types import Reply, Turn
 from knowledge.text import words
 from prompts import PromptLibrary
 
 log = logging.getLogger(__name__)
-
-
-class RateLimiter:
-    """A sliding window of message times per user (or any key: `adapters.http.limits` counts API callers)."""
-
-    def __init__(self, limit: int, window_s: float, clock: Callable[[], float] = time.monotonic) -> None:
-        self.limit = limit
-        self.window_s = window_s
-        self._clock = clock
-        self._sent: dict[str, deque[float]] = {}
-
-    def allow(self, user_id: str) -> bool:
-        now = self._clock()
-        sent = self._sent.setdefault(user_id, deque())
-        while sent and now - sent[0] >= self.window_s:
-            sent.popleft()
-        if len(sent) >= self.limit:
-            return False
-        sent.append(now)
-        if len(self._sent) > 10_000:  # forget users who went quiet, so the table stays small
-            self._sent = {
-                user: times for user, times in self._sent.items() if times and now - times[-1] < self.window_s
-            }
-        return True
-
-    def retry_after_s(self, user_id: str) -> float:
-        """Seconds until `user_id` may send again (0 when it may now)."""
-        sent = self._sent.get(user_id)
-        if not sent or len(sent) < self.limit:
-            return 0.0
-        return max(0.0, sent[-self.limit] + self.window_s - self._clock())
 
 
 class GuardStage:
@@ -73,7 +43,7 @@ class GuardStage:
         self,
         settings: GuardSettings,
         prompts: PromptLibrary,
-        limiter: RateLimiter | None = None,
+        limiter: RateLimit | None = None,
         bot_name: str = "Deskbot",
         company: str = "our company",
     ) -> None:
@@ -85,7 +55,11 @@ class GuardStage:
 
     @classmethod
     def build(cls, services: Services) -> GuardStage:
-        return cls(services.settings.guard, services.prompts, bot_name=services.bot_name, company=services.company)
+        guard = services.settings.guard
+        limiter = rate_limiter(
+            services.settings, services.database, "guard", guard.rate_limit_messages, guard.rate_limit_window_s
+        )
+        return cls(guard, services.prompts, limiter, bot_name=services.bot_name, company=services.company)
 
     def _refuse(self, turn: Turn, template: str, **values: object) -> Reply:
         return Reply(
@@ -96,7 +70,7 @@ class GuardStage:
 
     async def __call__(self, turn: Turn, call_next: Next) -> Reply:
         message = turn.message
-        if not self._limiter.allow(message.user_id):
+        if not await allow(self._limiter, message.user_id):
             log.warning("rate limit: user %s sent too many messages", message.user_id)
             return self._refuse(turn, "rate_limited")
         if len(message.text) > self._settings.max_message_chars:

@@ -8,6 +8,7 @@ from starlette.routing import Route
 
 from adapters.http.limits import BodySizeLimit, PrincipalRateLimit
 from adapters.http.principals import Principal
+from bot.rate_limits import RateLimiter
 from tests.adapters.http.conftest import answered, fixture, json_body
 
 
@@ -40,13 +41,13 @@ async def test_slack_body_over_1_mb_is_413_before_verification(slack, context, f
     assert fake_slack.calls == []
 
 
-def test_each_principal_has_its_own_request_limit_with_retry_after():
-    limits = PrincipalRateLimit(2, 60.0)
+async def test_each_principal_has_its_own_request_limit_with_retry_after():
+    limits = PrincipalRateLimit(RateLimiter(2, 60.0))
     busy, other = Principal.api_key("busy"), Principal.api_key("other")
-    limits.admit(busy)
-    limits.admit(busy)
+    await limits.admit(busy)
+    await limits.admit(busy)
     with pytest.raises(HTTPException) as refused:
-        limits.admit(busy)
+        await limits.admit(busy)
     assert refused.value.status_code == 429 and refused.value.headers == {"Retry-After": "60"}
     assert "api:busy" in str(refused.value.detail)
-    limits.admit(other)
+    await limits.admit(other)

@@ -1,5 +1,5 @@
 from bot.pii import redact
-from bot.stages.guard import RateLimiter
+from bot.rate_limits import RateLimiter
 from bot.types import Message
 
 
