@@ -21,7 +21,8 @@ from sqlalchemy import create_engine, inspect, text
 from sqlalchemy.engine import make_url
 
 import adapters.http.api_keys
-import adapters.http.deliveries  # noqa: F401  (their tables join StoreTable.metadata)
+import adapters.http.deliveries
+import adapters.http.widget_keys  # noqa: F401  (their tables join StoreTable.metadata)
 from bot.store import schema
 from bot.store.conversations import SqlConversationStore
 from bot.store.database import Database, StoreError, StoreTable
