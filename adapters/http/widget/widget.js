@@ -119,12 +119,25 @@
       return "error";
     }).then(function (detail) { return "Sorry, the chat is not available right now (" + detail + ")."; });
   }
+  /* The text for a failed request: the server's reason, or (network down, origin refused) a plain apology. */
+  function failure(error) {
+    return error && error.fromServer ? error.message : "Sorry, the chat is not available right now.";
+  }
+  function refused(response) {
+    return problem(response).then(function (text) {
+      var error = new Error(text);
+      error.fromServer = true;
+      throw error;
+    });
+  }
+  var minting = null;  /* the one session request in flight, shared by whoever needs it meanwhile */
   function ensureSession() {
     if (state.session) return Promise.resolve(state.session);
-    return post("session", {}).then(function (response) {
-      if (!response.ok) return problem(response).then(function (text) { throw new Error(text); });
+    minting = minting || post("session", {}).then(function (response) {
+      if (!response.ok) return refused(response);
       return response.json().then(function (data) { state.session = data.session; save(); return data.session; });
-    });
+    }).finally(function () { minting = null; });
+    return minting;
   }
   /* POST with the session; a session the server does not know (a revoked and re-created key) is replaced once. */
   function withSession(path, body, retried) {
@@ -165,7 +178,7 @@
   }
   function renderRating(box, item) {
     var row = el("div", { class: "rate", role: "group", "aria-label": "Was this answer helpful?" });
-    [["good", "\ud83d\udc4d Helpful", "This answer helped"], ["bad", "\ud83d\udc4e Not helpful",
+    [["good", "Helpful", "This answer helped"], ["bad", "Not helpful",
       "This answer did not help"]].forEach(function (choice) {
       var button = el("button", { type: "button", "aria-label": choice[2], "aria-pressed": String(item.rating === choice[0]),
         "data-rating": choice[0] }, choice[1]);
@@ -233,7 +246,7 @@
     var shown = render(item);
     shown.box.setAttribute("aria-busy", "true");
     withSession("chat/stream", { message: question }).then(function (response) {
-      if (!response.ok) return problem(response).then(function (text) { throw new Error(text); });
+      if (!response.ok) return refused(response);
       return readEvents(response, function (name, data) {
         if (name === "delta") {
           item.text += data.text;
@@ -247,7 +260,7 @@
         }
       });
     }).catch(function (error) {
-      item.text = error.message || "Sorry, the chat is not available right now.";
+      item.text = failure(error);
       item.done = true;
     }).then(function () {
       item.done = true;
@@ -263,13 +276,16 @@
   function command(path, body, onReply) {
     setBusy(true);
     return withSession(path, body).then(function (response) {
-      if (!response.ok) return problem(response).then(function (text) { throw new Error(text); });
+      if (!response.ok) return refused(response);
       return response.json().then(onReply);
     }).catch(function (error) {
-      state.items.push({ role: "note", text: error.message });
+      state.items.push({ role: "note", text: failure(error) });
       save();
       render(state.items[state.items.length - 1]);
-    }).then(function () { setBusy(false); });
+    }).then(function () {
+      setBusy(false);
+      if (!panel.hidden) input.focus();  /* a disabled button loses the focus: give it back where Esc works */
+    });
   }
   function rate(item, rating, row) {
     if (item.rating || busy) return;
@@ -292,7 +308,13 @@
     panel.hidden = !open;
     bubble.setAttribute("aria-expanded", String(open));
     bubble.setAttribute("aria-label", open ? "Close chat" : "Open chat");
-    if (open) { scrollDown(); input.focus(); } else { bubble.focus(); }
+    if (open) {
+      scrollDown();
+      input.focus();
+      ensureSession().catch(function () { /* told when a message is sent */ });  /* ready before the first Enter */
+    } else {
+      bubble.focus();
+    }
   }
 
   bubble.addEventListener("click", function () { setOpen(panel.hidden); });

@@ -110,3 +110,24 @@ def test_limits_per_session_and_per_day_start_again_the_next_day(keys, tmp_path)
 
 def test_seconds_to_midnight_is_at_least_one():
     assert seconds_to_midnight(datetime(2026, 12, 1, 23, 59, 59, 999_000, tzinfo=UTC)) == 1
+
+
+def test_the_keys_commands_create_list_and_revoke_widget_keys(tmp_path):
+    from tests.deskbot_process import run_deskbot
+
+    env = {"DESKBOT_STORE__URL": f"sqlite:///{tmp_path / 'cli.sqlite'}"}
+    created = run_deskbot(
+        "keys", "create-widget", "site", "--origin", "https://A.example/", "--per-day", "9", cwd=tmp_path, env=env
+    )
+    assert created.returncode == 0, created.stderr
+    key = created.stdout.strip()
+    assert key.startswith("dsw_") and f'data-key="{key}"' in created.stderr
+    listed = run_deskbot("keys", "list-widget", cwd=tmp_path, env=env)
+    assert listed.stdout.split()[:4] == ["site", key, "https://a.example", "50/session/day,"]
+    bad = run_deskbot("keys", "create-widget", "other", "--origin", "a.example", cwd=tmp_path, env=env)
+    assert bad.returncode != 0 and "an origin is a scheme and a host" in bad.stderr and "Traceback" not in bad.stderr
+    assert run_deskbot("keys", "create-widget", "other", cwd=tmp_path, env=env).returncode != 0, "--origin is required"
+    assert run_deskbot("keys", "revoke-widget", "site", cwd=tmp_path, env=env).returncode == 0
+    assert "revoked" in run_deskbot("keys", "list-widget", cwd=tmp_path, env=env).stdout
+    unknown = run_deskbot("keys", "revoke-widget", "nobody", cwd=tmp_path, env=env)
+    assert unknown.returncode != 0 and "no widget key named 'nobody'" in unknown.stderr
