@@ -89,7 +89,14 @@ async def chat_stream(
     context: Annotated[ChannelContext, Depends(channel_context)],
 ) -> StreamingResponse:
     """Stream the answer as server-sent events: `delta` events with `{"text"}`, then a `reply` event (as /v1/chat)."""
-    message = to_message(request, principal)
+    return reply_stream(context, to_message(request, principal), principal)
+
+
+def reply_stream(
+    context: ChannelContext, message: Message, principal: Principal, headers: dict[str, str] | None = None
+) -> StreamingResponse:
+    """The answer to `message` as server-sent events (this route's and the widget's): `delta` events with
+    `{"text"}`, then a `reply` event shaped as /v1/chat's answer, with `principal`'s own conversation id."""
 
     async def events() -> AsyncIterator[str]:
         async for event in context.responder.stream(message):
@@ -98,4 +105,5 @@ async def chat_stream(
             else:
                 yield _event("reply", reply_json(principal.own_reply(event)))
 
-    return StreamingResponse(events(), media_type="text/event-stream", headers={"Cache-Control": "no-cache"})
+    all_headers = {"Cache-Control": "no-cache", **(headers or {})}
+    return StreamingResponse(events(), media_type="text/event-stream", headers=all_headers)

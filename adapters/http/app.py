@@ -1,4 +1,5 @@
-"""`create_app(runtime)`: the FastAPI app of `deskbot serve` — chat API, Slack endpoints, webhooks, health, metrics.
+"""`create_app(runtime)`: the FastAPI app of `deskbot serve` — chat API, chat widget, Slack endpoints, webhooks,
+health, metrics.
 
 Middleware, outermost first: request metrics, load shedding (503 + Retry-After beyond `[server] max_in_flight`), the
 body read timeout (408), then the body size limit (413 before any route reads a byte too many).
@@ -21,7 +22,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 
-from adapters.http import api_routes, health_routes, openai_routes
+from adapters.http import api_routes, health_routes, openai_routes, widget_routes
 from adapters.http.answer_status import AnswerStatusBoard
 from adapters.http.answer_worker import AnswerWorker, JobHandler
 from adapters.http.api_keys import ApiKeys
@@ -36,6 +37,7 @@ from adapters.http.request_log import RequestLog
 from adapters.http.serve_environment import ANSWERS_ELSEWHERE_ENV, runtime_from_environment
 from adapters.http.settings import ServerSettings, SlackSettings, WebhookSettings
 from adapters.http.store_errors import map_store_errors
+from adapters.http.widget_keys import WidgetKeys
 from bot.store.database import Database
 from knowledge.errors import DeskbotError
 
@@ -74,6 +76,7 @@ def build_context(adapter: AdapterContext, owns_process: bool = False) -> Channe
         settings=settings,
         metrics=metrics,
         api_keys=ApiKeys(database),
+        widget_keys=WidgetKeys(database),
         deliveries=deliveries,
         databases=(database,) if queue_database is database else (database, queue_database),
     )
@@ -210,6 +213,8 @@ def create_app(context: ChannelContext, answers_elsewhere: bool = False) -> Fast
     app.include_router(health_routes.router)
     app.include_router(api_routes.router)
     app.include_router(openai_routes.router)
+    app.include_router(widget_routes.router)
+    app.include_router(widget_routes.script_router)
     slack = context.slack_settings
     if slack.signing_secret is not None:
         from slack_sdk.signature import SignatureVerifier

@@ -3,7 +3,8 @@
 Routes answer through `responder` (`bot.responder.Responder`: readiness, the canned fallback); metrics and the
 outgoing webhooks listen to every reply it gives. Webhook routes do not answer themselves: they `submit` the
 delivery and acknowledge, and an `AnswerWorker` answers it. `databases` are the ones the routes need (the store, and
-the delivery queue where it lives apart), which `/readyz` checks; `api_limits` counts each API caller's requests.
+the delivery queue where it lives apart), which `/readyz` checks; `api_limits` counts each API caller's requests
+(a widget key's messages are counted in the store, `adapters.http.widget_keys`).
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ if TYPE_CHECKING:
     from adapters.http.deliveries import Deliveries
     from adapters.http.outgoing_webhooks import OutgoingWebhooks
     from adapters.http.slack.replies import SlackReplies
+    from adapters.http.widget_keys import WidgetKeys
     from bot.config import Settings
     from bot.responder import Responder
     from bot.store.database import Database
@@ -44,6 +46,7 @@ class ChannelContext:
     settings: Settings
     metrics: Metrics
     api_keys: ApiKeys
+    widget_keys: WidgetKeys
     deliveries: Deliveries
     databases: tuple[Database, ...]
     slack: SlackReplies | None = None

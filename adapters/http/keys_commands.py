@@ -1,4 +1,6 @@
-"""`deskbot keys create NAME | list | revoke NAME`: API keys for the HTTP API (shown once, stored hashed)."""
+"""`deskbot keys create NAME | list | revoke NAME`: API keys for the HTTP API (shown once, stored hashed);
+`deskbot keys create-widget NAME --origin URL | list-widget | revoke-widget NAME`: the chat widget's public keys
+(`adapters.http.widget_keys`)."""
 
 from __future__ import annotations
 
@@ -12,6 +14,7 @@ from bot.cli.main import runtime
 
 if TYPE_CHECKING:
     from adapters.http.api_keys import ApiKeys
+    from adapters.http.widget_keys import WidgetKeys
 
 NameArgument = Annotated[
     str, typer.Argument(help="A name for the key (who or what uses it): 1-64 letters, digits, '.', '_', '-'.")
@@ -51,6 +54,55 @@ def revoke(name: NameArgument) -> None:
     keys = _keys()
     keys.revoke(name)
     err.print(f"Revoked API key '{name}'.")
+
+
+WidgetNameArgument = Annotated[
+    str, typer.Argument(help="A name for the widget key (the site it is for): 1-64 letters, digits, '.', '_', '-'.")
+]
+
+
+def _widget_keys() -> WidgetKeys:
+    from adapters.http.widget_keys import WidgetKeys
+
+    return WidgetKeys(runtime().database())
+
+
+@keys_app.command("create-widget")
+def create_widget(
+    name: WidgetNameArgument,
+    origin: Annotated[
+        list[str],
+        typer.Option(help="A site that may embed the widget, e.g. https://help.example.com (repeat for more)."),
+    ],
+    per_session: Annotated[int, typer.Option(min=1, help="Messages one browser session may send per day.")] = 50,
+    per_day: Annotated[int, typer.Option(min=1, help="Messages all sessions of this key may send per day.")] = 1000,
+) -> None:
+    """Create a public key for the chat widget, limited to its sites and to messages per session and per day."""
+    keys = _widget_keys()
+    key = keys.create(name, origin, per_session=per_session, per_day=per_day)
+    tag = f'<script src="https://<deskbot>/widget.js" data-key="{key}" async></script>'
+    err.print(f"Created widget key '{name}'. Add it to your pages with: {tag}")
+    print(key)
+
+
+@keys_app.command("list-widget")
+def list_widget_keys() -> None:
+    """List widget keys (name, key, origins, limits, created, revoked)."""
+    infos = _widget_keys().list()
+    if not infos:
+        err.print("No widget keys yet: create one with `deskbot keys create-widget NAME --origin URL`.")
+    for info in infos:
+        state = f"revoked {info.revoked_at:%Y-%m-%d %H:%M}" if info.revoked_at else "active"
+        limits = f"{info.per_session}/session/day, {info.per_day}/day"
+        created = f"created {info.created_at:%Y-%m-%d %H:%M}"
+        out.print(f"{info.name}\t{info.key}\t{' '.join(info.origins)}\t{limits}\t{created}\t{state}")
+
+
+@keys_app.command("revoke-widget")
+def revoke_widget(name: WidgetNameArgument) -> None:
+    """Revoke a widget key: its pages and their sessions are refused from now on."""
+    _widget_keys().revoke(name)
+    err.print(f"Revoked widget key '{name}'.")
 
 
 def register(_app: typer.Typer) -> None:

@@ -1,7 +1,7 @@
 """`Principal`: the authenticated caller of an HTTP route, and the namespace of every id it sends.
 
 A conversation belongs to the caller that created it. Callers that name their own conversations and customers (an API
-key today; widget keys and operators later) never hand those ids to the engine as they are: `Principal.message`
+key, a widget key; operators later) never hand those ids to the engine as they are: `Principal.message`
 prefixes them with the caller's namespace, `<kind>:<name>:` (an API key named `ci` sending conversation `c-1` is
 stored as `api:ci:c-1`), and `Principal.own_reply` gives the caller its own id back. A caller can therefore only ever
 reach ids under its own prefix: not another key's conversation, nor a Slack thread (`slack:<team>:<channel>:<ts>`) or
@@ -32,7 +32,8 @@ _MAX_NAME_CHARS = 64  # kind (a word of up to 6), two colons: what a namespace l
 
 @dataclass(frozen=True)
 class Principal:
-    """`kind`: how the caller authenticated (`api`: an API key); `name`: which one (the key's name)."""
+    """`kind`: how the caller authenticated (`api`: an API key, `widget`: a widget key); `name`: which one (the
+    key's name)."""
 
     kind: str
     name: str
@@ -48,6 +49,11 @@ class Principal:
     @classmethod
     def api_key(cls, name: str) -> Principal:
         return cls("api", name)
+
+    @classmethod
+    def widget(cls, key_name: str) -> Principal:
+        """The callers of a widget key: each browser session's conversation is `widget:<key>:<session>`."""
+        return cls("widget", key_name)
 
     def __str__(self) -> str:
         name = quote(self.name, safe="")
