@@ -9,13 +9,14 @@ from __future__ import annotations
 import glob
 import os
 import shutil
-import socket
 import subprocess
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+from tests.deskbot_process import free_port
 
 
 def _postgres_bin() -> Path | None:
@@ -24,12 +25,6 @@ def _postgres_bin() -> Path | None:
         return Path(found[-1]).parent
     initdb = shutil.which("initdb")
     return Path(initdb).parent if initdb else None
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 class PostgresServer:
@@ -46,7 +41,7 @@ class PostgresServer:
         if os.geteuid() == 0:  # initdb refuses to run as root
             shutil.chown(self._folder, "postgres")
             self._as_user = ["runuser", "-u", "postgres", "--"]
-        self._data, self.port = self._folder / "data", _free_port()
+        self._data, self.port = self._folder / "data", free_port()
         self.url = f"postgresql+psycopg://deskbot@127.0.0.1:{self.port}/deskbot"
         self._run("initdb", "-D", str(self._data), "-U", "deskbot", "--auth=trust", "-E", "UTF8")
         self.start()

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import http.server
 import os
-import socket
 import subprocess
 import sys
 import threading
@@ -15,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from tests.deploy.build_backend import REPO
+from tests.deskbot_process import free_port
 
 ENTRYPOINT = REPO / "deploy" / "docker-entrypoint.sh"
 HEALTHCHECK = REPO / "deploy" / "healthcheck.py"
@@ -133,7 +133,4 @@ def test_the_healthcheck_follows_readyz(readyz_server: tuple[int, type[_Readyz]]
 
 
 def test_the_healthcheck_fails_when_nothing_listens() -> None:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    assert healthcheck(port) == 1
+    assert healthcheck(free_port()) == 1

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -17,6 +16,7 @@ import httpx
 import psutil
 
 from tests.adapters.http.conftest import SIGNING_SECRET
+from tests.deskbot_process import free_port
 
 if TYPE_CHECKING:
     from bot.runtime import Runtime
@@ -37,12 +37,6 @@ def slow_runtime() -> Runtime:
     registry = PluginRegistry()
     registry.register("llm", "fake", lambda _settings: llm)
     return Runtime(load_settings(), registry)
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 class ServeProcess:

@@ -21,7 +21,7 @@ from adapters.http.serve_environment import HEADER_TIMEOUT_ENV
 from bot.llm.fake import FakeLLM
 from bot.runtime import Runtime
 from tests.adapters.http.conftest import SIGNING_SECRET, fixture, json_body, slack_headers
-from tests.faults.serve_process import free_port
+from tests.deskbot_process import free_port
 
 TIMEOUT_S = 1.0
 MAX_IN_FLIGHT = 4

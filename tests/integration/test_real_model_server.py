@@ -12,7 +12,6 @@ import asyncio
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -29,6 +28,7 @@ from bot.llm.base import GenerationOptions, complete
 from bot.llm.openai_backend import OpenAILLM
 from bot.llm.transformers_backend import SMOLLM2_GGUF, embedded_model_folder
 from bot.types import ChatMessage
+from tests.deskbot_process import free_port
 
 pytestmark = [pytest.mark.slow, pytest.mark.integration]
 
@@ -52,12 +52,6 @@ def dequantised_smollm2(folder: Path) -> Path:
     model.to(torch.bfloat16).save_pretrained(folder)
     AutoTokenizer.from_pretrained(source, gguf_file=SMOLLM2_GGUF).save_pretrained(folder)
     return folder
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 @dataclass

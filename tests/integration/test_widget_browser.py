@@ -26,6 +26,8 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.deskbot_process import free_port, offline_fake_env
+
 pytestmark = pytest.mark.integration
 
 CHROMIUM = "/usr/bin/chromium"
@@ -59,14 +61,6 @@ class Servers:
     other_site_url: str  # the same page on an origin the widget key does not allow
 
 
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 def page_server(port: int, html: str) -> ThreadingHTTPServer:
     """The company's help page on its own origin, embedding the widget with one tag."""
 
@@ -94,15 +88,7 @@ def page_server(port: int, html: str) -> ThreadingHTTPServer:
 @pytest.fixture(scope="module")
 def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Servers]:
     folder = tmp_path_factory.mktemp("widget-serve")
-    env = {
-        **{name: value for name, value in os.environ.items() if not name.startswith("DESKBOT_")},
-        "XDG_CACHE_HOME": str(folder / "cache"),
-        "HF_HUB_OFFLINE": "1",
-        "DESKBOT_LLM__BACKEND": "fake",
-        "DESKBOT_KNOWLEDGE__EMBEDDER": "hash",
-        "DESKBOT_KNOWLEDGE__EMBEDDER_MODEL": "hash-256",
-        "DESKBOT_ANSWER__MIN_SCORE": "0.1",
-    }
+    env = offline_fake_env(folder / "cache", DESKBOT_ANSWER__MIN_SCORE="0.1")
     (folder / "help.jsonl").write_text("".join(json.dumps(document) + "\n" for document in DOCUMENTS))
 
     def deskbot(*args: str) -> str:

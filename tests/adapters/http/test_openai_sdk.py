@@ -3,7 +3,6 @@ as `/v1/chat`, streamed and not; a conversation continued through `extra_body`; 
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 import time
@@ -14,6 +13,8 @@ from pathlib import Path
 import httpx
 import openai
 import pytest
+
+from tests.deskbot_process import free_port, offline_fake_env
 
 pytestmark = pytest.mark.integration
 
@@ -30,26 +31,10 @@ class Server:
         return openai.OpenAI(base_url=f"{self.base_url}/v1", api_key=key or self.key, max_retries=0, timeout=30)
 
 
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     folder = tmp_path_factory.mktemp("openai-serve")
-    env = {
-        **{name: value for name, value in os.environ.items() if not name.startswith("DESKBOT_")},
-        "XDG_CACHE_HOME": str(folder / "cache"),
-        "HF_HUB_OFFLINE": "1",
-        "DESKBOT_LLM__BACKEND": "fake",
-        "DESKBOT_KNOWLEDGE__EMBEDDER": "hash",
-        "DESKBOT_KNOWLEDGE__EMBEDDER_MODEL": "hash-256",
-        "DESKBOT_ANSWER__MIN_SCORE": "0.1",
-    }
+    env = offline_fake_env(folder / "cache", DESKBOT_ANSWER__MIN_SCORE="0.1")
     created = subprocess.run(
         [DESKBOT, "keys", "create", "sdk"], env=env, cwd=folder, capture_output=True, text=True, check=True
     )

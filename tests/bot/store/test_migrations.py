@@ -9,7 +9,7 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -28,6 +28,7 @@ from bot.store import schema
 from bot.store.conversations import SqlConversationStore
 from bot.store.database import Database, StoreError, StoreTable
 from bot.store.schema import SchemaError
+from tests.deskbot_process import free_port, offline_fake_env, without_deskbot_settings
 
 FIXTURES = Path(__file__).parents[2] / "fixtures" / "store"
 DESKBOT = str(Path(sys.executable).parent / "deskbot")
@@ -267,10 +268,6 @@ def test_processes_starting_together_migrate_the_database_once(empty_url):
     engine.dispose()
 
 
-def without_deskbot_settings(environment: Mapping[str, str]) -> dict[str, str]:
-    return {name: value for name, value in environment.items() if not name.startswith("DESKBOT_")}
-
-
 def deskbot_db_upgrade(url: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     env = {**without_deskbot_settings(os.environ), "DESKBOT_STORE__URL": url}
     return subprocess.run(
@@ -304,19 +301,12 @@ def test_deskbot_serve_upgrades_a_database_from_before_migrations_at_start(tmp_p
     url = f"sqlite:///{tmp_path / 'deskbot.sqlite'}"
     make_schema_before_migrations(url)
     insert_rows(url)
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    env = {
-        **without_deskbot_settings(os.environ),
-        "HF_HUB_OFFLINE": "1",
-        "XDG_CACHE_HOME": str(tmp_path / "cache"),
-        "DESKBOT_STORE__URL": url,
-        "DESKBOT_LLM__BACKEND": "fake",
-        "DESKBOT_KNOWLEDGE__EMBEDDER": "hash",
-        "DESKBOT_KNOWLEDGE__EMBEDDER_MODEL": "hash-256",
-        "DESKBOT_CONVERSATION__RETENTION_DAYS": "36500",  # the rows are from January: keep them
-    }
+    port = free_port()
+    env = offline_fake_env(
+        tmp_path / "cache",
+        DESKBOT_STORE__URL=url,
+        DESKBOT_CONVERSATION__RETENTION_DAYS="36500",  # the rows are from January: keep them
+    )
     server = subprocess.Popen(
         [DESKBOT, "serve", "--port", str(port)],
         env=env,
