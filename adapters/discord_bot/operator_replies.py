@@ -10,8 +10,8 @@ its own `/human`s: `adapters.http.handoff_notices`), from the same queue databas
 a DM or a thread the bot opened, `discord:<channel>:<user>` a shared channel, where the reply mentions the user. It
 is labelled with the operator's name, and split at Discord's 2,000 characters. Discord's 5xx or a 429 that outlasted
 discord.py's own waits, or Discord out of reach, is retried through the queue with backoff; any other refusal (a
-channel that does not exist, 404, or the bot may not write in, 403) is given up at once and recorded undelivered. A retry after a reply that was
-split and partly sent sends its first pieces again.
+channel that does not exist, 404, or the bot may not write in, 403) is given up at once and recorded undelivered.
+A retry after a reply that was split and partly sent sends its first pieces again.
 """
 
 from __future__ import annotations

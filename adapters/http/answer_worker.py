@@ -3,10 +3,13 @@
 Routes only verify, queue and acknowledge; this worker does the slow part (the engine, then Slack or the outgoing
 webhooks). It runs in the HTTP app's own process when `server.answer_processes` is 0, and otherwise in answer processes
 of their own (`adapters.http.answer_process`) at a lower CPU priority, so an acknowledgement never waits behind an
-answer. Each job goes to the `JobHandler` registered for its source ("slack", "webhook") in two steps: `answer` (the
-engine) computes the reply, `deliver` sends it. When either fails the job is retried with backoff through the queue
-(`Deliveries.retry_later`), keeping a reply that was computed, so a retry sends it again without running the engine
-(and storing the turn) once more; after the last attempt the job is recorded as undelivered.
+answer. Each job goes to the `JobHandler` registered for its source ("slack", "webhook", "outgoing", "operator",
+"handoff") in two steps: `answer` (the engine, or `nothing_to_answer` for a job that carries what it delivers)
+computes the reply, `deliver` sends it. A worker takes the sources its `SourceFilter` names: the HTTP app's take all
+but the ones only the Discord client can deliver, the Discord client's only those. When either step fails the job
+is retried with backoff through the queue (`Deliveries.retry_later`), keeping a reply that was computed, so a retry
+sends it again without running the engine (and storing the turn) once more; after the last attempt the job is
+recorded as undelivered.
 
 Answered jobs are removed with the next `take` (one write per poll rather than one per answer, so SQLite's single
 writer lock stays free for acknowledgements): a crash in that window (at most `poll_s`) answers those jobs again.
