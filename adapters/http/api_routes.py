@@ -144,9 +144,8 @@ async def conversation_messages(
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> ConversationMessages:
     """The conversation's stored messages, oldest first: the customer's, the bot's, and replies operators wrote."""
-    thread = await asyncio.to_thread(
-        stored_thread, context.databases[0], principal.scoped(conversation_id), after, limit
-    )
+    store = context.databases[0]  # the store's database (the queue's, when apart, comes second)
+    thread = await asyncio.to_thread(stored_thread, store, principal.scoped(conversation_id), after, limit)
     if thread is None:
         raise HTTPException(404, "no such conversation")
     return ConversationMessages(

@@ -12,6 +12,7 @@ from adapters.http.deliveries import DeliveryFailedError
 from adapters.http.operator_delivery import DISCORD_SOURCE, SOURCE, queue_operator_reply, slack_target
 from adapters.http.settings import ServerSettings
 from adapters.http.slack.fake_web_api import Failure, FakeSlackWebApi
+from adapters.http.slack.replies import SlackReplies
 from adapters.http.slack.translation import SlackTarget
 from adapters.http.webhook_signing import is_signed
 from tests.adapters.http.conftest import answered
@@ -99,6 +100,27 @@ async def test_slack_unreachable_then_back_on_its_port_gets_the_reply(context, f
         assert post.params["channel"] == "C1" and context.deliveries.undelivered() == []
     finally:
         await back.stop()
+
+
+@pytest.mark.parametrize(
+    ("failure", "permanent"),
+    [
+        (Failure(status=429, retry_after=0), False),
+        (Failure(status=502), False),
+        (Failure(error="not_in_channel"), True),
+    ],
+)
+async def test_slacks_refusals_of_an_operator_reply_say_whether_to_retry(fake_slack, failure, permanent):
+    replies = SlackReplies("xoxb-test-token", fake_slack.api_url, rate_limit_retries=0)
+    fake_slack.fail_next("chat.postMessage", failure)
+    try:
+        with pytest.raises(DeliveryFailedError) as refused:
+            await replies.send_operator_reply(SlackTarget("C1", "1.1"), "hello", "Ann")
+        assert refused.value.permanent is permanent
+        await replies.send_operator_reply(SlackTarget("C1", "1.1"), "hello", "Ann")  # the next attempt lands
+    finally:
+        await replies.close()
+    assert len(fake_slack.calls_to("chat.postMessage")) == 2
 
 
 async def test_a_channel_that_does_not_exist_is_given_up_and_recorded_undelivered(app_client, context, fake_slack):
