@@ -4,17 +4,19 @@ A channel (terminal, HTTP, Discord, or a third party's) is a `deskbot.adapters` 
 `AdapterContext` and started with `run(**options)`. It translates its network's events into `Message`s, asks
 `context.responder` for the reply (the one answer path: readiness, the canned fallback, listeners) and sends the
 reply back in its network's shape. It gets what it needs and no more: the responder, the settings (its own section
-through `Settings.section`), the database its own tables live in, and the folder for local state.
+through `Settings.section`), the database its own tables live in, the folder for local state, and the handoff
+notices its engine announces (to deliver them, if it can).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from bot.config import Settings
+from bot.handoff import HandoffNotices
 from bot.responder import Responder
 
 if TYPE_CHECKING:
@@ -30,6 +32,8 @@ class AdapterContext:
     """Deskbot's database (`[store] url`), opened on first call: where a channel keeps its own tables."""
     knowledge_report: Callable[[], SyncReport | None] = lambda: None
     """What syncing the knowledge folder did when the engine was built (None before, or without a sync)."""
+    handoff_notices: HandoffNotices = field(default_factory=HandoffNotices)
+    """The runtime's handoff notices: a channel that can deliver them listens here (`bot.handoff`)."""
 
     @property
     def data_dir(self) -> Path:

@@ -1,44 +1,69 @@
-"""Telling people that a customer asked for one: a JSON POST to `conversation.handoff_webhook_url`.
+"""Telling people that a customer asked for one: a `HandoffNotice`, handed to the listeners of `HandoffNotices`.
 
-The payload is `{"event": "handoff", "conversation_id", "user_id", "channel", "reason", "requested_at"}`; a Slack
-incoming webhook URL works as is because the payload also carries a `text` line. A failed notice is logged, never
-shown to the customer: the conversation is marked handed off in the store either way.
+The `/human` command (`bot.stages.commands`) marks the conversation handed off in the store and then announces a
+notice here. The bot layer does not send it anywhere itself: a channel that can deliver notices registers a listener
+(`deskbot serve` and `deskbot discord` queue each one on their durable delivery queue, which POSTs it, signed and
+retried, to `conversation.handoff_webhook_url`: `adapters.http.handoff_notices`). With no listener (the terminal)
+the notice is only logged; the conversation is handed off in the store either way, where the operator console sees
+it.
+
+A notice's JSON (`HandoffNotice.payload`) is `{"event": "handoff", "text", "conversation_id", "user_id", "channel",
+"reason", "requested_at"}`; a Slack incoming-webhook URL works as is because it carries a `text` line. A listener
+that fails is logged, never shown to the customer.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 log = logging.getLogger(__name__)
 
 
-class WebhookNotifier:
-    def __init__(self, url: str | None, timeout_s: float = 5.0) -> None:
-        self.url = url
-        self.timeout_s = timeout_s
+@dataclass(frozen=True)
+class HandoffNotice:
+    conversation_id: str
+    user_id: str
+    channel: str
+    reason: str
+    requested_at: datetime
 
-    async def handoff(self, conversation_id: str, user_id: str, channel: str, reason: str, when: datetime) -> bool:
-        """POST the notice; True when the webhook accepted it (2xx), False when none is configured or it failed."""
-        if not self.url:
-            log.info("handoff in conversation %s (no webhook configured)", conversation_id)
-            return False
-        import httpx
-
-        payload = {
+    def payload(self) -> dict[str, Any]:
+        """The notice as the webhook receives it (module docstring)."""
+        return {
             "event": "handoff",
-            "text": f"A customer on {channel} asked for a person (conversation {conversation_id}).",
-            "conversation_id": conversation_id,
-            "user_id": user_id,
-            "channel": channel,
-            "reason": reason,
-            "requested_at": when.isoformat(),
+            "text": f"A customer on {self.channel} asked for a person (conversation {self.conversation_id}).",
+            "conversation_id": self.conversation_id,
+            "user_id": self.user_id,
+            "channel": self.channel,
+            "reason": self.reason,
+            "requested_at": self.requested_at.isoformat(),
         }
-        try:
-            async with httpx.AsyncClient(timeout=self.timeout_s) as client:
-                response = await client.post(self.url, json=payload)
-            response.raise_for_status()
-        except httpx.HTTPError as error:
-            log.error("handoff webhook failed for conversation %s: %s", conversation_id, error.__class__.__name__)
-            return False
-        return True
+
+
+HandoffListener = Callable[[HandoffNotice], Awaitable[None]]
+
+
+class HandoffNotices:
+    """The listeners that deliver handoff notices; one instance per runtime, shared by its stages and channels."""
+
+    def __init__(self) -> None:
+        self._listeners: list[HandoffListener] = []
+
+    def listen(self, listener: HandoffListener) -> None:
+        """Await `listener(notice)` for every handoff (it should only queue the notice, not send it)."""
+        self._listeners.append(listener)
+
+    async def announce(self, notice: HandoffNotice) -> None:
+        """Hand `notice` to every listener; one that fails is logged and the others still get it."""
+        if not self._listeners:
+            log.info("handoff in conversation %s (no channel here delivers handoff notices)", notice.conversation_id)
+            return
+        for listener in self._listeners:
+            try:
+                await listener(notice)
+            except Exception:
+                log.exception("handoff listener %r failed for conversation %s", listener, notice.conversation_id)

@@ -19,6 +19,7 @@ from bot.config import Settings
 from bot.conversations import ConversationStore
 from bot.engine import Engine, Stage, StageInfo, StageRole, check_pipeline, stage_info
 from bot.errors import ConfigError
+from bot.handoff import HandoffNotices
 from bot.llm.base import LLMBackend
 from bot.pii import redact_logged_text
 from bot.plugins import PluginRegistry, build_plugin
@@ -58,6 +59,7 @@ class Runtime:
         self._prompts: PromptLibrary | None = None
         self._database: Database | None = None
         self.last_sync: SyncReport | None = None
+        self.handoff_notices = HandoffNotices()  # one for the stages and the channel that serves them
         if settings.guard.redact_pii:
             redact_logged_text()
 
@@ -216,6 +218,7 @@ class Runtime:
             bot_name=bot.name,
             company=bot.company or (SAMPLE_COMPANY if self.uses_sample else "our company"),
             database=self.database(),
+            handoff_notices=self.handoff_notices,
         )
 
     def stage_info(self, name: str) -> StageInfo:
@@ -253,6 +256,7 @@ class Runtime:
             settings=self.settings,
             database=self.database,
             knowledge_report=lambda: self.last_sync,
+            handoff_notices=self.handoff_notices,
         )
 
     def adapter(self, name: str) -> Adapter:

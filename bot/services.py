@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from bot.config import Settings
 from bot.conversations import ConversationStore
+from bot.handoff import HandoffNotices
 from bot.llm.base import LLMBackend
 from knowledge.embedders.base import Embedder
 from knowledge.retrieval import Retriever
@@ -29,3 +30,5 @@ class Services:
     company: str = "our company"
     database: Database | None = None
     """Deskbot's database, for stages that keep counts in it (the guard's shared rate limit)."""
+    handoff_notices: HandoffNotices = field(default_factory=HandoffNotices)
+    """Where `/human` announces its notice; the channel that serves this runtime delivers it (`bot.handoff`)."""

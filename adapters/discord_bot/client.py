@@ -1,7 +1,9 @@
 """`DeskbotClient`: the discord.py client. It only translates: Discord events -> engine Messages -> Discord messages.
 
 Minimal intents (guilds, guild and DM messages; message content only when `[discord] channels` needs it: mentions and
-DMs carry their content without it). Connection, heartbeats, reconnects and rate limits are discord.py's own.
+DMs carry their content without it). Connection, heartbeats, reconnects and rate limits are discord.py's own. Once
+set up, the client also delivers the operator replies and handoff notices waiting for it in the durable delivery
+queue (`adapters.discord_bot.operator_replies`).
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 import discord
 from discord import app_commands
 
+from adapters.discord_bot.operator_replies import QueueConsumer
 from adapters.discord_bot.settings import DiscordSettings
 from adapters.discord_bot.streaming import DISCORD_LIMIT, StreamedAnswer
 from adapters.discord_bot.translation import is_addressed_to_bot, question_text, to_engine_message
@@ -57,12 +60,18 @@ class DeskbotClient(discord.Client):
         self.edit_interval_s = settings.edit_interval_s
         self.tree = app_commands.CommandTree(self)
         self._add_slash_commands()
+        self.deliveries = QueueConsumer(context, self)
 
     async def setup_hook(self) -> None:
         await self.responder.warm_up()
         self.add_view(ReplyButtons(self.run_command))
         if self.sync_commands:
             await self.tree.sync()
+        self.deliveries.start()
+
+    async def close(self) -> None:
+        await self.deliveries.stop()
+        await super().close()
 
     async def on_ready(self) -> None:
         log.info("connected to Discord as %s (%d servers)", self.user, len(self.guilds))

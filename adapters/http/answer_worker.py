@@ -3,10 +3,13 @@
 Routes only verify, queue and acknowledge; this worker does the slow part (the engine, then Slack or the outgoing
 webhooks). It runs in the HTTP app's own process when `server.answer_processes` is 0, and otherwise in answer processes
 of their own (`adapters.http.answer_process`) at a lower CPU priority, so an acknowledgement never waits behind an
-answer. Each job goes to the `JobHandler` registered for its source ("slack", "webhook") in two steps: `answer` (the
-engine) computes the reply, `deliver` sends it. When either fails the job is retried with backoff through the queue
-(`Deliveries.retry_later`), keeping a reply that was computed, so a retry sends it again without running the engine
-(and storing the turn) once more; after the last attempt the job is recorded as undelivered.
+answer. Each job goes to the `JobHandler` registered for its source ("slack", "webhook", "outgoing", "operator",
+"handoff") in two steps: `answer` (the engine, or `nothing_to_answer` for a job that carries what it delivers)
+computes the reply, `deliver` sends it. A worker takes the sources its `SourceFilter` names: the HTTP app's take all
+but the ones only the Discord client can deliver, the Discord client's only those. When either step fails the job
+is retried with backoff through the queue (`Deliveries.retry_later`), keeping a reply that was computed, so a retry
+sends it again without running the engine (and storing the turn) once more; after the last attempt the job is
+recorded as undelivered.
 
 Answered jobs are removed with the next `take` (one write per poll rather than one per answer, so SQLite's single
 writer lock stays free for acknowledgements): a crash in that window (at most `poll_s`) answers those jobs again.
@@ -22,7 +25,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from adapters.http.deliveries import Deliveries, DeliveryFailedError, QueuedAnswer
+from adapters.http.deliveries import ANY_SOURCE, Deliveries, DeliveryFailedError, QueuedAnswer, SourceFilter
 from bot.store.database import StoreError
 from bot.types import Citation, Reply
 
@@ -31,6 +34,12 @@ log = logging.getLogger(__name__)
 
 async def _nothing_to_send(_payload: dict[str, Any], _reply: Reply) -> None:
     """For sources whose replies go out through the responder's listeners (the outgoing webhooks)."""
+
+
+async def nothing_to_answer(_payload: dict[str, Any]) -> Reply:
+    """The answer step of a job whose payload is what it delivers (an operator's reply, a handoff notice): the
+    engine is not run."""
+    return Reply(text="", kind="silent")
 
 
 @dataclass(frozen=True)
@@ -64,9 +73,12 @@ class AnswerWorker:
         handlers: Mapping[str, JobHandler],
         concurrency: int = 256,
         poll_s: float = 0.05,
+        sources: SourceFilter = ANY_SOURCE,
     ) -> None:
+        """`sources`: the jobs this worker takes (any, by default: a job without a handler is given up)."""
         self._deliveries = deliveries
         self._handlers = dict(handlers)
+        self._sources = sources
         self._concurrency = concurrency
         self._refill = max(1, concurrency // REFILL_SHARE)
         self._poll_s = poll_s
@@ -89,7 +101,7 @@ class AnswerWorker:
             jobs: list[QueuedAnswer] = []
             if free > 0 or answered:
                 try:
-                    jobs = await asyncio.to_thread(self._deliveries.take, free, answered)
+                    jobs = await asyncio.to_thread(self._deliveries.take, free, answered, self._sources)
                 except StoreError as error:
                     self._answered.extend(answered)
                     log.error("answer worker: %s; trying again in %.0fs", error, STORE_DOWN_PAUSE_S)
@@ -154,10 +166,11 @@ class AnswerWorker:
         return len(self._running)
 
     async def settle(self, timeout_s: float) -> bool:
-        """Wait until nothing is queued or being answered; False if that took longer than `timeout_s`."""
+        """Wait until nothing this worker takes is queued or being answered; False if that took longer than
+        `timeout_s`."""
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
-            if not self._running and not await asyncio.to_thread(self._deliveries.waiting):
+            if not self._running and not await asyncio.to_thread(self._deliveries.waiting, self._sources):
                 return True
             self.wake()
             await asyncio.sleep(0.02)

@@ -1,21 +1,26 @@
-"""`POST /v1/chat`: one JSON reply, shaped like `deskbot ask --json`; `POST /v1/chat/stream`: server-sent events.
+"""`POST /v1/chat`: one JSON reply, shaped like `deskbot ask --json`; `POST /v1/chat/stream`: server-sent events;
+`GET /v1/conversations/{id}/messages`: the conversation's stored messages, operators' replies included.
 
 The `conversation_id` and `user_id` a caller sends are its own: they reach the engine inside the caller's namespace
-(`adapters.http.principals`), and the reply carries the caller's id back.
+(`adapters.http.principals`), and the reply carries the caller's id back. A caller reads only its own conversations:
+another key's (or one that does not exist) is 404, the same answer, so ids cannot be probed.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator
+from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, HTTPException, Path, Query
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 
 from adapters.http.auth import api_principal
 from adapters.http.context import ChannelContext, channel_context
+from adapters.http.conversation_messages import stored_thread
 from adapters.http.principals import MAX_CALLER_ID_CHARS, Principal
 from bot.presentation import reply_json
 from bot.types import Message, TextDelta
@@ -107,3 +112,45 @@ def reply_stream(
 
     all_headers = {"Cache-Control": "no-cache", **(headers or {})}
     return StreamingResponse(events(), media_type="text/event-stream", headers=all_headers)
+
+
+class StoredMessageOut(BaseModel):
+    id: int = Field(description="Increasing within the conversation: poll with `after=<the last id you saw>`.")
+    role: str = Field(description="`user` (the customer) or `assistant` (the bot, or an operator).")
+    kind: str | None = Field(description="The reply's kind (`answer`, `faq`, `abstain`, `handoff`, `human`...).")
+    text: str
+    citations: list[str] = Field(description="Ids of the documents the reply drew on.")
+    created_at: datetime
+    operator: str | None = Field(description="Who wrote a `human` reply (an operator in the console).")
+
+
+class ConversationMessages(BaseModel):
+    conversation_id: str
+    channel: str
+    handed_off: bool = Field(description="A person handles the conversation: the bot stays silent.")
+    messages: list[StoredMessageOut]
+
+
+@router.get(
+    "/conversations/{conversation_id}/messages",
+    response_model=ConversationMessages,
+    responses={404: {"description": "No conversation of this API key has this id."}},
+)
+async def conversation_messages(
+    conversation_id: Annotated[str, Path(min_length=1, max_length=MAX_CALLER_ID_CHARS)],
+    principal: Annotated[Principal, Depends(api_principal)],
+    context: Annotated[ChannelContext, Depends(channel_context)],
+    after: Annotated[int, Query(ge=0, description="Only messages with an id above this one.")] = 0,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> ConversationMessages:
+    """The conversation's stored messages, oldest first: the customer's, the bot's, and replies operators wrote."""
+    store = context.databases[0]  # the store's database (the queue's, when apart, comes second)
+    thread = await asyncio.to_thread(stored_thread, store, principal.scoped(conversation_id), after, limit)
+    if thread is None:
+        raise HTTPException(404, "no such conversation")
+    return ConversationMessages(
+        conversation_id=conversation_id,
+        channel=thread.channel,
+        handed_off=thread.handed_off,
+        messages=[StoredMessageOut.model_validate(message, from_attributes=True) for message in thread.messages],
+    )

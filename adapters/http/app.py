@@ -22,12 +22,13 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 
-from adapters.http import api_routes, health_routes, openai_routes, widget_routes
+from adapters.http import api_routes, handoff_notices, health_routes, openai_routes, operator_delivery, widget_routes
 from adapters.http.answer_status import AnswerStatusBoard
-from adapters.http.answer_worker import AnswerWorker, JobHandler
+from adapters.http.answer_worker import AnswerWorker, JobHandler, nothing_to_answer
 from adapters.http.api_keys import ApiKeys
 from adapters.http.context import ChannelContext
-from adapters.http.deliveries import Deliveries, RetryBackoff, queue_database_url
+from adapters.http.deliveries import deliveries_from_settings, queue_database_url
+from adapters.http.handoff_notices import HandoffWebhook
 from adapters.http.limits import BodySizeLimit
 from adapters.http.load_shedding import InFlightLimit
 from adapters.http.metrics import Metrics, RequestMetrics
@@ -64,12 +65,8 @@ def build_context(adapter: AdapterContext, owns_process: bool = False) -> Channe
     queue_url = queue_database_url(settings)
     queue_database = database if queue_url == database.url else Database(queue_url)  # one pool per database
     metrics = Metrics()
-    deliveries = Deliveries(
-        queue_database,
-        lease=timedelta(seconds=server.answer_lease_s),
-        max_attempts=server.delivery_attempts,
-        backoff=RetryBackoff(server.retry_backoff_s, server.retry_backoff_max_s),
-        on_given_up=lambda source: metrics.undelivered.labels(source).inc(),
+    deliveries = deliveries_from_settings(
+        settings, queue_database, on_given_up=lambda source: metrics.undelivered.labels(source).inc()
     )
     context = ChannelContext(
         responder=responder,
@@ -97,6 +94,9 @@ def build_context(adapter: AdapterContext, owns_process: bool = False) -> Channe
             outgoing = OutgoingWebhooks(hooks.outgoing_urls, secret, hooks.timeout_s)
             context.outgoing = outgoing
             responder.listen(lambda message, reply: outgoing.announce(message, reply, context))
+    context.handoff = HandoffWebhook.from_settings(settings, deliveries)
+    if context.handoff is not None:
+        context.handoff.listen_to(adapter.handoff_notices)
     return context
 
 
@@ -110,7 +110,10 @@ def answer_worker(context: ChannelContext) -> AnswerWorker:
             functools.partial(answer_slack_job, context), functools.partial(deliver_slack_reply, context)
         ),
         "webhook": JobHandler(functools.partial(answer_webhook_job, context)),
+        operator_delivery.SOURCE: JobHandler(nothing_to_answer, operator_delivery.OperatorDelivery(context).deliver),
     }
+    if context.handoff is not None:
+        handlers[handoff_notices.SOURCE] = JobHandler(nothing_to_answer, context.handoff.post)
     if context.outgoing is not None:
         from adapters.http import outgoing_webhooks
 
@@ -123,7 +126,9 @@ def answer_worker(context: ChannelContext) -> AnswerWorker:
             server.answer_lease_s,
             llm.timeout_s,
         )
-    worker = AnswerWorker(context.deliveries, handlers, server.answer_concurrency)
+    worker = AnswerWorker(
+        context.deliveries, handlers, server.answer_concurrency, sources=operator_delivery.HTTP_SOURCES
+    )
     context.worker = worker
     return worker
 
@@ -176,6 +181,8 @@ async def close_context(context: ChannelContext) -> None:
         await context.slack.close()
     if context.outgoing is not None:
         await context.outgoing.close()
+    if context.handoff is not None:
+        await context.handoff.close()
     context.close()
 
 

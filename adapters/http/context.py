@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from adapters.http.answer_worker import AnswerWorker
     from adapters.http.api_keys import ApiKeys
     from adapters.http.deliveries import Deliveries
+    from adapters.http.handoff_notices import HandoffWebhook
     from adapters.http.outgoing_webhooks import OutgoingWebhooks
     from adapters.http.slack.replies import SlackReplies
     from adapters.http.widget_keys import WidgetKeys
@@ -51,6 +52,7 @@ class ChannelContext:
     databases: tuple[Database, ...]
     slack: SlackReplies | None = None
     outgoing: OutgoingWebhooks | None = None
+    handoff: HandoffWebhook | None = None  # where handoff notices go, if anywhere
     background: BackgroundWork = field(default_factory=BackgroundWork)
     worker: AnswerWorker | None = None  # the answer worker in this process, if any
     answer_processes: AnswerStatusBoard | None = None  # where answer processes of their own report, if any

@@ -12,7 +12,8 @@ attempt (`RetryBackoff`), so it comes back by the same rule, and the reply it ha
 `KEPT_REPLY`), so a retry re-sends that reply and does not run the engine again. After `max_attempts`, or at once for
 a failure that no retry can mend, the job is given up: its state becomes `failed`, its payload (the customer's text,
 the reply) is replaced by the reason, and the row stays as the record of an undelivered reply (`undelivered()`,
-counted by `on_given_up`). Delivery ids and given-up jobs are kept for a day (`forget_older_than`), longer than any
+counted by `on_given_up`). A worker may take only some sources' jobs (`SourceFilter`): the ones only its process can
+deliver, or all but those. Delivery ids and given-up jobs are kept for a day (`forget_older_than`), longer than any
 retry.
 """
 
@@ -36,11 +37,13 @@ from sqlalchemy import (
     insert,
     or_,
     select,
+    true,
     update,
 )
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Field
 
+from adapters.http.settings import ServerSettings
 from bot.config import Settings
 from bot.store.database import Database, StoreError, StoreTable, sqlite_in_data_dir
 
@@ -117,6 +120,24 @@ class RetryBackoff:
         return timedelta(seconds=min(self.max_s, self.first_s * 2 ** max(0, attempts - 1)))
 
 
+@dataclass(frozen=True)
+class SourceFilter:
+    """Which sources' jobs a worker takes: `only` these (None: any) and none of `excluded`. A process that alone
+    can deliver some jobs (the Discord client, for operator replies in Discord) takes only those, and the HTTP
+    app's workers leave them to it."""
+
+    only: frozenset[str] | None = None
+    excluded: frozenset[str] = frozenset()
+
+    def condition(self) -> ColumnElement[bool]:
+        """The filter as a condition on the jobs table."""
+        included = JOBS.c.source.in_(sorted(self.only)) if self.only is not None else true()
+        return and_(included, JOBS.c.source.not_in(sorted(self.excluded))) if self.excluded else included
+
+
+ANY_SOURCE = SourceFilter()
+
+
 def _queued(row: Any) -> QueuedAnswer:
     payload = json.loads(row.payload)
     reply = payload.pop(KEPT_REPLY, None)
@@ -161,13 +182,16 @@ class Deliveries:
             raise
         return True
 
-    def _available(self, now: datetime) -> ColumnElement[bool]:
+    def _available(self, now: datetime, sources: SourceFilter) -> ColumnElement[bool]:
         hold_ended = and_(JOBS.c.state.in_(["taken", "retrying"]), JOBS.c.taken_at < now - self._lease)
-        return or_(JOBS.c.state == "pending", hold_ended)
+        return and_(or_(JOBS.c.state == "pending", hold_ended), sources.condition())
 
-    def take(self, limit: int, finished: Collection[int] = ()) -> list[QueuedAnswer]:
-        """Up to `limit` waiting jobs, oldest first, each given to exactly one caller across all processes; the
-        `finished` jobs (answered since the last call) go in the same transaction, one write instead of many.
+    def take(
+        self, limit: int, finished: Collection[int] = (), sources: SourceFilter = ANY_SOURCE
+    ) -> list[QueuedAnswer]:
+        """Up to `limit` waiting jobs of `sources`, oldest first, each given to exactly one caller across all
+        processes; the `finished` jobs (answered since the last call) go in the same transaction, one write instead
+        of many.
 
         One UPDATE ... RETURNING marks the jobs taken and reads them: a write from its first statement (SQLite never
         has to upgrade a read lock, Postgres re-checks each row it waited for), and the write lock is held for as few
@@ -175,7 +199,7 @@ class Deliveries:
         workers kept dying) is given up instead of being handed out.
         """
         now = datetime.now(UTC)
-        oldest = select(JOBS.c.id).where(self._available(now)).order_by(JOBS.c.id).limit(limit)
+        oldest = select(JOBS.c.id).where(self._available(now, sources)).order_by(JOBS.c.id).limit(limit)
         with self._database.transaction("read the answer queue") as connection:
             if finished:
                 connection.execute(delete(JOBS).where(JOBS.c.id.in_(list(finished))))
@@ -183,7 +207,7 @@ class Deliveries:
                 return []
             rows = connection.execute(
                 update(JOBS)
-                .where(JOBS.c.id.in_(oldest.scalar_subquery()), self._available(now))
+                .where(JOBS.c.id.in_(oldest.scalar_subquery()), self._available(now, sources))
                 .values(state="taken", taken_at=now, attempts=JOBS.c.attempts + 1)
                 .returning(JOBS.c.id, JOBS.c.source, JOBS.c.payload, JOBS.c.attempts)
             ).all()
@@ -254,9 +278,9 @@ class Deliveries:
             with self._database.transaction("finish answer jobs") as connection:
                 connection.execute(delete(JOBS).where(JOBS.c.id.in_(list(job_ids))))
 
-    def waiting(self) -> int:
-        """Jobs not yet answered (pending, waiting for a retry, or in a worker's hands)."""
-        query = select(func.count()).select_from(JOBS).where(JOBS.c.state != "failed")
+    def waiting(self, sources: SourceFilter = ANY_SOURCE) -> int:
+        """Jobs of `sources` not yet answered (pending, waiting for a retry, or in a worker's hands)."""
+        query = select(func.count()).select_from(JOBS).where(JOBS.c.state != "failed", sources.condition())
         with self._database.transaction("read the answer queue") as connection:
             return int(connection.execute(query).scalar_one())
 
@@ -288,6 +312,20 @@ class Deliveries:
             result = connection.execute(delete(DELIVERIES).where(DELIVERIES.c.received_at < cutoff))
             connection.execute(delete(JOBS).where(JOBS.c.state == "failed", JOBS.c.created_at < cutoff))
         return int(result.rowcount or 0)
+
+
+def deliveries_from_settings(
+    settings: Settings, database: Database, on_given_up: Callable[[str], None] | None = None
+) -> Deliveries:
+    """The delivery queue in `database`, held, retried and backed off as `[server]` says."""
+    server = settings.section(ServerSettings)
+    return Deliveries(
+        database,
+        lease=timedelta(seconds=server.answer_lease_s),
+        max_attempts=server.delivery_attempts,
+        backoff=RetryBackoff(server.retry_backoff_s, server.retry_backoff_max_s),
+        on_given_up=on_given_up,
+    )
 
 
 def queue_database_url(settings: Settings) -> str:

@@ -1,8 +1,9 @@
 """`CommandStage`: answers slash commands without touching the model.
 
-`/help`, `/reset`, `/human` (hand the conversation to a person; the bot stays silent until `/bot` or
-`ConversationStore.release_handoff`), `/bot` and `/feedback good|bad [comment]` (rates the last answer). Chat buttons
-(Slack, Discord) send exactly these texts. Commands are not stored as conversation messages.
+`/help`, `/reset`, `/human` (hand the conversation to a person and announce a `bot.handoff.HandoffNotice`; the
+bot stays silent until `/bot` or `ConversationStore.release_handoff`), `/bot` and `/feedback good|bad [comment]`
+(rates the last answer). Chat buttons (Slack, Discord) send exactly these texts. Commands are not stored as
+conversation messages.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from typing import ClassVar
 
 from bot.conversations import utc_now
 from bot.engine import Next, StageInfo
-from bot.handoff import WebhookNotifier
+from bot.handoff import HandoffNotice
 from bot.language import reply_language
 from bot.services import Services
 from bot.store.database import StoreError
@@ -28,10 +29,9 @@ Command = Callable[[Turn, str], Awaitable[Reply]]
 class CommandStage:
     info: ClassVar[StageInfo] = StageInfo(role="command")
 
-    def __init__(self, services: Services, notifier: WebhookNotifier | None = None) -> None:
+    def __init__(self, services: Services) -> None:
         self._services = services
         self._store = services.conversations
-        self._notifier = notifier or WebhookNotifier(services.settings.conversation.handoff_webhook_url)
         self.commands: dict[str, tuple[str, Command]] = {
             "/help": ("show this help", self._help),
             "/reset": ("forget this conversation and start over", self._reset),
@@ -65,7 +65,8 @@ class CommandStage:
         await asyncio.to_thread(
             self._store.start_handoff, message.conversation_id, message.user_id, message.channel, args
         )
-        await self._notifier.handoff(message.conversation_id, message.user_id, message.channel, args, utc_now())
+        notice = HandoffNotice(message.conversation_id, message.user_id, message.channel, args, utc_now())
+        await self._services.handoff_notices.announce(notice)
         return self._reply(turn, "handoff", kind="handoff")
 
     async def _bot(self, turn: Turn, _args: str) -> Reply:

@@ -5,6 +5,9 @@ Rate limits (429) are retried after Retry-After by slack_sdk's own retry handler
 `DeliveryFailedError`: the answer worker retries it through the queue with backoff (Slack unreachable, a timeout, 5xx, a
 rate limit that outlasted the retries, Slack's own transient errors), or records it undelivered at once when no retry
 can help (`permanent`: an unknown channel, a revoked token). The customer is never shown the error.
+
+An operator's reply from the console (`send_operator_reply`) takes the same path, in plain text and labelled with the
+operator's name instead of the bot's sources and buttons.
 """
 
 from __future__ import annotations
@@ -56,6 +59,29 @@ def reply_blocks(reply: Reply) -> list[dict[str, Any]]:
     return blocks
 
 
+def operator_reply_blocks(text: str, operator: str) -> list[dict[str, Any]]:
+    """An operator's reply: its text as plain text (never Slack markup from the console), then who wrote it."""
+    blocks: list[dict[str, Any]] = [
+        {"type": "section", "text": {"type": "plain_text", "text": piece, "emoji": True}}
+        for piece in split_message(text, SECTION_LIMIT)
+    ]
+    label = f"Reply from {operator}, a person on our support team"
+    blocks.append({"type": "context", "elements": [{"type": "plain_text", "text": label[:2000], "emoji": True}]})
+    return blocks
+
+
+def delivery_failure(target: SlackTarget, error: Exception) -> DeliveryFailedError:
+    """What a failed post means for its delivery: a Slack error that a later attempt can get past (5xx, 429,
+    `TRANSIENT_ERRORS`) or Slack out of reach is retried; any other Slack error (`channel_not_found`) is permanent."""
+    if isinstance(error, SlackApiError):
+        code = str(error.response.get("error", "unknown"))
+        status = error.response.status_code
+        transient = status >= 500 or status == 429 or code in TRANSIENT_ERRORS
+        reason = f"Slack refused the reply in {target.channel}: {code} (HTTP {status})"
+        return DeliveryFailedError(reason, permanent=not transient)
+    return DeliveryFailedError(f"cannot reach Slack to reply in {target.channel}: {error.__class__.__name__}")
+
+
 class SlackReplies:
     """Posts replies through one `AsyncWebClient` and one aiohttp session (pooled connections), made on first use."""
 
@@ -96,16 +122,22 @@ class SlackReplies:
             await client.chat_postMessage(
                 channel=target.channel, thread_ts=target.thread_ts, text=reply.text, blocks=reply_blocks(reply)
             )
-        except SlackApiError as error:
-            code = str(error.response.get("error", "unknown"))
-            status = error.response.status_code
-            transient = status >= 500 or status == 429 or code in TRANSIENT_ERRORS
-            raise DeliveryFailedError(
-                f"Slack refused the reply in {target.channel}: {code} (HTTP {status})", permanent=not transient
-            ) from error
         except (SlackClientError, OSError, TimeoutError) as error:
-            reason = f"cannot reach Slack to reply in {target.channel}: {error.__class__.__name__}"
-            raise DeliveryFailedError(reason) from error
+            raise delivery_failure(target, error) from error
+
+    async def send_operator_reply(self, target: SlackTarget, text: str, operator: str) -> None:
+        """Post a reply an operator wrote, in the conversation's thread, labelled with the operator's name and
+        without the bot's buttons; `DeliveryFailedError` when Slack did not take it (as for `send`)."""
+        _session, client = self._connected()
+        try:
+            await client.chat_postMessage(
+                channel=target.channel,
+                thread_ts=target.thread_ts,
+                text=f"{text}\n({operator}, support team)",
+                blocks=operator_reply_blocks(text, operator),
+            )
+        except (SlackClientError, OSError, TimeoutError) as error:
+            raise delivery_failure(target, error) from error
 
     async def close(self) -> None:
         if self._session is not None:

@@ -195,6 +195,7 @@ async def discord_harness(runtime: Runtime) -> AsyncIterator[DiscordHarness]:
     client._connection.parse_ready(gateway("discord_ready.json"))
     client._connection.parse_guild_create(gateway("discord_guild_create.json"))
     yield DiscordHarness(client, http, webhooks)
+    await client.deliveries.stop()
     async_context.reset(token)
     if client._connection._ready_task is not None:
         client._connection._ready_task.cancel()

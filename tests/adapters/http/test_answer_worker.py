@@ -11,7 +11,7 @@ import httpx
 
 from adapters.http.answer_worker import AnswerWorker, JobHandler
 from adapters.http.app import build_context, create_app
-from adapters.http.deliveries import Deliveries, DeliveryFailedError, RetryBackoff
+from adapters.http.deliveries import ANY_SOURCE, Deliveries, DeliveryFailedError, RetryBackoff
 from bot.store.database import Database
 from bot.types import Citation, Reply
 from tests.adapters.http.conftest import SlackSender, answered, fixture
@@ -68,9 +68,9 @@ async def test_each_job_goes_to_its_sources_handler_once(tmp_path):
 class CountedTakes(Deliveries):
     takes = 0
 
-    def take(self, limit: int, finished: Any = ()) -> Any:
+    def take(self, limit: int, finished: Any = (), sources: Any = ANY_SOURCE) -> Any:
         self.takes += 1
-        return super().take(limit, finished)
+        return super().take(limit, finished, sources)
 
 
 async def test_a_backlogged_worker_takes_jobs_in_batches_not_one_per_freed_slot(tmp_path):

@@ -10,7 +10,7 @@ from threading import Thread
 
 import pytest
 
-from adapters.http.deliveries import KEPT_REPLY, Deliveries, RetryBackoff
+from adapters.http.deliveries import KEPT_REPLY, Deliveries, RetryBackoff, SourceFilter
 from bot.store.database import Database
 
 
@@ -27,6 +27,21 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
         connection.exec_driver_sql("DELETE FROM deliveries")
     database.dispose()
     yield url
+
+
+def test_a_worker_takes_and_waits_for_only_the_sources_it_delivers(database_url):
+    deliveries = Deliveries(Database(database_url))
+    for source in ("slack", "operator:discord", "operator", "operator:discord"):
+        deliveries.submit(source, f"{source}-{deliveries.waiting()}", {"source": source})
+    discord = SourceFilter(only=frozenset({"operator:discord"}))
+    http = SourceFilter(excluded=frozenset({"operator:discord"}))
+    assert deliveries.waiting(discord) == 2 and deliveries.waiting(http) == 2 and deliveries.waiting() == 4
+    assert [job.source for job in deliveries.take(10, sources=http)] == ["slack", "operator"]
+    assert deliveries.take(10, sources=http) == [], "the Discord jobs are left to the Discord client"
+    taken = deliveries.take(1, sources=discord) + deliveries.take(10, sources=discord)
+    assert [job.source for job in taken] == ["operator:discord", "operator:discord"]
+    both = SourceFilter(only=frozenset({"slack", "operator"}), excluded=frozenset({"operator"}))
+    assert deliveries.waiting(both) == 1, "a source both named and excluded is excluded"
 
 
 def test_a_delivery_is_queued_once_per_source(database_url):

@@ -5,7 +5,6 @@ import json
 import time
 
 import pytest
-from aiohttp import web
 from pydantic import SecretStr
 
 from adapters.http.app import build_context, create_app
@@ -15,6 +14,7 @@ from adapters.http.settings import ServerSettings
 from adapters.http.webhook_signing import is_signed, sign, signature_headers
 from bot.types import Reply
 from tests.adapters.http.conftest import answered, queue_writes
+from tests.adapters.http.webhook_receiver import Receiver
 
 SECRET = "webhook-secret"
 
@@ -28,34 +28,6 @@ def test_signature_round_trip_and_replay_window():
     assert not is_signed(SECRET, body + b" ", headers, now=1_700_000_000)
     assert not is_signed("other", body, headers, now=1_700_000_000)
     assert not is_signed(SECRET, body, {}, now=1_700_000_000)
-
-
-class Receiver:
-    """A loopback HTTP endpoint that records deliveries and answers with scripted statuses."""
-
-    def __init__(self, statuses=()):
-        self.statuses = list(statuses)
-        self.deliveries = []
-        self.runner = None
-        self.url = ""
-
-    async def handle(self, request):
-        self.deliveries.append((dict(request.headers), await request.read()))
-        status = self.statuses.pop(0) if self.statuses else 200
-        return web.Response(status=status)
-
-    async def __aenter__(self):
-        app = web.Application()
-        app.router.add_post("/hook", self.handle)
-        self.runner = web.AppRunner(app, access_log=None)
-        await self.runner.setup()
-        site = web.TCPSite(self.runner, "127.0.0.1", 0)
-        await site.start()
-        self.url = f"http://127.0.0.1:{site._server.sockets[0].getsockname()[1]}/hook"
-        return self
-
-    async def __aexit__(self, *_exc):
-        await self.runner.cleanup()
 
 
 async def test_an_announcement_is_one_signed_post_whose_failures_say_whether_to_retry():

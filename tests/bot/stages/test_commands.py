@@ -1,40 +1,23 @@
-"""Commands through the whole engine, against the real SQLite store; the handoff webhook is a real local server."""
+"""Commands through the whole engine, against the real SQLite store; handoff notices reach a registered listener."""
 
 from __future__ import annotations
 
-import json
-import threading
-from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, HTTPServer
-from typing import Any
-
 import pytest
 
+from bot.handoff import HandoffNotice
 from bot.types import Message
 
 
 @pytest.fixture
-def webhook() -> Iterator[tuple[str, list[dict[str, Any]]]]:
-    received: list[dict[str, Any]] = []
+def notices(runtime) -> list[HandoffNotice]:
+    """The handoff notices the engine announces, as a channel's listener receives them."""
+    received: list[HandoffNotice] = []
 
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            body = self.rfile.read(int(self.headers["Content-Length"]))
-            received.append(json.loads(body))
-            self.send_response(200)
-            self.send_header("Content-Length", "2")
-            self.end_headers()
-            self.wfile.write(b"ok")
+    async def listener(notice: HandoffNotice) -> None:
+        received.append(notice)
 
-        def log_message(self, *args: object) -> None:
-            pass
-
-    server = HTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}/hook", received
-    server.shutdown()
-    server.server_close()
+    runtime.handoff_notices.listen(listener)
+    return received
 
 
 async def test_help_lists_every_command(runtime):
@@ -57,14 +40,15 @@ async def test_reset_forgets_history(runtime):
     assert runtime.conversations().history("c1") == []
 
 
-async def test_human_hands_off_notifies_and_silences_until_bot(runtime, settings, webhook, fake_llm):
-    url, received = webhook
-    settings.conversation.handoff_webhook_url = url
+async def test_human_hands_off_notifies_and_silences_until_bot(runtime, notices, fake_llm):
     engine = runtime.engine()
     reply = await engine.handle(Message(text="/human my invoice is wrong", conversation_id="c2", user_id="u9"))
     assert reply.handoff and reply.kind == "handoff"
-    assert received and received[0]["conversation_id"] == "c2" and received[0]["user_id"] == "u9"
-    assert received[0]["reason"] == "my invoice is wrong"
+    [notice] = notices
+    assert notice.conversation_id == "c2" and notice.user_id == "u9" and notice.reason == "my invoice is wrong"
+    payload = notice.payload()
+    assert payload["event"] == "handoff" and payload["requested_at"] == notice.requested_at.isoformat()
+    assert "asked for a person" in payload["text"]
     calls = len(fake_llm.calls)
     quiet = await engine.handle(Message(text="Hello? What is the returns policy?", conversation_id="c2"))
     assert quiet.kind == "silent" and quiet.text == "" and quiet.handoff
@@ -76,11 +60,23 @@ async def test_human_hands_off_notifies_and_silences_until_bot(runtime, settings
     assert answered.kind in {"answer", "faq"}
 
 
-async def test_human_without_reachable_webhook_still_hands_off(runtime, settings):
-    settings.conversation.handoff_webhook_url = "http://127.0.0.1:9/unreachable"
+async def test_human_still_hands_off_when_a_notice_listener_fails(runtime, notices, caplog):
+    async def broken(_notice: HandoffNotice) -> None:
+        raise RuntimeError("queue is gone")
+
+    runtime.handoff_notices.listen(broken)
     reply = await runtime.engine().handle(Message(text="/human", conversation_id="c3"))
-    assert reply.handoff
+    assert reply.handoff and reply.kind == "handoff"
     assert runtime.conversations().handed_off("c3")
+    assert [notice.conversation_id for notice in notices] == ["c3"], "the other listeners still get it"
+    assert "handoff listener" in caplog.text
+
+
+async def test_human_without_a_listener_only_logs_the_notice(runtime, caplog):
+    caplog.set_level("INFO", logger="bot.handoff")
+    reply = await runtime.engine().handle(Message(text="/human", conversation_id="c5"))
+    assert reply.handoff and runtime.conversations().handed_off("c5")
+    assert "no channel here delivers handoff notices" in caplog.text
 
 
 async def test_feedback_rates_last_answer(runtime):
