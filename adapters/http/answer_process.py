@@ -262,7 +262,9 @@ def run_answer_workers(settings: Settings, processes: int) -> None:
     SIGTERM or SIGINT, which stops them (their running answers finish, bounded, or go back to the queue)."""
     from adapters.http.serve_environment import pass_configuration_on
     from adapters.http.settings import ServerSettings
+    from bot.logging_setup import configure_logging
 
+    configure_logging(settings.logging, logging.INFO, role="worker")  # the answer processes' level, not the CLI's
     pass_configuration_on(settings)
     status_dir = tempfile.mkdtemp(prefix="deskbot-worker-")
     board = AnswerStatusBoard(Path(status_dir))
