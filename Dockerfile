@@ -1,5 +1,7 @@
 # syntax=docker/dockerfile:1
-# Deskbot: `deskbot serve` (HTTP workers + answer processes) with the embedded models, CPU by default.
+# Deskbot: `deskbot serve` (HTTP workers + answer processes) with the embedded models, CPU by default. The same image
+# runs the answer workers (`worker`: `deskbot worker`, health check `deskbot-healthcheck worker`) and the one-shot
+# start steps (`prepare`: `deskbot db upgrade` and the knowledge sync); compose.yaml runs all three.
 #
 #   docker build -t deskbot .                                 # CPU: torch's CPU build (no CUDA libraries, ~1.5 GB less)
 #   docker build -t deskbot:gpu --build-arg VARIANT=gpu .     # GPU: torch with CUDA; run with `--gpus all`
@@ -59,7 +61,9 @@ USER deskbot
 WORKDIR /data
 VOLUME ["/data"]
 EXPOSE 8080
-# /readyz answers 200 only when everything that answers is ready (models loaded, store reachable).
+# /readyz answers 200 only when everything that answers is ready (models loaded, store reachable, with
+# `DESKBOT_SERVER__ANSWERING=external` a worker's heartbeat fresh); a `worker` container checks itself with
+# `deskbot-healthcheck worker` (compose.yaml sets it).
 HEALTHCHECK --interval=15s --timeout=5s --start-period=180s --retries=3 CMD ["deskbot-healthcheck"]
 ENTRYPOINT ["docker-entrypoint.sh"]
 CMD ["serve"]

@@ -9,7 +9,9 @@
 #   own folder later does not mix the sample into its index).
 # - Before `serve` and `discord`: `deskbot db upgrade` (the store's migrations), then `deskbot ingest --prune` of the
 #   knowledge folder, so a bad document or an unreachable database stops the container with one clear line instead
-#   of a server that is never ready. The server's own start-up sync then finds nothing changed.
+#   of a server that is never ready. The server's own start-up sync then finds nothing changed. `prepare` runs only
+#   these steps and exits (compose.yaml's one-shot `prepare` service, which serve and the workers wait for);
+#   `worker` (`deskbot worker`) does not run them: it expects `prepare` (or a serve) to have.
 # CONFIG_FILE and KNOWLEDGE_MOUNT move those two mount points (tests/deploy/test_entrypoint.py runs this script).
 set -eu
 
@@ -33,13 +35,14 @@ if [ -n "${DESKBOT_KNOWLEDGE__PATH:-}" ]; then
     export DESKBOT_KNOWLEDGE__INDEX_DIR="${DESKBOT_KNOWLEDGE__INDEX_DIR:-${DESKBOT_DATA_DIR:-/data}/index}"
 fi
 
-if [ "$1" = serve ] || [ "$1" = discord ]; then
+if [ "$1" = serve ] || [ "$1" = discord ] || [ "$1" = prepare ]; then
     run_deskbot db upgrade
     if [ -n "${DESKBOT_KNOWLEDGE__PATH:-}" ]; then
         run_deskbot ingest "$DESKBOT_KNOWLEDGE__PATH" --prune
     else
         echo "docker-entrypoint: nothing mounted at $knowledge_mount; the shipped sample help centre answers" >&2
     fi
+    [ "$1" = prepare ] && exit 0
 fi
 
 if [ -f "$config_file" ]; then

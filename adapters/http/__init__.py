@@ -12,9 +12,8 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from adapters.http.serve_environment import (
     ANSWERS_ELSEWHERE_ENV,
-    CONFIG_FILE_ENV,
     HEADER_TIMEOUT_ENV,
-    KNOWLEDGE_ENV,
+    pass_configuration_on,
     shared_metrics_dir,
 )
 from adapters.http.settings import ServerSettings, SlackSettings, WebhookSettings
@@ -32,7 +31,8 @@ class HttpServer:
     uvicorn runs the app in `server.workers` processes (one: this process) that verify, queue and acknowledge webhook
     deliveries and serve the chat API; `server.answer_processes` more answer the queued deliveries at a lower CPU
     priority (`adapters.http.answer_process`), are restarted when they die and report their readiness to /readyz
-    through a shared folder (`adapters.http.answer_status`). Every process builds its runtime from the same
+    through a shared folder (`adapters.http.answer_status`); with `server.answering = "external"` none start, and
+    `deskbot worker` answers instead (`adapters.http.worker_commands`). Every process builds its runtime from the same
     configuration (`adapters.http.serve_environment:runtime_from_environment`) and shares the database; /metrics adds
     up all of them.
     """
@@ -56,7 +56,8 @@ class HttpServer:
         host = options.get("host") or server.host
         port = int(options.get("port") or server.port)
         workers = int(options.get("workers") or server.workers)
-        answer_processes = server.answer_processes
+        # With `answering = "external"`, `deskbot worker` processes answer the queue: none start here.
+        answer_processes = server.answer_processes if server.answering == "local" else 0
         # uvicorn's lines go through the handler of `bot.logging_setup` (the `[logging]` format), not its own.
         os.environ[HEADER_TIMEOUT_ENV] = str(server.header_timeout_s)
         from adapters.http.read_timeouts import ProtocolWithHeaderDeadline
@@ -75,10 +76,7 @@ class HttpServer:
 
             uvicorn.run(serving_app(self._context), **common)
             return
-        if settings.config_file is not None:
-            os.environ[CONFIG_FILE_ENV] = str(settings.config_file)
-        if settings.knowledge.path is not None:
-            os.environ[KNOWLEDGE_ENV] = str(settings.knowledge.path)
+        pass_configuration_on(settings)
         metrics_dir = shared_metrics_dir()
         status_dir = None
         answers = None

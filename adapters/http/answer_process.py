@@ -12,6 +12,11 @@ gone (`deskbot serve` killed with kill -9), whether the process is still importi
 orphan stops within `ORPHAN_GRACE_S` plus a poll, instead of answering on unsupervised beside a restarted server.
 The parent, for its part, restarts an answer process that died (`AnswerProcesses`), waiting longer after each quick
 death so a process that cannot start does not spin.
+
+`deskbot worker` (`run_answer_workers`) is the same supervisor without an HTTP app: HTTP-only `deskbot serve`
+instances (`[server] answering = "external"`) on other machines cannot read a local status folder, so these answer
+processes also beat in the store (`adapters.http.worker_heartbeats`), which their `/readyz` reads, and remove their
+row when they stop.
 """
 
 from __future__ import annotations
@@ -20,7 +25,10 @@ import asyncio
 import logging
 import multiprocessing
 import os
+import shutil
 import signal
+import socket
+import tempfile
 import threading
 import time
 from multiprocessing.process import BaseProcess
@@ -28,9 +36,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from adapters.http.answer_status import HEARTBEAT_S, AnswerStatusBoard
+from adapters.http.worker_heartbeats import BEAT_EVERY_S, WorkerHeartbeats
+from bot.store.database import StoreError
 
 if TYPE_CHECKING:
     from adapters.http.context import ChannelContext
+    from bot.config import Settings
     from bot.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -67,9 +78,11 @@ class ParentWatch:
         os.kill(os.getpid(), signal.SIGTERM)
 
 
-def answer_process_main(number: int, niceness: int, parent_pid: int, status_folder: str) -> None:
+def answer_process_main(
+    number: int, niceness: int, parent_pid: int, status_folder: str, beats_in_store: bool = False
+) -> None:
     """Entry point of answer process `number` (started with the `spawn` method, so nothing is inherited but the
-    env and these arguments)."""
+    env and these arguments); `beats_in_store`: a process of `deskbot worker`, which also beats in the store."""
     watch = ParentWatch(parent_pid)
     watch.start()
     board = AnswerStatusBoard(Path(status_folder))
@@ -81,21 +94,25 @@ def answer_process_main(number: int, niceness: int, parent_pid: int, status_fold
 
     runtime = runtime_from_environment()
     configure_logging(runtime.settings.logging, logging.INFO, role="answers")
-    asyncio.run(_answer_until_stopped(runtime, board, number, watch))
+    asyncio.run(_answer_until_stopped(runtime, board, number, watch, beats_in_store))
 
 
-async def _answer_until_stopped(runtime: Runtime, board: AnswerStatusBoard, number: int, watch: ParentWatch) -> None:
+async def _answer_until_stopped(
+    runtime: Runtime, board: AnswerStatusBoard, number: int, watch: ParentWatch, beats_in_store: bool
+) -> None:
     from adapters.http.app import SHUTDOWN_GRACE_S, answer_worker, build_context, close_context
 
     context = build_context(runtime.adapter_context(), owns_process=True)
+    store = WorkerHeartbeats(context.deliveries.database) if beats_in_store else None
     stopped = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stopped.set)
-    heartbeat = asyncio.create_task(_report_state(board, number, context), name="deskbot-answer-heartbeat")
+    heartbeat = asyncio.create_task(_report_state(board, number, context, store), name="deskbot-answer-heartbeat")
     if not await _loaded_unless_stopped(context, stopped):
         # Nothing was taken yet, and the thread loading the models cannot be interrupted: leave without waiting.
         board.report(number, "stopped", os.getpid())
+        await _forget(store)
         log.info("answer process %d stopped while loading", os.getpid())
         logging.shutdown()
         os._exit(0)
@@ -105,9 +122,11 @@ async def _answer_until_stopped(runtime: Runtime, board: AnswerStatusBoard, numb
     await stopped.wait()
     heartbeat.cancel()
     board.report(number, "stopping", os.getpid())
+    await _beat(store, "stopping")
     await worker.stop(ORPHAN_GRACE_S if watch.gone.is_set() else SHUTDOWN_GRACE_S)
     await answering
     board.report(number, "stopped", os.getpid())
+    await _forget(store)
     await close_context(context)
     log.info("answer process %d stopped", os.getpid())
 
@@ -128,21 +147,53 @@ async def _loaded_unless_stopped(context: ChannelContext, stopped: asyncio.Event
     return False
 
 
-async def _report_state(board: AnswerStatusBoard, number: int, context: ChannelContext) -> None:
+async def _report_state(
+    board: AnswerStatusBoard, number: int, context: ChannelContext, store: WorkerHeartbeats | None
+) -> None:
+    """The heartbeat: the state on the board every `HEARTBEAT_S`, and in the `store` (when given) every
+    `BEAT_EVERY_S` and whenever it changed."""
+    said, said_at = "", 0.0
     while True:
         responder = context.responder
         state = "ready" if responder.ready else "failed" if responder.failure is not None else "loading"
         await asyncio.to_thread(board.report, number, state, os.getpid())
+        if state != said or time.monotonic() - said_at >= BEAT_EVERY_S:
+            said_at = time.monotonic()
+            if await _beat(store, state):
+                said = state
         await asyncio.sleep(HEARTBEAT_S)
 
 
-class AnswerProcesses:
-    """Starts `count` answer processes, restarts one that dies, and stops them all with `stop`."""
+async def _beat(store: WorkerHeartbeats | None, state: str) -> bool:
+    """Say `state` in the store; False when it could not be written (the store is down: the next beat tries again)."""
+    if store is None:
+        return True
+    try:
+        await asyncio.to_thread(store.beat, socket.gethostname(), os.getpid(), state)
+    except StoreError as error:
+        log.warning("answer process %d cannot beat in the store: %s", os.getpid(), error)
+        return False
+    return True
 
-    def __init__(self, count: int, niceness: int, board: AnswerStatusBoard) -> None:
+
+async def _forget(store: WorkerHeartbeats | None) -> None:
+    if store is None:
+        return
+    try:
+        await asyncio.to_thread(store.forget, socket.gethostname(), os.getpid())
+    except StoreError as error:
+        log.warning("answer process %d cannot remove its heartbeat (it goes silent instead): %s", os.getpid(), error)
+
+
+class AnswerProcesses:
+    """Starts `count` answer processes, restarts one that dies, and stops them all with `stop`; with
+    `beats_in_store`, they also beat in the store (`deskbot worker`)."""
+
+    def __init__(self, count: int, niceness: int, board: AnswerStatusBoard, beats_in_store: bool = False) -> None:
         self._count = count
         self._niceness = niceness
         self._board = board
+        self._beats_in_store = beats_in_store
         self._processes: list[BaseProcess] = []
         self._started_at: list[float] = []
         self._restart_delay = [RESTART_DELAY_S] * count
@@ -161,7 +212,7 @@ class AnswerProcesses:
         spawn = multiprocessing.get_context("spawn")
         process = spawn.Process(
             target=answer_process_main,
-            args=(number, self._niceness, os.getpid(), str(self._board.folder)),
+            args=(number, self._niceness, os.getpid(), str(self._board.folder), self._beats_in_store),
             name=f"deskbot-answers-{number}",
             daemon=True,
         )
@@ -204,3 +255,36 @@ class AnswerProcesses:
                 log.warning("answer process %s did not stop in %.0fs; killing it", process.pid, STOP_TIMEOUT_S)
                 process.kill()
                 process.join()
+
+
+def run_answer_workers(settings: Settings, processes: int) -> None:
+    """`deskbot worker`: `processes` answer processes that answer the store's queue and beat in it, supervised until
+    SIGTERM or SIGINT, which stops them (their running answers finish, bounded, or go back to the queue)."""
+    from adapters.http.serve_environment import pass_configuration_on
+    from adapters.http.settings import ServerSettings
+    from bot.logging_setup import configure_logging
+
+    configure_logging(settings.logging, logging.INFO, role="worker")  # the answer processes' level, not the CLI's
+    pass_configuration_on(settings)
+    status_dir = tempfile.mkdtemp(prefix="deskbot-worker-")
+    board = AnswerStatusBoard(Path(status_dir))
+    answers = AnswerProcesses(processes, settings.section(ServerSettings).answer_niceness, board, beats_in_store=True)
+    stopping = threading.Event()
+    previous = {signum: signal.signal(signum, lambda *_: stopping.set()) for signum in (signal.SIGTERM, signal.SIGINT)}
+    log.info("answer worker %d starts %d answer process(es)", os.getpid(), processes)
+    try:
+        answers.start()
+        was_ready = False
+        while not stopping.wait(SUPERVISE_POLL_S):
+            readiness = board.readiness()
+            if readiness.ready != was_ready:  # a line when all are ready, and one when that stops being so
+                level = logging.INFO if readiness.ready else logging.WARNING
+                log.log(level, "answer worker %d: %s", os.getpid(), readiness.detail)
+            was_ready = readiness.ready
+        log.info("answer worker %d stops", os.getpid())
+    finally:
+        answers.stop()
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+        shutil.rmtree(status_dir, ignore_errors=True)
+    log.info("answer worker %d stopped", os.getpid())

@@ -167,10 +167,16 @@ def app_from_environment() -> FastAPI:
 
 def serving_app(adapter: AdapterContext, answer_processes: AnswerStatusBoard | None = None) -> FastAPI:
     """The app of a `deskbot serve` process, which it has to itself (see `build_context`'s `owns_process`); with
-    `answer_processes`, they answer the queue and /readyz waits for them."""
+    `answer_processes`, they answer the queue and /readyz waits for them; with `[server] answering = "external"`,
+    `deskbot worker` processes do, and /readyz waits for one's heartbeat in the store."""
     context = build_context(adapter, owns_process=True)
     context.answer_processes = answer_processes
-    return create_app(context, answers_elsewhere=answer_processes is not None)
+    external = context.server.answering == "external"
+    if external:
+        from adapters.http.worker_heartbeats import WorkerHeartbeats
+
+        context.worker_heartbeats = WorkerHeartbeats(context.deliveries.database)
+    return create_app(context, answers_elsewhere=answer_processes is not None or external)
 
 
 async def close_context(context: ChannelContext) -> None:

@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from adapters.http.outgoing_webhooks import OutgoingWebhooks
     from adapters.http.slack.replies import SlackReplies
     from adapters.http.widget_keys import WidgetKeys
+    from adapters.http.worker_heartbeats import WorkerHeartbeats
     from bot.config import Settings
     from bot.responder import Responder
     from bot.store.database import Database
@@ -56,6 +57,7 @@ class ChannelContext:
     background: BackgroundWork = field(default_factory=BackgroundWork)
     worker: AnswerWorker | None = None  # the answer worker in this process, if any
     answer_processes: AnswerStatusBoard | None = None  # where answer processes of their own report, if any
+    worker_heartbeats: WorkerHeartbeats | None = None  # where `deskbot worker`s beat, when they answer the queue
     _submits: ThreadPoolExecutor = field(
         default_factory=lambda: ThreadPoolExecutor(max_workers=1, thread_name_prefix="deskbot-submits")
     )

@@ -161,6 +161,11 @@ class Deliveries:
         self._on_given_up = on_given_up or (lambda _source: None)
         database.upgrade()
 
+    @property
+    def database(self) -> Database:
+        """Where the queue lives (the answer workers' heartbeats live beside it)."""
+        return self._database
+
     def submit(
         self, source: str, delivery_id: str, payload: Mapping[str, Any], reply: Mapping[str, Any] | None = None
     ) -> bool:

@@ -1,10 +1,13 @@
-"""`/healthz` (the process answers), `/readyz` (knowledge and models loaded, here and in every answer process; the
-database answers) and `/metrics` (Prometheus).
+"""`/healthz` (the process answers), `/readyz` (knowledge and models loaded, here and in whatever answers the queue;
+the database answers) and `/metrics` (Prometheus).
 
 `/readyz` is 503 while the models load (`loading`) or failed to (`failed`), here or in an answer process of
-`deskbot serve` (`answer_processes` says which), and while a database the routes need does not answer a `SELECT 1`
-within `STORE_CHECK_TIMEOUT_S` (`store unavailable`, with `Retry-After`): a load balancer then sends requests
-elsewhere instead of to a process that can only answer them 503. It turns ready again once all of them are.
+`deskbot serve` (`answer_processes` says which); with `[server] answering = "external"`, while no `deskbot worker`
+said `ready` in the store lately (`no answer worker`, `answer_workers` says what the workers last said,
+`adapters.http.worker_heartbeats`); and while a database the routes need does not answer a `SELECT 1` within
+`STORE_CHECK_TIMEOUT_S` (`store unavailable`, with `Retry-After`): a load balancer then sends requests elsewhere
+instead of to a process that can only answer them 503, or queue deliveries nothing will answer. It turns ready again
+once all of them are.
 """
 
 from __future__ import annotations
@@ -53,9 +56,18 @@ async def readyz(context: Annotated[ChannelContext, Depends(channel_context)]) -
     answers = await answer_processes_readiness(context)
     if answers is not None and not answers.ready:
         return JSONResponse({"status": "loading", "answer_processes": answers.detail}, status_code=503)
+    retry = {"Retry-After": str(STORE_RETRY_AFTER_S)}
     if not await store_answers(context):
-        retry = {"Retry-After": str(STORE_RETRY_AFTER_S)}
         return JSONResponse({"status": "store unavailable"}, status_code=503, headers=retry)
+    if context.worker_heartbeats is not None:
+        try:
+            workers = await asyncio.to_thread(context.worker_heartbeats.readiness)
+        except StoreError as error:
+            log.warning("not ready: %s", error)
+            return JSONResponse({"status": "store unavailable"}, status_code=503, headers=retry)
+        if not workers.ready:
+            return JSONResponse({"status": "no answer worker", "answer_workers": workers.detail}, status_code=503)
+        return JSONResponse({"status": "ready", "answer_workers": workers.detail})
     return JSONResponse({"status": "ready"})
 
 

@@ -1,5 +1,5 @@
-"""How `deskbot serve` passes what it was given to the processes it starts (uvicorn workers, answer processes):
-environment variables, read back by `runtime_from_environment` in each process."""
+"""How `deskbot serve` and `deskbot worker` pass what they were given to the processes they start (uvicorn workers,
+answer processes): environment variables, read back by `runtime_from_environment` in each process."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from bot.config import Settings
     from bot.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -27,6 +28,14 @@ HEADER_TIMEOUT_ENV = "DESKBOT_SERVE_HEADER_TIMEOUT_S"
 # prometheus_client's multiprocess mode: every process writes its metrics there, /metrics adds them up. Set before
 # prometheus_client is imported (it picks its value store then), so this module must not import it.
 METRICS_DIR_ENV = "PROMETHEUS_MULTIPROC_DIR"
+
+
+def pass_configuration_on(settings: Settings) -> None:
+    """Announce the configuration file and `--kb` folder this process was given to the processes it starts."""
+    if settings.config_file is not None:
+        os.environ[CONFIG_FILE_ENV] = str(settings.config_file)
+    if settings.knowledge.path is not None:
+        os.environ[KNOWLEDGE_ENV] = str(settings.knowledge.path)
 
 
 def runtime_from_configuration() -> Runtime:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import Field, SecretStr
 
 from bot.config import Section
@@ -20,6 +22,12 @@ class ServerSettings(Section):
         le=64,
         description="Processes answering webhook deliveries at a lower CPU priority, so acknowledgements stay fast "
         "(0: the HTTP workers answer them).",
+    )
+    answering: Literal["local", "external"] = Field(
+        "local",
+        description="Who answers the queued deliveries (Slack events, webhooks, announcements): local (this serve: "
+        "its answer_processes, or its HTTP workers with 0) or external (`deskbot worker` processes on the same "
+        "store; serve only queues, and /readyz is 503 until a worker's heartbeat in the store is fresh).",
     )
     answer_concurrency: int = Field(256, ge=1, le=10_000, description="Deliveries one answer worker handles at once.")
     answer_lease_s: float = Field(

@@ -14,6 +14,7 @@ import jsonschema
 import pytest
 import yaml
 
+from adapters.http.settings import ServerSettings
 from tests.deploy.build_backend import REPO
 from tests.deploy.container_files import dockerfile_instructions, is_setting, setting_names
 
@@ -68,9 +69,10 @@ def test_the_setting_check_knows_a_wrong_name() -> None:
 
 def test_compose_runs_deskbot_on_postgres_with_health_checks(compose: dict) -> None:
     services = compose["services"]
-    assert {"postgres", "deskbot", "model-cpu", "model-gpu"} <= set(services)
+    assert {"postgres", "prepare", "deskbot", "worker", "model-cpu", "model-gpu"} <= set(services)
     deskbot = services["deskbot"]
     assert deskbot["depends_on"]["postgres"]["condition"] == "service_healthy"
+    assert deskbot["depends_on"]["prepare"]["condition"] == "service_completed_successfully"
     assert deskbot["environment"]["DESKBOT_STORE__URL"].startswith("postgresql+psycopg://deskbot:")
     assert deskbot["healthcheck"]["test"] == ["CMD", "deskbot-healthcheck"]
     assert "pg_isready" in services["postgres"]["healthcheck"]["test"][1]
@@ -84,10 +86,31 @@ def test_compose_runs_deskbot_on_postgres_with_health_checks(compose: dict) -> N
     assert gpu["driver"] == "nvidia" and "gpu" in gpu["capabilities"]
 
 
+def test_compose_runs_answer_workers_as_a_service_of_their_own(compose: dict) -> None:
+    services = compose["services"]
+    serve, worker, prepare = services["deskbot"], services["worker"], services["prepare"]
+    assert serve["command"] == ["serve"]
+    assert ServerSettings(answering=serve["environment"]["DESKBOT_SERVER__ANSWERING"]).answering == "external"
+    assert worker["command"][:2] == ["worker", "--processes"]
+    assert worker["image"] == serve["image"] and "ports" not in worker, "a worker listens on no port: it scales"
+    assert "replicas" in worker["deploy"]
+    for started in (serve, worker):
+        assert started["depends_on"]["postgres"]["condition"] == "service_healthy"
+        assert started["depends_on"]["prepare"]["condition"] == "service_completed_successfully"
+        assert started["volumes"] == prepare["volumes"]
+    assert worker["healthcheck"]["test"] == ["CMD", "deskbot-healthcheck", "worker"]
+    assert prepare["command"] == ["prepare"] and prepare["restart"] == "no"
+    # The workers see what serve sees (store, models, channels, logs), less serve's own HTTP settings.
+    serve_only = {"DESKBOT_SERVER__WORKERS", "DESKBOT_SERVER__ANSWERING"}
+    assert worker["environment"] == {k: v for k, v in serve["environment"].items() if k not in serve_only}
+    assert prepare["environment"] == worker["environment"]
+
+
 def test_compose_passes_secrets_only_when_they_are_set(compose: dict) -> None:
-    environment = compose["services"]["deskbot"]["environment"]
-    for secret in ("DESKBOT_LLM__API_KEY", "DESKBOT_SLACK__SIGNING_SECRET", "DESKBOT_SLACK__BOT_TOKEN"):
-        assert environment[secret] is None, f"{secret}: an empty default would turn the setting on with ''"
+    for service in ("deskbot", "worker"):
+        environment = compose["services"][service]["environment"]
+        for secret in ("DESKBOT_LLM__API_KEY", "DESKBOT_SLACK__SIGNING_SECRET", "DESKBOT_SLACK__BOT_TOKEN"):
+            assert environment[secret] is None, f"{secret}: an empty default would turn the setting on with ''"
 
 
 def test_the_image_is_built_from_the_wheel_and_runs_as_a_user(instructions) -> None:
@@ -140,5 +163,13 @@ def test_the_gpu_variant_is_a_build_argument(instructions) -> None:
 
 def test_the_docs_walk_through_the_compose_stack() -> None:
     text = (REPO / "docs/deploy.md").read_text(encoding="utf-8")
-    for step in ("docker compose up -d", "deskbot keys create", "/slack/events", "--profile model-cpu", "/readyz"):
+    steps = (
+        "docker compose up -d",
+        "deskbot keys create",
+        "/slack/events",
+        "--profile model-cpu",
+        "/readyz",
+        "--scale worker=",
+    )
+    for step in steps:
         assert step in text, step

@@ -92,6 +92,22 @@ def test_other_commands_run_without_the_start_steps(tmp_path: Path) -> None:
     assert code == 0 and calls == ["ask How long do refunds take? | path= index="]
 
 
+def test_prepare_runs_only_the_start_steps(tmp_path: Path) -> None:
+    (tmp_path / "knowledge").mkdir()
+    (tmp_path / "knowledge" / "faq.md").write_text("# FAQ\n")
+    code, calls = run_entrypoint(tmp_path, "prepare")
+    knowledge = tmp_path / "knowledge"
+    assert code == 0
+    assert [call.split(" | ")[0] for call in calls] == ["db upgrade", f"ingest {knowledge} --prune"]
+
+
+def test_a_worker_runs_without_the_start_steps(tmp_path: Path) -> None:
+    (tmp_path / "knowledge").mkdir()
+    (tmp_path / "knowledge" / "faq.md").write_text("# FAQ\n")
+    code, calls = run_entrypoint(tmp_path, "worker", "--processes", "2")
+    assert code == 0 and calls == [f"worker --processes 2 | path={tmp_path / 'knowledge'} index=/data/index"]
+
+
 def test_a_failed_migration_stops_the_container_before_serving(tmp_path: Path) -> None:
     code, calls = run_entrypoint(tmp_path, fail_on="db upgrade")
     assert code == 3 and calls == ["db upgrade | path= index="]
@@ -134,3 +150,21 @@ def test_the_healthcheck_follows_readyz(readyz_server: tuple[int, type[_Readyz]]
 
 def test_the_healthcheck_fails_when_nothing_listens() -> None:
     assert healthcheck(free_port()) == 1
+
+
+def worker_healthcheck(tmp_path: Path, fail_on: str | None = None, config: bool = False) -> tuple[int, list[str]]:
+    bin_dir = stand_in_deskbot(tmp_path / "bin", fail_on)
+    config_file = tmp_path / "deskbot.toml"
+    if config:
+        config_file.write_text("[bot]\nname = 'Nimbus'\n")
+    env = {"PATH": f"{bin_dir}:/usr/bin:/bin", "CONFIG_FILE": str(config_file)}
+    command = [sys.executable, str(HEALTHCHECK), "worker"]
+    code = subprocess.run(command, env=env, capture_output=True, timeout=30, check=False).returncode
+    return code, [call.split(" | ")[0] for call in (bin_dir / "calls.log").read_text().splitlines()]
+
+
+def test_the_worker_healthcheck_is_deskbot_worker_check(tmp_path: Path) -> None:
+    assert worker_healthcheck(tmp_path / "ok") == (0, ["worker --check"])
+    assert worker_healthcheck(tmp_path / "down", fail_on="--check") == (1, ["worker --check"])
+    config = tmp_path / "config" / "deskbot.toml"
+    assert worker_healthcheck(tmp_path / "config", config=True) == (0, [f"--config {config} worker --check"])

@@ -3,7 +3,8 @@ the `deskbot` command, and no dependency that would build llama.cpp.
 
 The wheel is built from a copy of the tracked tree with the PEP 517 frontend (`python -m build`, no isolation: the
 test's own setuptools and pip), the GGUF taken from this install so nothing is downloaded. `.ci/check_wheel` goes on
-from here: a fresh virtualenv, `pip install "deskbot-*.whl[all]"` and `deskbot ask` offline (minutes, not in CI).
+from here: a fresh virtualenv, `pip install "deskbot-*.whl[all]"` and `deskbot ask` offline (minutes; `.ci/run` runs
+it after the suite).
 """
 
 from __future__ import annotations
