@@ -19,6 +19,7 @@ from bot.responder import Responder
 
 if TYPE_CHECKING:
     from bot.store.database import Database
+    from knowledge.base import KnowledgeBase
     from knowledge.reports import SyncReport
 
 
@@ -30,6 +31,9 @@ class AdapterContext:
     """Deskbot's database (`[store] url`), opened on first call: where a channel keeps its own tables."""
     knowledge_report: Callable[[], SyncReport | None] = lambda: None
     """What syncing the knowledge folder did when the engine was built (None before, or without a sync)."""
+    knowledge: Callable[[], KnowledgeBase] | None = None
+    """The engine's knowledge base, for a channel that writes to it (the console's curated answers); call it once
+    the responder is ready, so it is the one the engine built."""
 
     @property
     def data_dir(self) -> Path:

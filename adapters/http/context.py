@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     from bot.config import Settings
     from bot.responder import Responder
     from bot.store.database import Database
+    from knowledge.base import KnowledgeBase
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +55,7 @@ class ChannelContext:
     background: BackgroundWork = field(default_factory=BackgroundWork)
     worker: AnswerWorker | None = None  # the answer worker in this process, if any
     answer_processes: AnswerStatusBoard | None = None  # where answer processes of their own report, if any
+    knowledge: Callable[[], KnowledgeBase] | None = None  # the engine's knowledge base (the console writes to it)
     _submits: ThreadPoolExecutor = field(
         default_factory=lambda: ThreadPoolExecutor(max_workers=1, thread_name_prefix="deskbot-submits")
     )
