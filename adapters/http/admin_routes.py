@@ -30,12 +30,12 @@ from adapters.http.admin_console import Console, console
 MAX_LOGIN_BODY = 1_000
 PAGE_HEADERS = {
     "Content-Security-Policy": (
-        "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; "
+        "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
         "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
     ),
     "X-Frame-Options": "DENY",
     "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "no-referrer",
+    "Referrer-Policy": "same-origin",  # no-referrer would make the login form post `Origin: null`
     "Cache-Control": "no-store",
 }
 ASSET_TYPES = {
@@ -55,7 +55,7 @@ def asset(name: str) -> bytes:
 
 LOGIN_HEADERS = {
     **PAGE_HEADERS,
-    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; "
+    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; img-src data:; "
     "form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
 }
 """The login page has no script at all and its one style sheet inline: it is the only page served to anyone."""
