@@ -27,6 +27,7 @@ from pydantic import BaseModel, Field
 from adapters.http.admin_auth import Operator
 from adapters.http.admin_console import Console, console
 from adapters.http.cited_documents import CitedDocument, cited_documents
+from adapters.http.widget_routes import WIDGET_CHANNEL
 from bot.curation import CuratedKnowledge
 from bot.question_groups import DEFAULT_THRESHOLD, QuestionGroup, group_questions
 from bot.store.curated_answers import MAX_ANSWER_CHARS, MAX_QUESTION_CHARS, CuratedAnswer
@@ -36,7 +37,6 @@ from knowledge.errors import KnowledgeError
 
 OPERATOR_SOURCE = "operator"
 """The delivery queue's source of operator replies (its job handler delivers them to the channel)."""
-WIDGET_CHANNEL = "widget"
 MAX_REPLY_CHARS = 4_000
 
 router = APIRouter(
