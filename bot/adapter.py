@@ -21,6 +21,7 @@ from bot.responder import Responder
 
 if TYPE_CHECKING:
     from bot.store.database import Database
+    from knowledge.base import KnowledgeBase
     from knowledge.reports import SyncReport
 
 
@@ -34,6 +35,9 @@ class AdapterContext:
     """What syncing the knowledge folder did when the engine was built (None before, or without a sync)."""
     handoff_notices: HandoffNotices = field(default_factory=HandoffNotices)
     """The runtime's handoff notices: a channel that can deliver them listens here (`bot.handoff`)."""
+    knowledge: Callable[[], KnowledgeBase] | None = None
+    """The engine's knowledge base, for a channel that writes to it (the console's curated answers); call it once
+    the responder is ready, so it is the one the engine built."""
 
     @property
     def data_dir(self) -> Path:

@@ -250,13 +250,15 @@ class Runtime:
         return Responder(self.engine, self.prompts())
 
     def adapter_context(self) -> AdapterContext:
-        """What a channel gets: a responder over this runtime, the settings, the database, the sync report."""
+        """What a channel gets: a responder over this runtime, the settings, the database, the sync report, the
+        knowledge base."""
         return AdapterContext(
             responder=self.responder(),
             settings=self.settings,
             database=self.database,
             knowledge_report=lambda: self.last_sync,
             handoff_notices=self.handoff_notices,
+            knowledge=self.knowledge,
         )
 
     def adapter(self, name: str) -> Adapter:

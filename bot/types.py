@@ -11,7 +11,10 @@ from typing import Any, Literal
 from knowledge.documents import SearchHit
 
 Role = Literal["system", "user", "assistant"]
-ReplyKind = Literal["answer", "composed", "faq", "abstain", "command", "guard", "blocked", "handoff", "error", "silent"]
+# "human": a reply an operator wrote in the console (stored as the assistant's, with the operator's name).
+ReplyKind = Literal[
+    "answer", "composed", "faq", "abstain", "command", "guard", "blocked", "handoff", "error", "silent", "human"
+]
 
 
 def new_conversation_id() -> str:

@@ -22,7 +22,15 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 
-from adapters.http import api_routes, handoff_notices, health_routes, openai_routes, operator_delivery, widget_routes
+from adapters.http import (
+    admin_routes,
+    api_routes,
+    handoff_notices,
+    health_routes,
+    openai_routes,
+    operator_delivery,
+    widget_routes,
+)
 from adapters.http.answer_status import AnswerStatusBoard
 from adapters.http.answer_worker import AnswerWorker, JobHandler, nothing_to_answer
 from adapters.http.api_keys import ApiKeys
@@ -76,6 +84,7 @@ def build_context(adapter: AdapterContext, owns_process: bool = False) -> Channe
         widget_keys=WidgetKeys(database),
         deliveries=deliveries,
         databases=(database,) if queue_database is database else (database, queue_database),
+        knowledge=adapter.knowledge,
     )
     responder.listen(lambda message, reply: context.metrics.record_reply(message.channel, reply))
     slack = settings.section(SlackSettings)
@@ -228,6 +237,7 @@ def create_app(context: ChannelContext, answers_elsewhere: bool = False) -> Fast
     app.include_router(openai_routes.router)
     app.include_router(widget_routes.router)
     app.include_router(widget_routes.script_router)
+    app.include_router(admin_routes.router)
     slack = context.slack_settings
     if slack.signing_secret is not None:
         from slack_sdk.signature import SignatureVerifier

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -38,6 +38,7 @@ if TYPE_CHECKING:
     from bot.config import Settings
     from bot.responder import Responder
     from bot.store.database import Database
+    from knowledge.base import KnowledgeBase
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +59,7 @@ class ChannelContext:
     worker: AnswerWorker | None = None  # the answer worker in this process, if any
     answer_processes: AnswerStatusBoard | None = None  # where answer processes of their own report, if any
     worker_heartbeats: WorkerHeartbeats | None = None  # where `deskbot worker`s beat, when they answer the queue
+    knowledge: Callable[[], KnowledgeBase] | None = None  # the engine's knowledge base (the console writes to it)
     _submits: ThreadPoolExecutor = field(
         default_factory=lambda: ThreadPoolExecutor(max_workers=1, thread_name_prefix="deskbot-submits")
     )

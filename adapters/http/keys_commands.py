@@ -1,6 +1,7 @@
 """`deskbot keys create NAME | list | revoke NAME`: API keys for the HTTP API (shown once, stored hashed);
 `deskbot keys create-widget NAME --origin URL | list-widget | revoke-widget NAME`: the chat widget's public keys
-(`adapters.http.widget_keys`)."""
+(`adapters.http.widget_keys`); `deskbot keys create-operator NAME | list-operator | revoke-operator NAME`: the
+operator console's keys (`adapters.http.operator_keys`)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from bot.cli.main import runtime
 
 if TYPE_CHECKING:
     from adapters.http.api_keys import ApiKeys
+    from adapters.http.operator_keys import OperatorKeys
     from adapters.http.widget_keys import WidgetKeys
 
 NameArgument = Annotated[
@@ -103,6 +105,45 @@ def revoke_widget(name: WidgetNameArgument) -> None:
     """Revoke a widget key: its pages and their sessions are refused from now on."""
     _widget_keys().revoke(name)
     err.print(f"Revoked widget key '{name}'.")
+
+
+OperatorNameArgument = Annotated[
+    str, typer.Argument(help="The operator's name (shown with their replies): 1-64 letters, digits, '.', '_', '-'.")
+]
+
+
+def _operator_keys() -> OperatorKeys:
+    from adapters.http.operator_keys import OperatorKeys
+
+    return OperatorKeys(runtime().database())
+
+
+@keys_app.command("create-operator")
+def create_operator(name: OperatorNameArgument) -> None:
+    """Create an operator key for the console (/admin) and print it once; only its hash is stored."""
+    key = _operator_keys().create(name)
+    err.print(f"Created operator key '{name}'. It is shown only now; log in with it at https://<deskbot>/admin/login.")
+    print(key)
+
+
+@keys_app.command("list-operator")
+def list_operator_keys() -> None:
+    """List operator keys (name, first characters, created, revoked)."""
+    infos = _operator_keys().list()
+    if not infos:
+        err.print(
+            "No operator keys yet, so the console is closed: create one with `deskbot keys create-operator NAME`."
+        )
+    for info in infos:
+        state = f"revoked {info.revoked_at:%Y-%m-%d %H:%M}" if info.revoked_at else "active"
+        out.print(f"{info.name}\t{info.hint}\tcreated {info.created_at:%Y-%m-%d %H:%M}\t{state}")
+
+
+@keys_app.command("revoke-operator")
+def revoke_operator(name: OperatorNameArgument) -> None:
+    """Revoke an operator key: its console sessions end and it is refused from now on."""
+    _operator_keys().revoke(name)
+    err.print(f"Revoked operator key '{name}'.")
 
 
 def register(_app: typer.Typer) -> None:

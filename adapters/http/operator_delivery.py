@@ -96,7 +96,12 @@ def queue_operator_reply(
     this message was queued before. `ValueError` for a reply that cannot be one (no text, no operator, an id that
     is not a stored conversation's); `StoreError` when the queue cannot take it."""
     reply = OperatorReply(conversation_id, channel, message_id, text, operator)
-    return deliveries.submit(SOURCE, f"message:{message_id}", reply.payload())
+    return deliveries.submit(SOURCE, delivery_id(message_id), reply.payload())
+
+
+def delivery_id(message_id: int) -> str:
+    """The delivery id of a stored operator reply's job: one job per message, however often it is queued."""
+    return f"message:{message_id}"
 
 
 def slack_target(conversation_id: str) -> SlackTarget:

@@ -13,6 +13,11 @@ server); every other route takes it in the body and answers as `Principal.widget
 chat message, rating and handoff request counts against the key's per-session and per-day limits (429 with
 `Retry-After`). Feedback and "talk to a person" go through the command stage (`/feedback`, `/human`) like any
 channel's buttons: one path for each job.
+
+`GET /widget/v1/messages?session=...&after=<message id>` is the session's stored thread after that message (all of
+it with `after=0`) and whether a person holds the conversation: the widget re-renders the thread on every page load,
+and polls it while a person holds the conversation to show what the operator replies in the console (messages of
+kind `human`, `adapters.http.admin_api`). Reading it is not counted against the limits.
 """
 
 from __future__ import annotations
@@ -28,10 +33,12 @@ from fastapi.responses import JSONResponse, Response, StreamingResponse
 from pydantic import BaseModel, Field
 
 from adapters.http.api_routes import reply_stream
+from adapters.http.cited_documents import CitedDocument, cited_documents
 from adapters.http.context import ChannelContext, channel_context
 from adapters.http.principals import Principal
 from adapters.http.widget_keys import WidgetKeyInfo, WidgetKeys, WidgetLimitError
-from bot.presentation import reply_json
+from bot.presentation import ACTION_KINDS, reply_json
+from bot.store.inbox import Inbox, ThreadMessage
 from bot.types import Message
 
 WIDGET_CHANNEL = "widget"
@@ -182,3 +189,39 @@ async def feedback(body: FeedbackBody, caller: Caller, context: Context) -> JSON
 async def human(body: SessionBody, caller: Caller, context: Context) -> JSONResponse:
     """Hand the session's conversation to a person (as `/human`); the handoff text, shaped as /v1/chat."""
     return await _command(caller, context, body.session, "/human")
+
+
+def _history_json(message: ThreadMessage, documents: dict[str, CitedDocument]) -> dict[str, object]:
+    """A stored message as the widget shows it: the customer's, the bot's (with its sources), or a person's."""
+    cited = [documents[doc_id] for doc_id in message.citations if doc_id in documents]
+    return {
+        "id": message.id,
+        "role": "user" if message.role == "user" else "bot",
+        "text": message.content,
+        "from_person": message.kind == "human",
+        "citations": [{"id": doc.id, "title": doc.title, "source": doc.source} for doc in cited],
+        "rating": message.feedback[-1].rating if message.feedback else None,
+        "ratable": message.kind in ACTION_KINDS,
+    }
+
+
+@router.get("/messages")
+async def messages(
+    caller: Caller,
+    context: Context,
+    session: Annotated[str, Query(min_length=1, max_length=100, description="The session from POST /session.")],
+    after: Annotated[int, Query(ge=0, description="Only messages after this message id.")] = 0,
+) -> JSONResponse:
+    """The session's stored messages after `after` (`{"messages", "with_person"}`), oldest first."""
+    session_id = WidgetKeys.session_id(caller.key, session)
+    if session_id is None:
+        raise caller.refuse(401, "unknown widget session (ask POST /widget/v1/session for a new one)")
+    conversation = caller.principal.scoped(session_id)
+    found = await asyncio.to_thread(Inbox(context.databases[0]).messages_after, conversation, after)
+    if found is None:  # nothing sent yet in this session
+        return JSONResponse({"messages": [], "with_person": False}, headers=caller.cors_headers)
+    stored, with_person = found
+    cited = {doc_id for message in stored for doc_id in message.citations}
+    documents = await asyncio.to_thread(cited_documents, context, cited)
+    shown = [_history_json(message, documents) for message in stored if message.content]
+    return JSONResponse({"messages": shown, "with_person": with_person}, headers=caller.cors_headers)

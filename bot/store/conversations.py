@@ -53,6 +53,8 @@ class MessageRow(StoreTable, table=True):
     kind: str | None = Field(default=None, max_length=20)
     retrieval_score: float | None = None
     latency_ms: float | None = None
+    # The operator who wrote a reply of kind "human" in the console (`bot.store.operator_replies`); null otherwise.
+    operator: str | None = Field(default=None, max_length=64)
 
 
 class FeedbackRow(StoreTable, table=True):
@@ -91,6 +93,8 @@ class UserProfileRow(StoreTable, table=True):
 CONVERSATIONS: Table = ConversationRow.__table__  # type: ignore[attr-defined]
 MESSAGES: Table = MessageRow.__table__  # type: ignore[attr-defined]
 PROFILES: Table = UserProfileRow.__table__  # type: ignore[attr-defined]
+FEEDBACK: Table = FeedbackRow.__table__  # type: ignore[attr-defined]
+HANDOFFS: Table = HandoffRow.__table__  # type: ignore[attr-defined]
 
 
 def _aware(moment: datetime) -> datetime:

@@ -6,6 +6,12 @@ page) and its sources (a web source as a link, a `javascript:` source as plain t
 it, writes HTML that stays text, reloads the page and finds the conversation again, asks for a person and sees the
 handoff text, closes the panel with Esc; on a phone-sized screen the panel fills it. No console errors throughout.
 The widget's screenshot goes to `$WIDGET_SCREENSHOT` when that is set (`docs/widget.png` is made so).
+
+The operator console in the same Chromium: a customer asks (with HTML in a message), presses "talk to a person";
+an operator logs in at /admin/login with an operator key, finds the handed-off conversation, sees its thread with
+the HTML shown as text (no script runs), replies; the widget shows the reply, labelled as from a person. Its
+screenshot goes to `$CONSOLE_SCREENSHOT` when that is set (`docs/console.png`), the widget's with the person's reply
+to `$WIDGET_PERSON_SCREENSHOT` (`docs/widget-person.png`).
 """
 
 from __future__ import annotations
@@ -59,6 +65,8 @@ class Servers:
     deskbot_url: str
     page_url: str
     other_site_url: str  # the same page on an origin the widget key does not allow
+    widget_key: str
+    operator_key: str
 
 
 def page_server(port: int, html: str) -> ThreadingHTTPServer:
@@ -100,6 +108,7 @@ def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Servers]:
     deskbot("ingest", "help.jsonl", "--kb", "kb")
     page_port, other_port, deskbot_port = free_port(), free_port(), free_port()
     key = deskbot("keys", "create-widget", "help-site", "--origin", f"http://127.0.0.1:{page_port}")
+    operator_key = deskbot("keys", "create-operator", "ada")
     deskbot_url = f"http://127.0.0.1:{deskbot_port}"
     html = (
         "<!doctype html><html lang='en'><head><meta charset='utf-8'>"
@@ -128,7 +137,13 @@ def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Servers]:
             assert process.poll() is None, "deskbot serve exited"
             assert time.monotonic() < deadline, "the server did not become ready"
             time.sleep(0.2)
-        yield Servers(deskbot_url, f"http://127.0.0.1:{page_port}/help", f"http://127.0.0.1:{other_port}/help")
+        yield Servers(
+            deskbot_url,
+            f"http://127.0.0.1:{page_port}/help",
+            f"http://127.0.0.1:{other_port}/help",
+            key,
+            operator_key,
+        )
     finally:
         page.shutdown()
         other_site.shutdown()
@@ -246,3 +261,74 @@ def test_the_widget_on_a_site_its_key_does_not_allow_gets_no_answer(servers, bro
     answer = page.locator(".msg.bot").last
     answer.get_by_text("not available").wait_for()
     assert "power button" not in answer.inner_text()
+
+
+HTML_MESSAGE = "My <script>window.__pwned=6</script><img src=x onerror='window.__pwned=7'> thermostat is broken"
+OPERATOR_REPLY = "Hi, this is Ada from support: I have sent you a replacement."
+
+
+def test_an_operator_sees_the_handoff_in_the_console_replies_and_the_widget_shows_it(servers, browser, tmp_path):
+    customer = browser.new_page(viewport={"width": 1100, "height": 760})
+    customer_errors = watch_errors(customer)
+    customer.goto(servers.page_url)
+    customer.get_by_role("button", name="Open chat").click()
+    question = customer.get_by_role("textbox", name="Your question")
+    question.fill(QUESTION)
+    question.press("Enter")
+    customer.locator(".msg.bot ol.sources li").first.wait_for()
+    question.fill(HTML_MESSAGE)
+    question.press("Enter")
+    customer.wait_for_function(
+        "() => !document.querySelector('#deskbot-widget').shadowRoot.querySelector('.send').disabled"
+    )
+    customer.get_by_role("button", name="Talk to a person").click()
+    customer.get_by_text("I've asked a person from our support team").wait_for()
+    stored = customer.evaluate(f"localStorage.getItem('deskbot-widget:{servers.widget_key}')")
+    conversation = "widget:help-site:" + json.loads(stored)["session"].split(".")[0]
+
+    operator_context = browser.new_context(viewport={"width": 1280, "height": 820})
+    console = operator_context.new_page()
+    console_errors = watch_errors(console)
+    console.goto(f"{servers.deskbot_url}/admin/login")
+    console.get_by_label("Operator key").fill(servers.operator_key)
+    console.get_by_role("button", name="Log in").click()
+    console.wait_for_url(f"{servers.deskbot_url}/admin")
+    assert console.locator("#operator").inner_text() == "ada"
+    console.get_by_label("Handed off").check()
+    console.get_by_role("button", name="Apply").click()
+    entry = console.locator(f'#conversations button[data-id="{conversation}"]')
+    entry.wait_for()
+    assert "with a person" in entry.inner_text()
+    entry.click()
+    messages = console.locator("#messages li.message")
+    messages.nth(2).wait_for()
+    texts = [messages.nth(i).locator(".text").inner_text() for i in range(messages.count())]
+    assert texts[0] == QUESTION and HTML_MESSAGE in texts, "HTML in a message is shown as text"
+    answer = messages.nth(1)
+    assert "score" in answer.locator(".head").inner_text() and "ms" in answer.locator(".head").inner_text()
+    link = answer.locator("ol.sources a").first
+    assert link.inner_text() == HTML_TITLE, "HTML in a knowledge title is shown as text"
+    assert link.get_attribute("href") == "https://help.example.com/thermo/reset"
+    assert console.evaluate("window.__pwned") is None and customer.evaluate("window.__pwned") is None
+    assert console.locator("#thread-state").inner_text() == "with a person"
+    shot = os.environ.get("CONSOLE_SCREENSHOT")
+    console.screenshot(path=shot or str(tmp_path / "console.png"))
+
+    console.get_by_label("Reply as a person").fill(OPERATOR_REPLY)
+    console.get_by_role("button", name="Send reply").click()
+    console.locator("#messages li.kind-human").wait_for()
+    assert "Person: ada" in console.locator("#messages li.kind-human .head").inner_text()
+
+    person = customer.locator(".msg.person")
+    person.wait_for(timeout=15_000)  # the widget polls every few seconds while a person holds the conversation
+    assert person.locator(".text").inner_text() == OPERATOR_REPLY
+    assert person.locator(".who").inner_text() == "Support team"
+    person_shot = os.environ.get("WIDGET_PERSON_SCREENSHOT")
+    if person_shot:
+        customer.screenshot(path=person_shot)
+    customer.reload()
+    customer.locator(".msg.person").wait_for()
+    assert customer.locator(".msg.person .text").inner_text() == OPERATOR_REPLY, "kept across page loads"
+    assert customer.evaluate("window.__pwned") is None
+    assert customer_errors == [] and console_errors == []
+    operator_context.close()

@@ -2,6 +2,8 @@
  *   <script src="https://<deskbot>/widget.js" data-key="dsw_..." async></script>
  * Optional: data-title="Help" data-greeting="Hi! Ask me anything." data-position="left".
  * Everything from the customer, the bot or the knowledge base is set with textContent, never as HTML.
+ * On each page load the stored thread is fetched again (GET /widget/v1/messages); while a person holds the
+ * conversation, it is polled every POLL_MS for what they reply in the operator console.
  */
 (function () {
   "use strict";
@@ -14,9 +16,13 @@
   var GREETING = script.getAttribute("data-greeting") || "Hi! Ask me a question.";
   var STORE = "deskbot-widget:" + KEY;
   var MAX_KEPT = 100;
+  var POLL_MS = 3000;
+  var PERSON = "Support team";
 
   var state = load();
   var busy = false;
+  var lastId = 0;  /* the newest stored message this page has seen */
+  var polling = null;
 
   function load() {
     try {
@@ -60,6 +66,8 @@
     ".msg{max-width:85%;padding:8px 11px;border-radius:10px;white-space:pre-wrap;word-wrap:break-word;line-height:1.4}",
     ".user{align-self:flex-end;background:#1f5fbf;color:#fff}",
     ".bot{align-self:flex-start;background:#fff;border:1px solid #dde1e6}",
+    ".person{border-color:#2f8f4e;background:#eef8f1}",
+    ".who{font-size:12px;font-weight:600;color:#2f6b43;margin-bottom:2px}",
     ".note{align-self:center;color:#555;font-size:13px;text-align:center}",
     ".sources{margin:6px 0 0;padding-left:18px;font-size:13px}",
     ".sources a{color:#1f5fbf}",
@@ -106,8 +114,10 @@
   frame.append(bubble, panel);
   root.append(style, frame);
 
-  function endpoint(path) {
-    return BASE + "/widget/v1/" + path + "?key=" + encodeURIComponent(KEY);
+  function endpoint(path, query) {
+    var url = BASE + "/widget/v1/" + path + "?key=" + encodeURIComponent(KEY);
+    for (var name in query || {}) url += "&" + name + "=" + encodeURIComponent(query[name]);
+    return url;
   }
   function post(path, body) {
     return fetch(endpoint(path), { method: "POST", headers: { "Content-Type": "application/json" },
@@ -189,11 +199,12 @@
     box.append(row);
   }
   function render(item) {
-    var box = el("div", { class: "msg " + item.role });
+    var box = el("div", { class: "msg " + item.role + (item.person ? " person" : "") });
     if (item.role === "note") box.setAttribute("role", "status");
+    if (item.person) box.append(el("div", { class: "who" }, PERSON));
     var text = el("div", { class: "text" }, item.text);
     box.append(text);
-    if (item.role === "bot" && item.done) {
+    if (item.role === "bot" && item.done && !item.person) {
       renderSources(box, item.citations);
       if (item.ratable) renderRating(box, item);
     }
@@ -257,6 +268,7 @@
           item.citations = data.citations;
           item.ratable = !data.handoff;
           item.done = true;
+          if (data.handoff) watchPerson();
         }
       });
     }).catch(function (error) {
@@ -264,10 +276,12 @@
       item.done = true;
     }).then(function () {
       item.done = true;
-      state.items.push(item);
-      save();
       shown.box.remove();
-      render(item);
+      if (item.text) {  /* a held conversation's bot is silent: nothing to show */
+        state.items.push(item);
+        save();
+        render(item);
+      }
       setBusy(false);
       input.focus();
     });
@@ -335,13 +349,55 @@
       state.items.push({ role: "bot", text: data.answer, done: true });
       save();
       render(state.items[state.items.length - 1]);
+      watchPerson();
     });
   });
   window.addEventListener("storage", function (event) {
     if (event.key === STORE) { state = load(); redraw(); }
   });
 
+  /* The stored thread after lastId: `{messages, with_person}`, or null when it cannot be read. */
+  function stored() {
+    if (!state.session) return Promise.resolve(null);
+    return fetch(endpoint("messages", { session: state.session, after: lastId }), { credentials: "omit" })
+      .then(function (response) { return response.ok ? response.json() : null; })
+      .catch(function () { return null; });
+  }
+  function fromServer(message) {
+    return { role: message.role, text: message.text, done: true, person: message.from_person || undefined,
+      citations: message.citations, ratable: message.ratable && !message.from_person, rating: message.rating };
+  }
+  /* Page load: show the thread as stored (another tab or a person may have added to it). */
+  function restore() {
+    stored().then(function (data) {
+      if (!data || !data.messages.length) return;
+      state.items = data.messages.map(fromServer);
+      lastId = data.messages[data.messages.length - 1].id;
+      save();
+      redraw();
+      if (data.with_person) watchPerson();
+    });
+  }
+  /* While a person holds the conversation: show what they reply, until it is back with the bot. */
+  function watchPerson() {
+    if (polling) return;
+    polling = setInterval(function () {
+      stored().then(function (data) {
+        if (!data) return;
+        data.messages.forEach(function (message) {
+          lastId = Math.max(lastId, message.id);
+          if (!message.from_person) return;
+          state.items.push(fromServer(message));
+          render(state.items[state.items.length - 1]);
+        });
+        save();
+        if (!data.with_person) { clearInterval(polling); polling = null; }
+      });
+    }, POLL_MS);
+  }
+
   redraw();
+  restore();
   (document.body || document.documentElement).append(host);
   if (state.open) { panel.hidden = false; bubble.setAttribute("aria-expanded", "true"); }
 })();

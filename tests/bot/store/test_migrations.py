@@ -20,10 +20,13 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import create_engine, inspect, text
 from sqlalchemy.engine import make_url
 
+import adapters.http.admin_sessions
 import adapters.http.api_keys
 import adapters.http.deliveries
+import adapters.http.operator_keys
 import adapters.http.widget_keys
 import adapters.http.worker_heartbeats  # noqa: F401  (their tables join StoreTable.metadata)
+import bot.store.curated_answers
 import bot.store.rate_limits  # noqa: F401
 from bot.store import schema
 from bot.store.conversations import SqlConversationStore
@@ -90,8 +93,15 @@ ROWS = {
     "answer_jobs": "INSERT INTO answer_jobs VALUES (1, 'slack', 'Ev1', '{}', 'pending', NULL, 0, '2026-01-01')",
     "api_keys": "INSERT INTO api_keys VALUES (1, 'ci', 'abc123', 'dsk_abcd...', '2026-01-01', NULL)",
 }
-# made by later revisions (0003, 0004, 0006)
-TABLES_AFTER_0001 = {"rate_counts", "widget_keys", "widget_usage", "answer_workers"}
+TABLES_AFTER_0001 = {  # made by later revisions (0003, 0004, 0005, 0006)
+    "rate_counts",
+    "widget_keys",
+    "widget_usage",
+    "operator_keys",
+    "operator_sessions",
+    "curated_answers",
+    "answer_workers",
+}
 
 
 def insert_rows(url: str) -> None:
