@@ -29,8 +29,9 @@ from bot.types import ChatMessage, ReplyKind, Role
 
 Rating = Literal["good", "bad"]
 PROFILE_FACTS = ("name", "plan", "language")
-# The bot's replies that `history` returns; other kinds are canned replies, kept in the transcript only.
-REMEMBERED_KINDS: tuple[ReplyKind, ...] = ("answer", "composed", "faq")
+# The replies that `history` returns (the bot's answers and a person's, so the bot knows what was said after a
+# release); other kinds are canned replies, kept in the transcript only.
+REMEMBERED_KINDS: tuple[ReplyKind, ...] = ("answer", "composed", "faq", "human")
 
 
 def utc_now() -> datetime:

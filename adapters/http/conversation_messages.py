@@ -16,9 +16,6 @@ from sqlalchemy import select
 from bot.store.conversations import CONVERSATIONS, MESSAGES
 from bot.store.database import Database
 
-# The operator's name of a `human` reply: a column the console's migration adds (None for every other message).
-_OPERATOR = MESSAGES.c.get("operator")
-
 
 @dataclass(frozen=True)
 class StoredMessage:
@@ -42,7 +39,7 @@ def stored_thread(database: Database, conversation_id: str, after: int = 0, limi
     """Up to `limit` messages of the conversation with an id above `after`, oldest first; None when there is no
     such conversation. Blocking; `StoreError` when the database fails."""
     columns = [MESSAGES.c.id, MESSAGES.c.role, MESSAGES.c.kind, MESSAGES.c.content, MESSAGES.c.citations]
-    columns += [MESSAGES.c.created_at] + ([_OPERATOR] if _OPERATOR is not None else [])
+    columns += [MESSAGES.c.created_at, MESSAGES.c.operator]  # the operator's name of a `human` reply
     messages = (
         select(*columns)
         .where(MESSAGES.c.conversation_id == conversation_id, MESSAGES.c.id > after)
@@ -68,7 +65,7 @@ def stored_thread(database: Database, conversation_id: str, after: int = 0, limi
                 text=row.content,
                 citations=list(json.loads(row.citations or "[]")),
                 created_at=row.created_at if row.created_at.tzinfo else row.created_at.replace(tzinfo=UTC),
-                operator=getattr(row, "operator", None),
+                operator=row.operator,
             )
             for row in rows
         ],
