@@ -264,6 +264,7 @@ def provenance(rows: Sequence[Row], table: Mapping[str, Mapping[str, Scores]]) -
         "retrieval": "hybrid, knowledge.top_k 4, keyword rewrite; all-MiniLM-L6-v2 for the English sets, "
         "multilingual-e5-small for crosswoz_zh",
         "label": "answerable and a relevant document among the top answer.max_passages hits",
+        "subject": "knowledge.titles index of each set's snapshot; the message and the items' last 6 history turns",
         "weighting": f"each dev set total weight 1; L2 {L2}",
         "threshold": f"maximises the mean F1 of the sets with unanswerable items, every set's FA at most {FA_LIMIT}",
         "results": {

@@ -289,6 +289,10 @@ class AbstentionPolicy:
         chosen = model.min_answer_probability if threshold is None else threshold
         return cls(model, chosen, answer.max_passages, embedder_model, titles)
 
+    def warm_up(self) -> None:
+        """Build the knowledge base's title index now rather than on the first turn."""
+        self._titles()
+
     def answerable(
         self, message: str, hits: Sequence[SearchHit], query: str = "", history: Sequence[str] = ()
     ) -> float:

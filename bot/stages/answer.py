@@ -146,6 +146,8 @@ class AnswerStage:
         )
 
     async def warm_up(self) -> None:
+        if self._model_policy is not None:
+            await asyncio.to_thread(self._model_policy.warm_up)
         if self._answer.mode != "compose":  # compose never calls the model; auto needs its size
             await asyncio.to_thread(self._llm.load)
 

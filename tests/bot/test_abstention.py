@@ -264,3 +264,26 @@ def test_the_shipped_model_declines_a_venue_the_knowledge_base_only_mentions():
     assert answer.grounded("这家酒店是什么类型的？", hits, "这家酒店是什么类型的？ 北京饭店", documented)
     assert not answer.grounded("这家酒店是什么类型的？", hits, "这家酒店是什么类型的？ 北京鹏润国际大酒店", history)
     assert "subject_without_document" in AbstentionModel.load(SHIPPED_MODEL).features
+
+
+async def test_the_answer_stage_reads_the_titles_of_the_index_it_answers_from(runtime, settings, tmp_path: Path):
+    venues = [
+        {"id": "g", "title": "国子监", "text": f"名称：国子监\n门票：30\n{NEIGHBOURS}"},
+        {"id": "b", "title": "北京饭店", "text": "名称：北京饭店\n酒店类型：豪华型\n周边景点：国子监、雍和宫、地坛"},
+        {"id": "l", "title": "北京丽晶酒店", "text": "名称：北京丽晶酒店\n酒店类型：豪华型"},
+        {"id": "y", "title": "雍和宫", "text": "名称：雍和宫\n门票：25"},
+        {"id": "d", "title": "地坛", "text": "名称：地坛\n门票：2"},
+    ]
+    folder = tmp_path / "venues"
+    folder.mkdir()
+    (folder / "kb.jsonl").write_text("\n".join(json.dumps(v, ensure_ascii=False) for v in venues), encoding="utf-8")
+    settings.knowledge.path = folder
+    services = runtime.services()
+    stage = AnswerStage.build(services)
+    await stage.warm_up()
+    question, query = "这家酒店是什么类型的？", "这家酒店是什么类型的？ 国子监 北京饭店 北京鹏润国际大酒店"
+    hits = services.retriever.retrieve(query, 4)
+    documented = [ChatMessage("assistant", "推荐您去北京饭店。")]
+    held_out = [ChatMessage("assistant", "推荐您去北京鹏润国际大酒店。")]
+    assert stage.grounded(question, hits, query, documented) and stage.grounded(question, hits, query, [])
+    assert not stage.grounded(question, hits, query, held_out)  # the same passages, about a thing they only list
