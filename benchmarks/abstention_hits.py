@@ -4,13 +4,15 @@ For every dev item it runs the pipeline's `rewrite` and `retrieve` stages as `de
 in `turn.history`, `knowledge.top_k` hits, the set's embedder from `rewrite_recall.EMBEDDERS`) and records the
 message, the search query and each hit's chunk and scores. The cache (benchmarks/results/abstention_hits_<name>.json)
 lets the abstention model be refitted and evaluated without retrieving again; delete it after re-indexing a set.
+Each item's history (the texts of its earlier turns) is read from the dev set itself, and `title_index` reads the
+set's index snapshot for the knowledge base's titles (`knowledge.titles`) without loading an embedder.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from rewrite_recall import DATA, RESULTS, open_runtime
@@ -21,6 +23,9 @@ from bot.stages.retrieve import RetrieveStage
 from bot.stages.rewrite import RewriteStage
 from bot.types import Message, Reply, Turn
 from knowledge.documents import Chunk, SearchHit
+from knowledge.manifest import read_manifest
+from knowledge.snapshots import MANIFEST, SnapshotStore
+from knowledge.titles import TitleIndex
 
 
 @dataclass(frozen=True)
@@ -34,6 +39,7 @@ class Item:
     message: str
     query: str
     hits: tuple[SearchHit, ...]
+    history: tuple[str, ...] = ()
 
 
 def _hit_record(hit: SearchHit) -> dict[str, Any]:
@@ -96,11 +102,22 @@ async def retrieve_items(name: str) -> list[Item]:
 
 
 def dev_items(name: str) -> list[Item]:
-    """The set's items with their hits, from the cache when there is one."""
+    """The set's items with their hits (from the cache when there is one) and their history."""
     cache = RESULTS / f"abstention_hits_{name}.json"
     if cache.exists():
-        return [_item(record) for record in json.loads(cache.read_text())]
-    print(f"retrieving for {name} ...", flush=True)
-    items = asyncio.run(retrieve_items(name))
-    cache.write_text(json.dumps([_item_record(item) for item in items], ensure_ascii=False))
-    return items
+        items = [_item(record) for record in json.loads(cache.read_text())]
+    else:
+        print(f"retrieving for {name} ...", flush=True)
+        items = asyncio.run(retrieve_items(name))
+        cache.write_text(json.dumps([_item_record(item) for item in items], ensure_ascii=False))
+    history = {q.id: tuple(turn.content for turn in q.history) for q in load_questions(DATA / name / "dev.jsonl")}
+    return [replace(item, history=history[item.id]) for item in items]
+
+
+def title_index(name: str) -> TitleIndex:
+    """The title index of the set's knowledge base (its live snapshot under benchmarks/results/kb/<name>)."""
+    snapshot = SnapshotStore(RESULTS / "kb" / name / ".deskbot-index").current()
+    if snapshot is None:
+        raise SystemExit(f"{name}: no index under benchmarks/results/kb/{name}; run benchmarks/rewrite_recall.py")
+    manifest = read_manifest(snapshot / MANIFEST)
+    return TitleIndex.build({doc_id: row.title for doc_id, row in manifest.documents.items()}, manifest.chunks.values())

@@ -17,8 +17,11 @@ How a fit works (the same for all columns):
   `answer.max_passages` hits. An answerable question whose retrieval failed gives passages that look like an
   unanswerable one's, and the model can only judge the passages;
 - each dev set weighs as much as any other (its items share a total weight of 1);
-- the threshold `min_answer_probability` is the one (0.05 to 0.95) that maximises the mean over the training sets of
-  their abstention F1 (sets with unanswerable items) or 1 - false-abstention rate (sets without);
+- the threshold `min_answer_probability` is the one (0.05 to 0.95, in steps of 0.01) that maximises the mean
+  abstention F1 of the training sets with unanswerable items among the thresholds that decline at most `FA_LIMIT`
+  (10%) of the answerable questions of every training set. (The mean of F1 and 1 - false-abstention over the sets,
+  used before, puts a rate and an F1 on one scale: with the subject evidence it chose 0.25, where crosswoz_zh's F1
+  peaks, and mtrag_cloud_govt's F1 fell from 0.61 to 0.45.)
 - the embedders' score references (mean and spread of the best hit's cosine, no labels) come from all items
   retrieved with that embedder.
 Nothing is tuned per item; the feature set, L2 and the labelling were chosen on the dev sets as wholes.
@@ -37,7 +40,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
-from abstention_hits import Item, dev_items
+from abstention_hits import Item, dev_items, title_index
 from rewrite_recall import EMBEDDERS
 
 from bot.abstention import SHIPPED_MODEL, AbstentionModel, Evidence, evidence, fit
@@ -47,14 +50,24 @@ from bot.llm.fake import FakeLLM
 from bot.stages.answer import AnswerStage, agreeing_retrievers
 from bot.stages.faq import FaqStage, is_faq_entry
 from bot.terms import coverage
+from bot.types import ChatMessage
 from knowledge.embedders.sentence_transformer import DEFAULT_EMBEDDER
+from knowledge.titles import TitleIndex
 from prompts import PromptLibrary
 
 DEV_SETS = ("mtrag_cloud_govt", "crosswoz_zh", "covid_faq_paraphrases", "dstc11_track5")
-FEATURES = ("coverage", "title_in_query", "lexical_first", "dense_margin", "relative_score")
+FEATURES = (
+    "coverage",
+    "title_in_query",
+    "lexical_first",
+    "dense_margin",
+    "relative_score",
+    "subject_without_document",
+)
 L2 = 10.0
 FOLDS = 5
-THRESHOLDS = [round(0.05 * step, 2) for step in range(1, 20)]
+THRESHOLDS = [round(0.01 * step, 2) for step in range(5, 96)]
+FA_LIMIT = 0.10  # the threshold may decline at most this share of any set's answerable questions
 TOLERANCE = 1e-9  # as in AnswerStage.grounded
 
 
@@ -84,7 +97,9 @@ def score_references(items: Mapping[str, Sequence[Item]]) -> dict[str, tuple[flo
     return {embedder: (float(np.mean(scores)), float(np.std(scores))) for embedder, scores in best.items()}
 
 
-def rows_of(name: str, items: Sequence[Item], answer: AnswerSettings, reference: tuple[float, float]) -> list[Row]:
+def rows_of(
+    name: str, items: Sequence[Item], answer: AnswerSettings, reference: tuple[float, float], titles: TitleIndex
+) -> list[Row]:
     rows = []
     for item in items:
         hits = item.hits
@@ -97,7 +112,7 @@ def rows_of(name: str, items: Sequence[Item], answer: AnswerSettings, reference:
                 dialogue_id=item.dialogue_id,
                 answerable=item.answerable,
                 supported=item.answerable and any(h.chunk.document_id in item.relevant_ids for h in top),
-                evidence=evidence(item.message, hits, answer.max_passages, item.query, reference),
+                evidence=evidence(item.message, hits, answer.max_passages, item.query, reference, item.history, titles),
                 answered_verbatim=bool(hits) and hits[0].score >= answer.faq_min_score and is_faq_entry(hits[0]),
                 below_min_score=not hits or hits[0].score < answer.min_score,
                 thresholds_grounded=bool(hits) and coverage(item.message, text) >= required - TOLERANCE,
@@ -120,10 +135,6 @@ class Scores:
     f1: float
     false_abstention: float  # share of answerable items abstained on
     has_unanswerable: bool
-
-    @property
-    def objective(self) -> float:
-        return self.f1 if self.has_unanswerable else 1.0 - self.false_abstention
 
 
 def scores(rows: Sequence[Row], abstains: np.ndarray) -> Scores:
@@ -150,15 +161,16 @@ def fit_on(rows: Sequence[Row]) -> AbstentionModel:
     model = fit([row.evidence for row in rows], [row.supported for row in rows], weights, FEATURES, L2)
     p = {name: probabilities(model, members) for name, members in by_set.items()}
 
-    def objective(threshold: float) -> float:
-        return float(
-            np.mean(
-                [
-                    scores(members, pipeline_abstains(members, p[name] >= threshold)).objective
-                    for name, members in by_set.items()
-                ]
-            )
-        )
+    def objective(threshold: float) -> tuple[bool, float]:
+        """Within `FA_LIMIT` on every set: the mean F1 of the sets with unanswerable items; else the smaller the
+        worst false-abstention rate, the better."""
+        results = [
+            scores(members, pipeline_abstains(members, p[name] >= threshold)) for name, members in by_set.items()
+        ]
+        worst = max(result.false_abstention for result in results)
+        if worst > FA_LIMIT:
+            return False, -worst
+        return True, float(np.mean([result.f1 for result in results if result.has_unanswerable] or [1.0 - worst]))
 
     return replace(model, min_answer_probability=max(THRESHOLDS, key=objective))
 
@@ -195,7 +207,12 @@ def evaluate(rows: Sequence[Row], folds: int) -> tuple[AbstentionModel, dict[str
     return model, table
 
 
-def check_against_stages(model: AbstentionModel, items: Mapping[str, Sequence[Item]], rows: Sequence[Row]) -> None:
+def check_against_stages(
+    model: AbstentionModel,
+    items: Mapping[str, Sequence[Item]],
+    rows: Sequence[Row],
+    titles: Mapping[str, TitleIndex],
+) -> None:
     """Asserts that `FaqStage` and `AnswerStage`, loading `model` from a file, decide every item as this script does."""
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "model.json"
@@ -204,13 +221,20 @@ def check_against_stages(model: AbstentionModel, items: Mapping[str, Sequence[It
         faq = FaqStage(answer.faq_min_score)
         for name, members in items.items():
             stage = AnswerStage(
-                FakeLLM(), PromptLibrary(), answer, LLMSettings(backend="fake"), embedder_model=embedder_of(name)
+                FakeLLM(),
+                PromptLibrary(),
+                answer,
+                LLMSettings(backend="fake"),
+                embedder_model=embedder_of(name),
+                titles=lambda index=titles[name]: index,  # type: ignore[misc]
             )
             decided = [
                 faq.faq_answer(list(item.hits)) is None
                 and (
                     not stage.select_passages(list(item.hits))
-                    or not stage.grounded(item.message, item.hits, item.query)
+                    or not stage.grounded(
+                        item.message, item.hits, item.query, [ChatMessage("user", text) for text in item.history]
+                    )
                 )
                 for item in members
             ]
@@ -240,8 +264,9 @@ def provenance(rows: Sequence[Row], table: Mapping[str, Mapping[str, Scores]]) -
         "retrieval": "hybrid, knowledge.top_k 4, keyword rewrite; all-MiniLM-L6-v2 for the English sets, "
         "multilingual-e5-small for crosswoz_zh",
         "label": "answerable and a relevant document among the top answer.max_passages hits",
+        "subject": "knowledge.titles index of each set's snapshot; the message and the items' last 6 history turns",
         "weighting": f"each dev set total weight 1; L2 {L2}",
-        "threshold": "maximises the mean over the sets of F1 (sets with unanswerable items) or 1 - false-abstention",
+        "threshold": f"maximises the mean F1 of the sets with unanswerable items, every set's FA at most {FA_LIMIT}",
         "results": {
             name: {
                 column: {key: round(value, 3) for key, value in vars(s).items() if key != "has_unanswerable"}
@@ -260,9 +285,14 @@ def main() -> None:
     answer = AnswerSettings()
     items = {name: dev_items(name) for name in DEV_SETS}
     references = score_references(items)
-    rows = [row for name in DEV_SETS for row in rows_of(name, items[name], answer, references[embedder_of(name)])]
+    titles = {name: title_index(name) for name in DEV_SETS}
+    rows = [
+        row
+        for name in DEV_SETS
+        for row in rows_of(name, items[name], answer, references[embedder_of(name)], titles[name])
+    ]
     model, table = evaluate(rows, args.folds)
-    check_against_stages(replace(model, score_references=references), items, rows)
+    check_against_stages(replace(model, score_references=references), items, rows, titles)
     print_table(table)
     print(f"threshold fitted on all sets: {model.min_answer_probability:.2f}")
     print("weights: " + ", ".join(f"{n} {w:+.2f}" for n, w in zip(model.features, model.weights, strict=True)))

@@ -1,8 +1,9 @@
 """The abstention model: how likely a turn's retrieved passages hold its answer, from evidence that reads the same
 whatever the language, the embedder or the knowledge base.
 
-`evidence(message, hits, max_passages, query, score_reference)` measures a turn. Topic words come from `bot.terms`
-(Chinese is segmented), sentences from `knowledge.sentences`; "found" means found as a substring, as in `coverage`.
+`evidence(message, hits, max_passages, query, score_reference, history, titles)` measures a turn. Topic words come
+from `bot.terms` (Chinese is segmented), sentences from `knowledge.sentences`; "found" means found as a substring, as
+in `coverage`.
 
 - `coverage`: share of the message's topic words found in the top `max_passages` passages together;
 - `passage_coverage`: the same share in the best single passage (title, section and text), so that words scattered
@@ -19,7 +20,15 @@ whatever the language, the embedder or the knowledge base.
   embedder (`score_references`; e5 cosines crowd near 0.9, MiniLM's spread from 0.2 to 0.8); 0, the typical
   value, for an embedder without a reference;
 - `distinct_documents`: share of the hits that come from different documents;
-- `topic_words`: how many topic words the message has (capped at 8, over 8): "thank you!" has none.
+- `topic_words`: how many topic words the message has (capped at 8, over 8): "thank you!" has none;
+- `subject_without_document`: share of the conversation's *subject* names that the knowledge base only names inside
+  other documents and has no document of its own (`knowledge.titles`: items of lists of titles that are no title).
+  The subject is what the latest text that names anything names: the message, else the history's turns newest
+  first (the last `SUBJECT_TURNS`), so "its phone number?" after "try the Hotel Gloria" is about the Hotel Gloria.
+  A question about a thing held out of the knowledge base finds a confident passage that merely mentions it
+  ("周边酒店：…、北京鹏润国际大酒店、…" for "这家酒店是什么类型的？" after "推荐您去北京鹏润国际大酒店"). It is 0 when
+  nothing is named or no title index is given: the typical value of English help centres, whose lists are seldom
+  lists of titles.
 
 `AbstentionModel` is a logistic regression over standardised evidence, fitted by `fit` (Newton's method with an L2
 penalty: deterministic, numpy only) and shipped as JSON with its provenance (`bot/abstention_model.json`, written by
@@ -32,7 +41,7 @@ from __future__ import annotations
 import json
 import logging
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -44,11 +53,13 @@ from bot.errors import ConfigError
 from bot.terms import content_words, share_in
 from knowledge.documents import SearchHit
 from knowledge.sentences import sentences
+from knowledge.titles import Name, TitleIndex, is_enumeration
 
 log = logging.getLogger(__name__)
 
 SHIPPED_MODEL = Path(__file__).with_name("abstention_model.json")
 TOPIC_WORDS_CAP = 8
+SUBJECT_TURNS = 6
 
 
 @dataclass(frozen=True)
@@ -66,6 +77,7 @@ class Evidence:
     relative_score: float = 0.0
     distinct_documents: float = 0.0
     topic_words: float = 0.0
+    subject_without_document: float = 0.0
 
     def values(self, names: Sequence[str]) -> list[float]:
         return [float(getattr(self, name)) for name in names]
@@ -78,15 +90,36 @@ def _lower_words(text: str) -> list[str]:
     return [word.lower() for word in content_words(text)]
 
 
+def subject(message: str, history: Sequence[str], titles: TitleIndex) -> list[Name]:
+    """The names of what the conversation is about: those in the message, else in the latest of the last
+    `SUBJECT_TURNS` turns of `history` (oldest first) that names anything and is no enumeration ("nearby are A,
+    B and C" answers a question about the thing named before)."""
+    names = titles.names_in(message)
+    if names:
+        return names
+    for text in reversed(history[-SUBJECT_TURNS:]):
+        names = titles.names_in(text)
+        if names and not is_enumeration(text, names):
+            return names
+    return []
+
+
+def _without_document(names: Sequence[Name]) -> float:
+    return sum(not name.has_document for name in names) / len(names) if names else 0.0
+
+
 def evidence(
     message: str,
     hits: Sequence[SearchHit],
     max_passages: int,
     query: str = "",
     score_reference: tuple[float, float] | None = None,
+    history: Sequence[str] = (),
+    titles: TitleIndex | None = None,
 ) -> Evidence:
     """The evidence of `hits` (in rank order) for `message` and its search `query` (the message when empty);
-    `score_reference` is the embedder's (mean, spread) of best-hit cosines."""
+    `score_reference` is the embedder's (mean, spread) of best-hit cosines; `history` the earlier turns' texts
+    (oldest first) and `titles` the knowledge base's title index, for the subject evidence."""
     words = _lower_words(message)
     topic_words = min(len(words), TOPIC_WORDS_CAP) / TOPIC_WORDS_CAP
     if not hits or not words:
@@ -100,6 +133,7 @@ def evidence(
     spread = max(cosines) - min(cosines)
     lexical = [hit.lexical_score for hit in hits if hit.lexical_score is not None]
     query_words = _lower_words(query)
+    names = subject(message, history, titles) if titles is not None else []
     return Evidence(
         coverage=share_in(words, " ".join(passages)),
         passage_coverage=max(share_in(words, passage) for passage in passages),
@@ -112,6 +146,7 @@ def evidence(
         relative_score=(best.score - score_reference[0]) / score_reference[1] if score_reference else 0.0,
         distinct_documents=len({hit.chunk.document_id for hit in hits}) / len(hits),
         topic_words=topic_words,
+        subject_without_document=_without_document(names),
     )
 
 
@@ -223,12 +258,21 @@ def fit(
 
 
 class AbstentionPolicy:
-    """`answer.policy = "model"`: answer when the model's P(answerable) reaches the threshold."""
+    """`answer.policy = "model"`: answer when the model's P(answerable) reaches the threshold. `titles` gives the
+    knowledge base's current title index (`knowledge.titles.TitleLookup.current`) for the subject evidence."""
 
-    def __init__(self, model: AbstentionModel, threshold: float, max_passages: int, embedder_model: str) -> None:
+    def __init__(
+        self,
+        model: AbstentionModel,
+        threshold: float,
+        max_passages: int,
+        embedder_model: str,
+        titles: Callable[[], TitleIndex | None] = lambda: None,
+    ) -> None:
         self.model = model
         self.threshold = threshold
         self._max_passages = max_passages
+        self._titles = titles
         self._score_reference = model.score_reference(embedder_model)
         if self._score_reference is None and "relative_score" in model.features:
             log.info(
@@ -237,15 +281,23 @@ class AbstentionPolicy:
             )
 
     @classmethod
-    def from_settings(cls, answer: AnswerSettings, embedder_model: str) -> AbstentionPolicy:
+    def from_settings(
+        cls, answer: AnswerSettings, embedder_model: str, titles: Callable[[], TitleIndex | None] = lambda: None
+    ) -> AbstentionPolicy:
         model = AbstentionModel.load(answer.abstention_model or SHIPPED_MODEL)
         threshold = answer.min_answer_probability
-        return cls(
-            model, model.min_answer_probability if threshold is None else threshold, answer.max_passages, embedder_model
-        )
+        chosen = model.min_answer_probability if threshold is None else threshold
+        return cls(model, chosen, answer.max_passages, embedder_model, titles)
 
-    def answerable(self, message: str, hits: Sequence[SearchHit], query: str = "") -> float:
-        return self.model.answerable(evidence(message, hits, self._max_passages, query, self._score_reference))
+    def warm_up(self) -> None:
+        """Build the knowledge base's title index now rather than on the first turn."""
+        self._titles()
 
-    def grounded(self, message: str, hits: Sequence[SearchHit], query: str = "") -> bool:
-        return self.answerable(message, hits, query) >= self.threshold
+    def answerable(
+        self, message: str, hits: Sequence[SearchHit], query: str = "", history: Sequence[str] = ()
+    ) -> float:
+        found = evidence(message, hits, self._max_passages, query, self._score_reference, history, self._titles())
+        return self.model.answerable(found)
+
+    def grounded(self, message: str, hits: Sequence[SearchHit], query: str = "", history: Sequence[str] = ()) -> bool:
+        return self.answerable(message, hits, query, history) >= self.threshold

@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from typing import ClassVar, NamedTuple
 
 from bot.abstention import AbstentionPolicy
@@ -51,6 +51,7 @@ from bot.terms import coverage
 from bot.types import ChatMessage, Reply, Turn
 from knowledge.documents import SearchHit
 from knowledge.sentences import complete_sentences
+from knowledge.titles import TitleIndex, TitleLookup
 from prompts import PromptLibrary
 
 log = logging.getLogger(__name__)
@@ -106,6 +107,7 @@ class AnswerStage:
         company: str = "our company",
         composer: Composer | None = None,
         embedder_model: str = "",
+        titles: Callable[[], TitleIndex | None] | None = None,
     ) -> None:
         self._llm = llm
         self._prompts = prompts
@@ -114,7 +116,9 @@ class AnswerStage:
         self._auto_composes: bool | None = None
         self._own_names = (bot_name, company)
         self._model_policy = (
-            AbstentionPolicy.from_settings(answer, embedder_model) if answer.policy == "model" else None
+            AbstentionPolicy.from_settings(answer, embedder_model, titles or (lambda: None))
+            if answer.policy == "model"
+            else None
         )
         self._context_window = llm_settings.context_window
         self._options = GenerationOptions(
@@ -138,9 +142,12 @@ class AnswerStage:
             services.company,
             composer=Composer.build(services),
             embedder_model=embedder_model(services),
+            titles=TitleLookup(lambda: getattr(services.retriever, "store", None)).current,
         )
 
     async def warm_up(self) -> None:
+        if self._model_policy is not None:
+            await asyncio.to_thread(self._model_policy.warm_up)
         if self._answer.mode != "compose":  # compose never calls the model; auto needs its size
             await asyncio.to_thread(self._llm.load)
 
@@ -164,11 +171,14 @@ class AnswerStage:
         retriever that ranks the best hit first."""
         return self._answer.min_coverage - self._answer.agreement_credit * agreeing_retrievers(hits)
 
-    def grounded(self, message: str, hits: Sequence[SearchHit], query: str = "") -> bool:
-        """True when the passages carry enough of what the message (searched as `query`) asks about to answer from
-        them: by the abstention model (`answer.policy = "model"`, bot/abstention.py) or the thresholds."""
+    def grounded(
+        self, message: str, hits: Sequence[SearchHit], query: str = "", history: Sequence[ChatMessage] = ()
+    ) -> bool:
+        """True when the passages carry enough of what the message (searched as `query`, after `history`) asks
+        about to answer from them: by the abstention model (`answer.policy = "model"`, bot/abstention.py, which
+        reads the knowledge's titles) or the thresholds."""
         if self._model_policy is not None:
-            return self._model_policy.grounded(message, hits, query)
+            return self._model_policy.grounded(message, hits, query, [turn.content for turn in history])
         return self.coverage(message, hits) >= self.required_coverage(hits) - _TOLERANCE
 
     def window_left(self, question: str, history: RecentHistory, profile: dict[str, str]) -> int:
@@ -242,7 +252,7 @@ class AnswerStage:
         return self._composer.reply(turn, self._answer, corrected) or self.abstain(turn)
 
     async def __call__(self, turn: Turn, call_next: Next) -> Reply:
-        if not turn.hits or not self.grounded(turn.message.text, turn.hits, turn.query):
+        if not turn.hits or not self.grounded(turn.message.text, turn.hits, turn.query, turn.history):
             return self.abstain(turn)
         if self.composes():
             reply = self.composed(turn)

@@ -3,12 +3,23 @@ from pathlib import Path
 
 import pytest
 
-from bot.abstention import SHIPPED_MODEL, AbstentionModel, AbstentionPolicy, Evidence, evidence, fit
+from bot.abstention import (
+    SHIPPED_MODEL,
+    SUBJECT_TURNS,
+    AbstentionModel,
+    AbstentionPolicy,
+    Evidence,
+    evidence,
+    fit,
+    subject,
+)
 from bot.config import AnswerSettings, LLMSettings
 from bot.errors import ConfigError
 from bot.llm.fake import FakeLLM
 from bot.stages.answer import AnswerStage
+from bot.types import ChatMessage
 from knowledge.documents import Chunk, SearchHit
+from knowledge.titles import TitleIndex
 from prompts import PromptLibrary
 
 QUESTION = "Is the gym membership fee in Spanish pesos?"  # topic words: gym membership fee Spanish pesos
@@ -175,3 +186,104 @@ def test_a_fitted_model_survives_its_json(tmp_path: Path):
     path = tmp_path / "model.json"
     path.write_text(model.to_json(), encoding="utf-8")
     assert AbstentionModel.load(path) == model
+
+
+# A venue knowledge base in miniature: 北京鹏润国际大酒店 is listed by its neighbours but has no document of its own.
+VENUE_TITLES = {"g": "国子监", "y": "雍和宫", "d": "地坛", "b": "北京饭店", "l": "北京丽晶酒店"}
+NEIGHBOURS = "周边酒店：北京饭店、北京丽晶酒店、北京鹏润国际大酒店\n周边景点：雍和宫、地坛"
+VENUES = TitleIndex.build(
+    VENUE_TITLES,
+    [Chunk("g#0", "g", "国子监", f"名称：国子监\n{NEIGHBOURS}"), Chunk("b#0", "b", "北京饭店", "名称：北京饭店")],
+)
+MENTIONS = [hit("g", "国子监", f"名称：国子监\n{NEIGHBOURS}", 0.92, 6.0)]
+PRODUCT_TITLES = {"hub": "Nimbus Hub", "sensor": "Nimbus Sensor", "billing": "Billing"}
+PRODUCTS = TitleIndex.build(
+    PRODUCT_TITLES,
+    [
+        Chunk(
+            "hub#0",
+            "hub",
+            "Nimbus Hub",
+            "The Nimbus Hub needs no batteries.\nWorks with: Nimbus Sensor, Nimbus Relay, Nimbus Hub",
+        )
+    ],
+)
+HUB_PAGE = [
+    hit("hub", "Nimbus Hub", "The Nimbus Hub needs no batteries.\nWorks with: Nimbus Sensor, Nimbus Relay", 0.7, 8.0)
+]
+
+
+def test_a_chinese_subject_named_earlier_without_a_document_of_its_own():
+    history = ["推荐一家评分4.5分以上的酒店。", "推荐您去北京鹏润国际大酒店。"]
+    held_out = evidence("这家酒店是什么类型的？", MENTIONS, 3, history=history, titles=VENUES)
+    assert held_out.subject_without_document == pytest.approx(1.0)
+    documented = evidence("这家酒店是什么类型的？", MENTIONS, 3, history=["推荐您去北京饭店。"], titles=VENUES)
+    assert documented.subject_without_document == 0.0
+    either = evidence("电话是多少？", MENTIONS, 3, history=["推荐您去北京饭店或北京鹏润国际大酒店。"], titles=VENUES)
+    assert either.subject_without_document == pytest.approx(0.5)  # a choice of two: one has no document
+
+
+def test_a_listing_answer_is_not_the_subject_the_next_question_asks_about():
+    history = ["推荐您去北京鹏润国际大酒店。", "这家酒店的周边有哪些景点？", "周边的景点有雍和宫、地坛。"]
+    asked = evidence("这家酒店的地址在哪？", MENTIONS, 3, history=history, titles=VENUES)
+    assert asked.subject_without_document == pytest.approx(1.0)  # the hotel, not 雍和宫 and 地坛
+    assert [name.text for name in subject("它的地址？", history, VENUES)] == ["北京鹏润国际大酒店"]
+    assert subject("它的地址？", history[:1] + ["好的"] * SUBJECT_TURNS, VENUES) == []  # named too long ago
+
+
+def test_an_english_product_named_without_a_page_of_its_own():
+    relay = evidence("Does the Nimbus Relay need batteries?", HUB_PAGE, 3, titles=PRODUCTS)
+    hub = evidence("Does the Nimbus Hub need batteries?", HUB_PAGE, 3, titles=PRODUCTS)
+    assert relay.subject_without_document == pytest.approx(1.0)
+    assert hub.subject_without_document == 0.0
+    assert relay.coverage == hub.coverage  # the passage mentions both: only the subject evidence tells them apart
+
+
+def test_no_titles_no_history_or_nothing_named_is_no_subject_evidence():
+    message = "这家酒店是什么类型的？"
+    assert evidence(message, MENTIONS, 3).subject_without_document == 0.0  # no title index
+    assert evidence(message, MENTIONS, 3, history=[], titles=VENUES).subject_without_document == 0.0
+    untitled = TitleIndex.build({"x": "", "y": "  "}, [Chunk("x#0", "x", "", NEIGHBOURS)])
+    assert evidence(message, MENTIONS, 3, history=["推荐您去北京鹏润国际大酒店。"], titles=untitled) == evidence(
+        message, MENTIONS, 3
+    )
+
+
+def test_the_shipped_model_declines_a_venue_the_knowledge_base_only_mentions():
+    history = [ChatMessage("user", "推荐一家酒店。"), ChatMessage("assistant", "推荐您去北京鹏润国际大酒店。")]
+    documented = [ChatMessage("user", "推荐一家酒店。"), ChatMessage("assistant", "推荐您去国子监附近的北京饭店。")]
+    hits = [hit("b", "北京饭店", "名称：北京饭店\n酒店类型：高档型\n" + NEIGHBOURS, 0.93, 9.0)]
+    answer = AnswerStage(
+        FakeLLM(),
+        PromptLibrary(),
+        AnswerSettings(),
+        LLMSettings(backend="fake"),
+        embedder_model="multilingual-e5-small",
+        titles=lambda: VENUES,
+    )
+    assert answer.grounded("这家酒店是什么类型的？", hits, "这家酒店是什么类型的？ 北京饭店", documented)
+    assert not answer.grounded("这家酒店是什么类型的？", hits, "这家酒店是什么类型的？ 北京鹏润国际大酒店", history)
+    assert "subject_without_document" in AbstentionModel.load(SHIPPED_MODEL).features
+
+
+async def test_the_answer_stage_reads_the_titles_of_the_index_it_answers_from(runtime, settings, tmp_path: Path):
+    venues = [
+        {"id": "g", "title": "国子监", "text": f"名称：国子监\n门票：30\n{NEIGHBOURS}"},
+        {"id": "b", "title": "北京饭店", "text": "名称：北京饭店\n酒店类型：豪华型\n周边景点：国子监、雍和宫、地坛"},
+        {"id": "l", "title": "北京丽晶酒店", "text": "名称：北京丽晶酒店\n酒店类型：豪华型"},
+        {"id": "y", "title": "雍和宫", "text": "名称：雍和宫\n门票：25"},
+        {"id": "d", "title": "地坛", "text": "名称：地坛\n门票：2"},
+    ]
+    folder = tmp_path / "venues"
+    folder.mkdir()
+    (folder / "kb.jsonl").write_text("\n".join(json.dumps(v, ensure_ascii=False) for v in venues), encoding="utf-8")
+    settings.knowledge.path = folder
+    services = runtime.services()
+    stage = AnswerStage.build(services)
+    await stage.warm_up()
+    question, query = "这家酒店是什么类型的？", "这家酒店是什么类型的？ 国子监 北京饭店 北京鹏润国际大酒店"
+    hits = services.retriever.retrieve(query, 4)
+    documented = [ChatMessage("assistant", "推荐您去北京饭店。")]
+    held_out = [ChatMessage("assistant", "推荐您去北京鹏润国际大酒店。")]
+    assert stage.grounded(question, hits, query, documented) and stage.grounded(question, hits, query, [])
+    assert not stage.grounded(question, hits, query, held_out)  # the same passages, about a thing they only list
