@@ -46,7 +46,12 @@ def list_keys() -> None:
     if not infos:
         err.print("No API keys yet: create one with `deskbot keys create NAME`.")
     for info in infos:
-        state = f"revoked {info.revoked_at:%Y-%m-%d %H:%M}" if info.revoked_at else "active"
+        if info.revoked_at:
+            state = f"revoked {info.revoked_at:%Y-%m-%d %H:%M}"
+        elif info.expires_at:
+            state = f"{'expired' if info.expired() else 'active until'} {info.expires_at:%Y-%m-%d %H:%M}"
+        else:
+            state = "active"
         out.print(f"{info.name}\t{info.hint}\tcreated {info.created_at:%Y-%m-%d %H:%M}\t{state}")
 
 
@@ -78,10 +83,13 @@ def create_widget(
     ],
     per_session: Annotated[int, typer.Option(min=1, help="Messages one browser session may send per day.")] = 50,
     per_day: Annotated[int, typer.Option(min=1, help="Messages all sessions of this key may send per day.")] = 1000,
+    expires_in_days: Annotated[
+        int | None, typer.Option(help="Refuse the key after this many days (default: valid until revoked).")
+    ] = None,
 ) -> None:
     """Create a public key for the chat widget, limited to its sites and to messages per session and per day."""
     keys = _widget_keys()
-    key = keys.create(name, origin, per_session=per_session, per_day=per_day)
+    key = keys.create(name, origin, per_session=per_session, per_day=per_day, expires_in_days=expires_in_days)
     tag = f'<script src="https://<deskbot>/widget.js" data-key="{key}" async></script>'
     err.print(f"Created widget key '{name}'. Add it to your pages with: {tag}")
     print(key)
@@ -89,12 +97,17 @@ def create_widget(
 
 @keys_app.command("list-widget")
 def list_widget_keys() -> None:
-    """List widget keys (name, key, origins, limits, created, revoked)."""
+    """List widget keys (name, key, origins, limits, created, state: active until a date, revoked or expired)."""
     infos = _widget_keys().list()
     if not infos:
         err.print("No widget keys yet: create one with `deskbot keys create-widget NAME --origin URL`.")
     for info in infos:
-        state = f"revoked {info.revoked_at:%Y-%m-%d %H:%M}" if info.revoked_at else "active"
+        if info.revoked_at:
+            state = f"revoked {info.revoked_at:%Y-%m-%d %H:%M}"
+        elif info.expires_at:
+            state = f"{'expired' if info.expired() else 'active until'} {info.expires_at:%Y-%m-%d %H:%M}"
+        else:
+            state = "active"
         limits = f"{info.per_session}/session/day, {info.per_day}/day"
         created = f"created {info.created_at:%Y-%m-%d %H:%M}"
         out.print(f"{info.name}\t{info.key}\t{' '.join(info.origins)}\t{limits}\t{created}\t{state}")
@@ -135,7 +148,12 @@ def list_operator_keys() -> None:
             "No operator keys yet, so the console is closed: create one with `deskbot keys create-operator NAME`."
         )
     for info in infos:
-        state = f"revoked {info.revoked_at:%Y-%m-%d %H:%M}" if info.revoked_at else "active"
+        if info.revoked_at:
+            state = f"revoked {info.revoked_at:%Y-%m-%d %H:%M}"
+        elif info.expires_at:
+            state = f"{'expired' if info.expired() else 'active until'} {info.expires_at:%Y-%m-%d %H:%M}"
+        else:
+            state = "active"
         out.print(f"{info.name}\t{info.hint}\tcreated {info.created_at:%Y-%m-%d %H:%M}\t{state}")
 
 

@@ -8,7 +8,8 @@ with a secret of its own that signs the key's browser sessions.
 A browser session is minted by the server (`mint_session`): 16 random bytes and their HMAC-SHA256 under the key's
 secret, `<random>.<signature>`. The widget keeps it in localStorage; `session_id` accepts only sessions this key
 signed, so a browser cannot make up a session, nor name another one's (it would need its random part). Revoking a
-key ends its sessions with it.
+key ends its sessions with it, and so does its expiry (`expires_in_days` at creation; a key without one lasts until
+revoked): an expired key is refused like a revoked one.
 
 `admit` counts one message of a session against both limits in one transaction on `widget_usage` (one row per key,
 UTC day and bucket: the day's total, and each session's count that day), so every worker process of the server
@@ -66,6 +67,7 @@ class WidgetKey(StoreTable, table=True):
     per_day: int
     created_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
     revoked_at: datetime | None = None
+    expires_at: datetime | None = None
 
 
 class WidgetUsage(StoreTable, table=True):
@@ -94,11 +96,15 @@ class WidgetKeyInfo:
     per_day: int
     created_at: datetime
     revoked_at: datetime | None
+    expires_at: datetime | None = None
     session_secret: str = ""
 
     @property
     def active(self) -> bool:
-        return self.revoked_at is None
+        return self.revoked_at is None and not self.expired()
+
+    def expired(self, now: datetime | None = None) -> bool:
+        return self.expires_at is not None and _aware(self.expires_at) <= (now or datetime.now(UTC))
 
     def allows(self, origin: str | None) -> bool:
         return origin is not None and origin.lower() in self.origins
@@ -131,6 +137,11 @@ def _signature(secret: str, session: str) -> str:
     return base64.urlsafe_b64encode(digest[:16]).decode().rstrip("=")
 
 
+def _aware(moment: datetime) -> datetime:
+    """SQLite returns naive datetimes; everything stored is UTC."""
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
 def _info(row: WidgetKey) -> WidgetKeyInfo:
     return WidgetKeyInfo(
         name=row.name,
@@ -140,6 +151,7 @@ def _info(row: WidgetKey) -> WidgetKeyInfo:
         per_day=row.per_day,
         created_at=row.created_at,
         revoked_at=row.revoked_at,
+        expires_at=row.expires_at,
         session_secret=row.session_secret,
     )
 
@@ -149,8 +161,16 @@ class WidgetKeys:
         self._database = database
         database.upgrade()
 
-    def create(self, name: str, origins: list[str], per_session: int = 50, per_day: int = 1000) -> str:
-        """A new widget key for pages on `origins`; the returned key goes in the page's `data-key`."""
+    def create(
+        self,
+        name: str,
+        origins: list[str],
+        per_session: int = 50,
+        per_day: int = 1000,
+        expires_in_days: int | None = None,
+    ) -> str:
+        """A new widget key for pages on `origins`, refused after `expires_in_days` (None: until revoked); the
+        returned key goes in the page's `data-key`."""
         name = name.strip()
         if not KEY_NAME.fullmatch(name):
             raise WidgetKeyError(
@@ -161,6 +181,8 @@ class WidgetKeys:
             raise WidgetKeyError("a widget key needs at least one --origin (the site that embeds the widget)")
         if per_session < 1 or per_day < 1:
             raise WidgetKeyError("--per-session and --per-day are at least 1")
+        if expires_in_days is not None and not 1 <= expires_in_days <= 3650:
+            raise WidgetKeyError("--expires-in-days is 1 to 3650 (or leave it out: the key lasts until revoked)")
         allowed = sorted({normalized_origin(origin) for origin in origins})
         key = WIDGET_KEY_PREFIX + secrets.token_urlsafe(24)
         row = WidgetKey(
@@ -170,6 +192,7 @@ class WidgetKeys:
             origins=json.dumps(allowed),
             per_session=per_session,
             per_day=per_day,
+            expires_at=None if expires_in_days is None else datetime.now(UTC) + timedelta(days=expires_in_days),
         )
         try:
             with self._database.session() as session:
@@ -182,14 +205,15 @@ class WidgetKeys:
         return key
 
     def find(self, key: str) -> WidgetKeyInfo | None:
-        """The active widget key `key`, or None (unknown or revoked)."""
+        """The active widget key `key`, or None (unknown, revoked or expired)."""
         if not key.startswith(WIDGET_KEY_PREFIX):
             return None
         with self._database.transaction("check a widget key", part="widget keys") as connection:
             row = connection.execute(core_select(KEYS).where(KEYS.c.key == key)).first()
-        if row is None or row.revoked_at is not None:
+        if row is None:
             return None
-        return _info(WidgetKey.model_validate(row._mapping))
+        info = _info(WidgetKey.model_validate(row._mapping))
+        return info if info.active else None
 
     @staticmethod
     def mint_session(key: WidgetKeyInfo) -> str:

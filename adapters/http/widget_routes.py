@@ -2,8 +2,8 @@
 
 Every `/widget/v1` request names its widget key in the `key` query parameter (in the URL, so that a CORS preflight,
 which carries no body or custom header, can be checked too) and comes with the `Origin` header browsers send on
-cross-origin requests. A missing or unknown origin is 403, an unknown or revoked key 401; only then does the answer
-carry `Access-Control-Allow-Origin` for that origin, so a page on any other site can neither read an answer nor
+cross-origin requests. A missing or unknown origin is 403, an unknown, revoked or expired key 401; only then does the
+answer carry `Access-Control-Allow-Origin` for that origin, so a page on any other site can neither read an answer nor
 send JSON (its preflight is refused). Secret API keys are not accepted here, and widget keys are not accepted on
 `/v1` (`adapters.http.auth` takes only `dsk_` keys).
 
@@ -49,7 +49,7 @@ router = APIRouter(
     prefix="/widget/v1",
     tags=["widget"],
     responses={
-        401: {"description": "Unknown or revoked widget key, or a session this key did not sign."},
+        401: {"description": "Unknown, revoked or expired widget key, or a session this key did not sign."},
         403: {"description": "No `Origin` header, or an origin the widget key does not allow."},
         429: {"description": "The session's or the key's messages of today are used up; `Retry-After` says when."},
     },
@@ -100,14 +100,14 @@ async def widget_caller(
     context: Annotated[ChannelContext, Depends(channel_context)],
     key: Annotated[str, Query(max_length=100, description="The widget key (`deskbot keys create-widget`).")],
 ) -> WidgetCaller:
-    """The caller, once its key and origin are checked: 403 without an Origin, 401 for an unknown or revoked key,
-    403 for an origin the key does not allow."""
+    """The caller, once its key and origin are checked: 403 without an Origin, 401 for an unknown, revoked or
+    expired key, 403 for an origin the key does not allow."""
     origin = request.headers.get("origin")
     if not origin:
         raise HTTPException(403, "a widget request needs an Origin header (it comes from a web page)")
     info = await asyncio.to_thread(context.widget_keys.find, key)
     if info is None:
-        raise HTTPException(401, "unknown or revoked widget key")
+        raise HTTPException(401, "unknown, revoked or expired widget key")
     if not info.allows(origin):
         raise HTTPException(403, f"this widget key does not allow the origin {origin!r}")
     return WidgetCaller(info, origin)

@@ -1,12 +1,13 @@
-"""Widget keys in the store: created with normalized origins, found until revoked, sessions signed per key, and the
-per-session and per-day counts shared through the database."""
+"""Widget keys in the store: created with normalized origins, found until revoked or expired, sessions signed per key,
+and the per-session and per-day counts shared through the database."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from adapters.http.widget_keys import KEYS as WIDGET_KEYS_TABLE
 from adapters.http.widget_keys import (
     WidgetKeyError,
     WidgetKeys,
@@ -108,6 +109,27 @@ def test_limits_per_session_and_per_day_start_again_the_next_day(keys, tmp_path)
         other.admit(info, "s4", morning)
 
 
+def test_a_key_that_expires_is_found_until_it_expires(keys):
+    key = keys.create("campaign", ["https://a.example"], expires_in_days=30)
+    info = keys.find(key)
+    assert info is not None and info.expires_at is not None and info.active
+    assert timedelta(days=29) < info.expires_at - datetime.now(UTC) <= timedelta(days=30)
+    assert info.expired(now=datetime.now(UTC) + timedelta(days=31))
+    with keys._database.transaction("age the key") as connection:
+        yesterday = datetime.now(UTC) - timedelta(days=1)
+        connection.execute(WIDGET_KEYS_TABLE.update().values(expires_at=yesterday))
+    assert keys.find(key) is None
+    assert [item.active for item in keys.list()] == [False]
+    lasting = keys.create("forever", ["https://a.example"])
+    assert (found := keys.find(lasting)) is not None and found.expires_at is None
+
+
+@pytest.mark.parametrize("days", [0, -1, 3651])
+def test_an_expiry_out_of_range_is_refused(keys, days):
+    with pytest.raises(WidgetKeyError, match="--expires-in-days"):
+        keys.create("site", ["https://a.example"], expires_in_days=days)
+
+
 def test_seconds_to_midnight_is_at_least_one():
     assert seconds_to_midnight(datetime(2026, 12, 1, 23, 59, 59, 999_000, tzinfo=UTC)) == 1
 
@@ -124,6 +146,19 @@ def test_the_keys_commands_create_list_and_revoke_widget_keys(tmp_path):
     assert key.startswith("dsw_") and f'data-key="{key}"' in created.stderr
     listed = run_deskbot("keys", "list-widget", cwd=tmp_path, env=env)
     assert listed.stdout.split()[:4] == ["site", key, "https://a.example", "50/session/day,"]
+    expiring = run_deskbot(
+        "keys",
+        "create-widget",
+        "spring",
+        "--origin",
+        "https://a.example",
+        "--expires-in-days",
+        "7",
+        cwd=tmp_path,
+        env=env,
+    )
+    assert expiring.returncode == 0, expiring.stderr
+    assert "active until" in run_deskbot("keys", "list-widget", cwd=tmp_path, env=env).stdout
     bad = run_deskbot("keys", "create-widget", "other", "--origin", "a.example", cwd=tmp_path, env=env)
     assert bad.returncode != 0 and "an origin is a scheme and a host" in bad.stderr and "Traceback" not in bad.stderr
     assert run_deskbot("keys", "create-widget", "other", cwd=tmp_path, env=env).returncode != 0, "--origin is required"

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
 
 from adapters.http.context import ChannelContext
+from adapters.http.widget_keys import KEYS as WIDGET_KEYS_TABLE
 
 SITE = "https://help.a.example"
 OTHER_SITE = "https://b.example"
@@ -94,6 +96,14 @@ async def test_unknown_and_revoked_keys_and_api_keys_are_refused(app_client, wid
     context.widget_keys.revoke("site")
     assert (await widget_post(app_client, "chat/stream", widget_key, body)).status_code == 401
     assert (await widget_post(app_client, "session", widget_key, {})).status_code == 401
+
+
+async def test_an_expired_key_is_refused(app_client, widget_key, context):
+    session = await new_session(app_client, widget_key)
+    with context.widget_keys._database.transaction("expire the key") as connection:
+        connection.execute(WIDGET_KEYS_TABLE.update().values(expires_at=datetime.now(UTC) - timedelta(seconds=1)))
+    refused = await widget_post(app_client, "chat/stream", widget_key, {"session": session, "message": QUESTION})
+    assert refused.status_code == 401 and "expired" in refused.json()["detail"]
 
 
 async def test_a_widget_key_cannot_call_the_api(app_client, widget_key):
