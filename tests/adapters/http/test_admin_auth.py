@@ -85,6 +85,8 @@ async def test_logging_in_sets_an_httponly_strict_expiring_cookie_and_opens_the_
     assert page.headers["x-frame-options"] == "DENY"
     script = await app_client.get("/admin/assets/console.js")
     assert script.status_code == 200 and "textContent" in script.text
+    for writes_markup in ("innerHTML", "outerHTML", "insertAdjacentHTML", "document.write", "eval("):
+        assert writes_markup not in script.text, f"the console renders text only, never {writes_markup}"
     assert (await app_client.get("/admin/api/me")).json() == {"operator": "ada"}
 
 
