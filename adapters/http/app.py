@@ -1,8 +1,10 @@
 """`create_app(runtime)`: the FastAPI app of `deskbot serve` — chat API, chat widget, Slack endpoints, webhooks,
 health, metrics.
 
-Middleware, outermost first: request metrics, load shedding (503 + Retry-After beyond `[server] max_in_flight`), the
-body read timeout (408), then the body size limit (413 before any route reads a byte too many).
+Middleware, outermost first: load shedding (503 + Retry-After beyond `[server] max_in_flight`, decided from the path
+alone, before the request is logged, measured or its body read: a refusal costs next to nothing, so an overloaded
+process sheds fast), the request log, request metrics, the body read timeout (408), then the body size limit (413
+before any route reads a byte too many). A shed request is counted by `deskbot_http_shed_requests_total` only.
 Slack routes are mounted only with `[slack] signing_secret`, the incoming webhook only with `[webhooks] secret`.
 """
 
@@ -236,12 +238,12 @@ def create_app(context: ChannelContext, answers_elsewhere: bool = False) -> Fast
     server = context.server
     app.add_middleware(BodySizeLimit, max_bytes=server.max_body_bytes)
     app.add_middleware(BodyDeadline, read_timeout_s=server.read_timeout_s)
+    app.add_middleware(RequestMetrics, metrics=context.metrics)
+    app.add_middleware(RequestLog)
     app.add_middleware(
         InFlightLimit,
         max_in_flight=server.max_in_flight,
         retry_after_s=server.shed_retry_after_s,
         on_shed=context.metrics.shed.inc,
     )
-    app.add_middleware(RequestMetrics, metrics=context.metrics)
-    app.add_middleware(RequestLog)
     return app

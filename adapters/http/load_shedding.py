@@ -8,6 +8,11 @@ is complete (a streamed answer holds its place while it streams), and holds per 
 segment of the path (`/v1`, `/slack`, `/webhooks`, ...), so a flood of slow chat requests never takes the places of
 the Slack acknowledgements, which take milliseconds. The operations routes (`/healthz`, `/readyz`, `/metrics`) are
 always admitted, so a load balancer and Prometheus still see the server.
+
+It is the app's outermost middleware (`adapters.http.app`): the refusal is decided from the path alone, before the
+request is logged or measured and before its body is read, so it costs a few microseconds of the event loop however
+busy the process is. uvicorn's own `limit_concurrency` is not used: it counts connections (idle keep-alive ones
+too), and one count for all, so a flood of chat connections would refuse the Slack acknowledgements as well.
 """
 
 from __future__ import annotations
