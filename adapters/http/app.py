@@ -14,6 +14,7 @@ import asyncio
 import functools
 import logging
 import os
+import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
@@ -56,9 +57,17 @@ PRUNE_EVERY_S = 3600.0
 def build_context(adapter: AdapterContext, owns_process: bool = False) -> ChannelContext:
     """The channel context of an app or answer process; `owns_process`: the only one in its process, which lives as
     long as it does (a `deskbot serve` process, not a test), so what it loads may be frozen for the garbage collector
-    (`Responder.freeze_heap`)."""
+    (`Responder.freeze_heap`), and the process's GIL switch interval is `[server] switch_interval_ms`.
+
+    The switch interval is how long a thread running Python (the engine answering a chat in `asyncio.to_thread`,
+    the queue writer) keeps the GIL while the event loop waits for it: every hand-over can cost the loop that long,
+    so Python's 5 ms put up to 5 ms into an acknowledgement or a 503 for each hand-over on its way; 1 ms cut the
+    loop's step behind a busy thread about threefold here, for a few more switches a second.
+    """
     settings = adapter.settings
     server = settings.section(ServerSettings)
+    if owns_process:
+        sys.setswitchinterval(server.switch_interval_ms / 1000)
     responder = adapter.responder
     responder.ready_timeout_s = server.ready_timeout_s
     responder.freeze_heap = owns_process

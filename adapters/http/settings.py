@@ -60,6 +60,13 @@ class ServerSettings(Section):
         30.0, gt=0, description="A request body not complete this long after its headers: 408."
     )
     keep_alive_s: float = Field(5.0, gt=0, description="An idle keep-alive connection is closed after this long.")
+    switch_interval_ms: float = Field(
+        1.0,
+        gt=0,
+        le=100,
+        description="How long a thread of a serve process runs Python before the event loop may take the GIL "
+        "(Python's default is 5).",
+    )
 
 
 class SlackSettings(Section):
