@@ -18,7 +18,8 @@ Overload: at a rate beyond what the server acknowledges, requests over `[server]
 + Retry-After (Slack retries them); reported as `shed_503` with their latency (`shed_p99_ms`), beside the 200s.
 `--chat-rate R` adds `/v1/chat` requests at R/s during the measured events (their own connections, answered by the
 same slow FakeLLM): beyond what the server answers they are shed (`chat_503`, `chat_shed_p99_ms`) while the Slack
-acknowledgements keep their own places. `--max-in-flight 100000` turns shedding off, to compare.
+acknowledgements keep their own places. `--max-in-flight 100000` turns shedding off, to compare;
+`--max-loop-lag-ms 25` also sheds the chats while the serving event loop is 25 ms behind (`adapters.http.loop_lag`).
 Bounded: at most 20,000 events and 10 minutes.
 """
 
@@ -214,6 +215,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         "DESKBOT_SERVER__ANSWER_PROCESSES": str(args.answer_processes),
         "DESKBOT_SERVER__ANSWER_CONCURRENCY": str(args.answer_concurrency),
         "DESKBOT_SERVER__MAX_IN_FLIGHT": str(args.max_in_flight),
+        "DESKBOT_SERVER__MAX_LOOP_LAG_MS": str(args.max_loop_lag_ms),
         # overload is measured, not the rate limits: one key and one customer send all the chats
         "DESKBOT_SERVER__API_RATE_LIMIT_REQUESTS": "1000000",
         "DESKBOT_GUARD__RATE_LIMIT_MESSAGES": "1000000",
@@ -348,6 +350,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         "answer_processes": args.answer_processes,
         "answer_concurrency": args.answer_concurrency,
         "max_in_flight": args.max_in_flight,
+        "max_loop_lag_ms": args.max_loop_lag_ms,
         "ack_p50_ms": round(statistics.median(latencies), 1),
         "ack_p95_ms": round(percentile(latencies, 0.95), 1),
         "ack_p99_ms": round(percentile(latencies, 0.99), 1),
@@ -441,6 +444,12 @@ def main() -> None:
         help="Requests the server takes at once before it sheds with 503 (default: Deskbot's).",
     )
     parser.add_argument("--chat-rate", type=float, default=0.0, help="Also send /v1/chat requests at this rate.")
+    parser.add_argument(
+        "--max-loop-lag-ms",
+        type=float,
+        default=ServerSettings().max_loop_lag_ms,
+        help="Shed the chat lanes while the serving event loop is this far behind (default: Deskbot's; 0: off).",
+    )
     args = parser.parse_args()
     if args.serve:
         serve(args.port, args.workers)

@@ -3,7 +3,8 @@ health, metrics.
 
 Middleware, outermost first: load shedding (503 + Retry-After beyond `[server] max_in_flight`, decided from the path
 alone, before the request is logged, measured or its body read: a refusal costs next to nothing, so an overloaded
-process sheds fast), the request log, request metrics, the body read timeout (408), then the body size limit (413
+process sheds fast; with `[server] max_loop_lag_ms`, the chat lanes are also shed while the event loop is behind,
+`adapters.http.loop_lag`), the request log, request metrics, the body read timeout (408), then the body size limit (413
 before any route reads a byte too many). A shed request is counted by `deskbot_http_shed_requests_total` only.
 Slack routes are mounted only with `[slack] signing_secret`, the incoming webhook only with `[webhooks] secret`.
 """
@@ -32,7 +33,8 @@ from adapters.http.api_keys import ApiKeys
 from adapters.http.context import ChannelContext
 from adapters.http.deliveries import Deliveries, RetryBackoff, queue_database_url
 from adapters.http.limits import BodySizeLimit
-from adapters.http.load_shedding import InFlightLimit
+from adapters.http.load_shedding import InFlightLimit, LagShedding
+from adapters.http.loop_lag import LoopLag
 from adapters.http.metrics import Metrics, RequestMetrics
 from adapters.http.payloads import validation_problems
 from adapters.http.read_timeouts import BodyDeadline
@@ -197,18 +199,27 @@ def create_app(context: ChannelContext, answers_elsewhere: bool = False) -> Fast
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         context.responder.start()
         pruning = asyncio.create_task(prune_deliveries(context), name="deskbot-prune-deliveries")
+        watching = asyncio.create_task(loop_lag.watch(), name="deskbot-loop-lag") if lag_shedding else None
         worker = None if answers_elsewhere else answer_worker(context)
         answering = asyncio.create_task(worker.run(), name="deskbot-answer-worker") if worker else None
         try:
             yield
         finally:
             pruning.cancel()
+            if watching is not None:
+                watching.cancel()
             if answering is not None and worker is not None:
                 await worker.stop(SHUTDOWN_GRACE_S)
                 await answering
             await close_context(context)
 
-    docs = context.server.docs
+    server = context.server
+    loop_lag = LoopLag()
+    lag_shedding = None
+    if server.max_loop_lag_ms > 0:
+        lanes = frozenset(server.lag_shed_lanes)
+        lag_shedding = LagShedding(loop_lag, server.max_loop_lag_ms / 1000, lanes)
+    docs = server.docs
     app = FastAPI(
         title="Deskbot",
         summary="Customer-service answers from your help centre: chat API, Slack endpoints, webhooks.",
@@ -244,7 +255,6 @@ def create_app(context: ChannelContext, answers_elsewhere: bool = False) -> Fast
         from adapters.http import webhooks
 
         app.include_router(webhooks.router)
-    server = context.server
     app.add_middleware(BodySizeLimit, max_bytes=server.max_body_bytes)
     app.add_middleware(BodyDeadline, read_timeout_s=server.read_timeout_s)
     app.add_middleware(RequestMetrics, metrics=context.metrics)
@@ -254,5 +264,6 @@ def create_app(context: ChannelContext, answers_elsewhere: bool = False) -> Fast
         max_in_flight=server.max_in_flight,
         retry_after_s=server.shed_retry_after_s,
         on_shed=context.metrics.shed.inc,
+        lag_shedding=lag_shedding,
     )
     return app
