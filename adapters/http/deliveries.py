@@ -191,7 +191,8 @@ class Deliveries:
         for delivery in batch:
             firsts.setdefault(delivery.key, delivery)  # the first of each key is queued, in the batch's order
         now = datetime.now(UTC)
-        with self._database.transaction(f"queue {len(batch)} deliveries") as connection:
+
+        def write(connection: Connection) -> set[tuple[str, str]]:
             rows = [{"source": d.source, "delivery_id": d.delivery_id, "received_at": now} for d in firsts.values()]
             recorded = connection.execute(
                 _insert_ignoring_repeats(connection, DELIVERIES)
@@ -206,6 +207,10 @@ class Deliveries:
             ]
             if jobs:
                 connection.execute(insert(JOBS).values(state="pending", attempts=0, created_at=now), jobs)
+            return queued
+
+        # the senders wait for this write: ahead of the answer workers' writes (`Database.write_first_in_line`)
+        queued = self._database.write_first_in_line(f"queue {len(batch)} deliveries", write)
         results = []
         for delivery in batch:
             results.append(delivery.key in queued)
