@@ -43,7 +43,7 @@ class QueueWriter:
         """`Deliveries.submit`, written with the deliveries submitted meanwhile: True once stored, False for a
         delivery id submitted before."""
         delivery = NewDelivery.of(source, delivery_id, payload, reply)
-        stored = asyncio.get_running_loop().create_future()
+        stored: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
         self._waiting.append((delivery, stored))
         if self._writing is None or self._writing.done():
             self._writing = asyncio.create_task(self._write_batches(), name="deskbot-queue-writer")
