@@ -194,11 +194,10 @@ class Deliveries:
 
         def write(connection: Connection) -> set[tuple[str, str]]:
             rows = [{"source": d.source, "delivery_id": d.delivery_id, "received_at": now} for d in firsts.values()]
-            recorded = connection.execute(
-                _insert_ignoring_repeats(connection, DELIVERIES)
-                .values(rows)
-                .returning(DELIVERIES.c.source, DELIVERIES.c.delivery_id)
-            ).all()
+            recording = _insert_ignoring_repeats(connection, DELIVERIES).returning(
+                DELIVERIES.c.source, DELIVERIES.c.delivery_id
+            )
+            recorded = connection.execute(recording, rows).all()  # one statement, compiled once per process
             queued = {(row.source, row.delivery_id) for row in recorded}
             jobs = [
                 {"source": delivery.source, "delivery_id": delivery.delivery_id, "payload": delivery.stored_payload}

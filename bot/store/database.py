@@ -23,6 +23,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from functools import cached_property
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from sqlalchemy import Connection, Engine, event
@@ -75,18 +76,18 @@ class Database:
             options["connect_args"] = {"check_same_thread": False, "timeout": 30}
         elif url.startswith("postgresql"):
             options["connect_args"] = {"connect_timeout": CONNECT_TIMEOUT_S}
+        self._options = options
         self.engine: Engine = create_engine(url, **options)
         if is_sqlite:
+            _set_sqlite_pragmas(self.engine, BUSY_TIMEOUT_MS)
 
-            @event.listens_for(self.engine, "connect")
-            def _sqlite_pragmas(connection: Any, _record: Any) -> None:
-                cursor = connection.cursor()
-                cursor.execute("PRAGMA journal_mode=WAL")
-                # WAL + NORMAL: no fsync per commit (4 ms -> 0.6 ms per write here); an application crash loses
-                # nothing, a power cut may lose the last commits but never corrupts the file.
-                cursor.execute("PRAGMA synchronous=NORMAL")
-                cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
-                cursor.close()
+    @cached_property
+    def _engine_that_never_waits(self) -> Engine:
+        """A second pool on the same SQLite file whose connections return at once when the write lock is taken
+        (`busy_timeout` 0), for `write_first_in_line`."""
+        engine = create_engine(self.url, **self._options)
+        _set_sqlite_pragmas(engine, 0)
+        return engine
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Database:
@@ -123,7 +124,7 @@ class Database:
     def write_first_in_line(self, what: str, work: Callable[[Connection], T]) -> T:
         """`work(connection)` in one transaction, as `transaction(what)`; on SQLite, while another connection holds
         the write lock the whole transaction is tried again every `LOCK_POLL_S` (for up to the busy timeout)
-        instead of waiting in SQLite's busy handler. `work` must write first (a read before the first write could
+        instead of waiting in SQLite's busy handler (on connections of their own, whose busy timeout is 0). `work` must write first (a read before the first write could
         see a snapshot that another writer changes) and may run more than once."""
         if not self.url.startswith("sqlite"):
             with self.transaction(what) as connection:
@@ -131,12 +132,8 @@ class Database:
         deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
         for attempt in itertools.count():
             try:
-                with self.engine.begin() as connection:
-                    connection.exec_driver_sql("PRAGMA busy_timeout=0")
-                    try:
-                        return work(connection)
-                    finally:
-                        connection.exec_driver_sql(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+                with self._engine_that_never_waits.begin() as connection:
+                    return work(connection)
             except OperationalError as error:
                 if "database is locked" not in str(error.orig) or time.monotonic() > deadline:
                     raise StoreError(f"cannot {what} ({error.__class__.__name__})") from error
@@ -157,3 +154,17 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+        if "_engine_that_never_waits" in self.__dict__:
+            self._engine_that_never_waits.dispose()
+
+
+def _set_sqlite_pragmas(engine: Engine, busy_timeout_ms: int) -> None:
+    @event.listens_for(engine, "connect")
+    def _sqlite_pragmas(connection: Any, _record: Any) -> None:
+        cursor = connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        # WAL + NORMAL: no fsync per commit (4 ms -> 0.6 ms per write here); an application crash loses
+        # nothing, a power cut may lose the last commits but never corrupts the file.
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute(f"PRAGMA busy_timeout={busy_timeout_ms}")
+        cursor.close()

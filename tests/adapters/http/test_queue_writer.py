@@ -7,7 +7,6 @@ import asyncio
 import sqlite3
 
 import pytest
-from sqlalchemy import event
 
 from adapters.http.deliveries import KEPT_REPLY, Deliveries
 from adapters.http.queue_writer import QueueWriter
@@ -21,16 +20,23 @@ def database(tmp_path):
     database.dispose()
 
 
-def count_commits(database: Database) -> list[int]:
-    commits: list[int] = []
-    event.listen(database.engine, "commit", lambda _connection: commits.append(1))
-    return commits
+def record_transactions(deliveries: Deliveries, monkeypatch) -> list[int]:
+    """The size of each batch `deliveries` writes (one transaction each, `Deliveries.submit_many`)."""
+    sizes: list[int] = []
+    submit_many = deliveries.submit_many
+
+    def recorded(batch):
+        sizes.append(len(batch))
+        return submit_many(batch)
+
+    monkeypatch.setattr(deliveries, "submit_many", recorded)
+    return sizes
 
 
-async def test_deliveries_waiting_for_the_lock_are_committed_together_in_order(database, tmp_path):
+async def test_deliveries_waiting_for_the_lock_are_committed_together_in_order(database, tmp_path, monkeypatch):
     deliveries = Deliveries(database)
     writer = QueueWriter(deliveries)
-    commits = count_commits(database)
+    transactions = record_transactions(deliveries, monkeypatch)
     other_process = sqlite3.connect(tmp_path / "deliveries.sqlite", isolation_level=None)
     other_process.execute("BEGIN IMMEDIATE")  # holds the write lock, as an answer process taking jobs does
     first = asyncio.create_task(writer.submit("slack", "Ev0", {"n": 0}))
@@ -39,7 +45,7 @@ async def test_deliveries_waiting_for_the_lock_are_committed_together_in_order(d
     await asyncio.sleep(0.1)
     other_process.execute("COMMIT")
     assert await first and all(await asyncio.gather(*later))
-    assert len(commits) == 2, "the twenty that came while the first batch waited were committed in one transaction"
+    assert transactions == [1, 20], "the twenty that came while the first batch waited were written in one"
     assert [job.payload["n"] for job in deliveries.take(100)] == list(range(21)), "queued in the order they came"
     other_process.close()
     writer.close()
