@@ -124,8 +124,9 @@ class Database:
     def write_first_in_line(self, what: str, work: Callable[[Connection], T]) -> T:
         """`work(connection)` in one transaction, as `transaction(what)`; on SQLite, while another connection holds
         the write lock the whole transaction is tried again every `LOCK_POLL_S` (for up to the busy timeout)
-        instead of waiting in SQLite's busy handler (on connections of their own, whose busy timeout is 0). `work` must write first (a read before the first write could
-        see a snapshot that another writer changes) and may run more than once."""
+        instead of waiting in SQLite's busy handler (on connections of their own, whose busy timeout is 0). `work`
+        must write first (a read before the first write could see a snapshot that another writer changes) and may
+        run more than once."""
         if not self.url.startswith("sqlite"):
             with self.transaction(what) as connection:
                 return work(connection)

@@ -54,7 +54,8 @@ def test_a_write_gets_in_between_the_transactions_of_a_busy_writer(database, tmp
         writer.join()
     with database.transaction("count") as connection:
         assert connection.exec_driver_sql("SELECT count(*) FROM acks").scalar() == 1
-        assert connection.exec_driver_sql("PRAGMA busy_timeout").scalar() == 30_000, "the other writes still wait in the busy handler"
+        busy_timeout = connection.exec_driver_sql("PRAGMA busy_timeout").scalar()
+        assert busy_timeout == 30_000, "the other writes still wait in the busy handler"
 
 
 def test_a_lock_that_never_comes_free_is_a_store_error(database, tmp_path, monkeypatch):
