@@ -11,13 +11,15 @@ re-sends every `--duplicate-every`-th event as a retry (`X-Slack-Retry-Num: 1`),
 records the replies. Reported: ack latency p50/p95/p99/max (of the 200s), non-200 acks, acknowledged events never
 answered, replies per event, how long after its event each reply came, CPU per event (serving process, answer
 processes), and the server's RSS after the first 1,000 events and after all of them (each sample taken once the
-answers drained).
+answers drained). `serving_gc_*`: the garbage collection pauses of the serving process once its heap was frozen
+after start-up (each one stops its event loop), and the longest of the other processes'.
 
 Overload: at a rate beyond what the server acknowledges, requests over `[server] max_in_flight` are refused with 503
 + Retry-After (Slack retries them); reported as `shed_503` with their latency (`shed_p99_ms`), beside the 200s.
 `--chat-rate R` adds `/v1/chat` requests at R/s during the measured events (their own connections, answered by the
 same slow FakeLLM): beyond what the server answers they are shed (`chat_503`, `chat_shed_p99_ms`) while the Slack
-acknowledgements keep their own places. `--max-in-flight 100000` turns shedding off, to compare.
+acknowledgements keep their own places. `--max-in-flight 100000` turns shedding off, to compare;
+`--max-loop-lag-ms 25` also sheds the chats while the serving event loop is 25 ms behind (`adapters.http.loop_lag`).
 Bounded: at most 20,000 events and 10 minutes.
 """
 
@@ -25,12 +27,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import json
 import os
 import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections import deque
 from pathlib import Path
@@ -51,17 +55,53 @@ MAX_SECONDS = 600
 
 def worker_runtime() -> Any:
     """The runtime of every server process (`DESKBOT_SERVE_RUNTIME`): configured by the DESKBOT_ variables `run`
-    sets, with a FakeLLM that takes BENCH_LLM_DELAY seconds per answer."""
+    sets, with a FakeLLM that takes BENCH_LLM_DELAY seconds per answer. The process records its garbage
+    collection pauses (`record_gc_pauses`)."""
     from bot.config import load_settings
     from bot.llm.fake import FakeLLM
     from bot.plugins import PluginRegistry
     from bot.runtime import Runtime
 
+    record_gc_pauses(Path(os.environ["DESKBOT_DATA_DIR"]) / f"gc-pauses-{os.getpid()}.json")
     registry = PluginRegistry()
     llm = FakeLLM(first_token_delay_s=float(os.environ["BENCH_LLM_DELAY"]))
     llm.calls = deque(maxlen=10)  # type: ignore[assignment]  # the fake records every prompt, for tests; not here
     registry.register("llm", "fake", lambda _settings: llm)
     return Runtime(load_settings(), registry)
+
+
+def record_gc_pauses(path: Path, every_s: float = 1.0) -> None:
+    """Time every collection this process makes once its heap is frozen (`gc.freeze` after start-up: the steady
+    state), in ms, and write them to `path` as JSON every `every_s` (a server process is stopped by a signal, so
+    nothing is left to write at exit)."""
+    pauses: list[float] = []
+    started = [0.0]
+    frozen = [False]  # gc.get_freeze_count() walks the whole frozen heap: asked only until it is frozen
+
+    def time_collection(phase: str, _info: dict[str, Any]) -> None:
+        if phase == "start":
+            started[0] = time.perf_counter()
+        elif frozen[0] or gc.get_freeze_count():
+            frozen[0] = True
+            pauses.append((time.perf_counter() - started[0]) * 1000.0)
+
+    def write() -> None:
+        while True:
+            time.sleep(every_s)
+            path.write_text(json.dumps(pauses))
+
+    gc.callbacks.append(time_collection)
+    threading.Thread(target=write, name="bench-gc-pauses", daemon=True).start()
+
+
+def gc_pauses(data_dir: str, pid: int) -> tuple[list[float], list[float]]:
+    """The collection pauses `record_gc_pauses` wrote: of the serving process `pid`, and of all the others."""
+    serving: list[float] = []
+    others: list[float] = []
+    for path in Path(data_dir).glob("gc-pauses-*.json"):
+        pauses = json.loads(path.read_text() or "[]")
+        (serving if path.stem == f"gc-pauses-{pid}" else others).extend(pauses)
+    return serving, others
 
 
 def serve(port: int, workers: int) -> None:
@@ -177,6 +217,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         "DESKBOT_SERVER__ANSWER_PROCESSES": str(args.answer_processes),
         "DESKBOT_SERVER__ANSWER_CONCURRENCY": str(args.answer_concurrency),
         "DESKBOT_SERVER__MAX_IN_FLIGHT": str(args.max_in_flight),
+        "DESKBOT_SERVER__MAX_LOOP_LAG_MS": str(args.max_loop_lag_ms),
         # overload is measured, not the rate limits: one key and one customer send all the chats
         "DESKBOT_SERVER__API_RATE_LIMIT_REQUESTS": "1000000",
         "DESKBOT_GUARD__RATE_LIMIT_MESSAGES": "1000000",
@@ -286,6 +327,8 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             cpu_per_event_ms = [1000.0 * (end - start) / measured for start, end in zip(cpu_warm, cpu_end, strict=True)]
             async with client.get("/metrics") as response:
                 metrics = await response.text()
+            await asyncio.sleep(1.5)  # the last collection pauses are written
+            serving_gc, answering_gc = gc_pauses(data_dir, server.pid)
     finally:
         server.terminate()
         server.wait(timeout=30)
@@ -309,6 +352,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         "answer_processes": args.answer_processes,
         "answer_concurrency": args.answer_concurrency,
         "max_in_flight": args.max_in_flight,
+        "max_loop_lag_ms": args.max_loop_lag_ms,
         "ack_p50_ms": round(statistics.median(latencies), 1),
         "ack_p95_ms": round(percentile(latencies, 0.95), 1),
         "ack_p99_ms": round(percentile(latencies, 0.99), 1),
@@ -332,6 +376,10 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         "serving_process_cpu_ms_per_event": round(cpu_per_event_ms[0], 2),
         "child_processes_cpu_ms_per_event": round(cpu_per_event_ms[1], 2),
         "server_acks_within_50ms_pct": _share_within(metrics, "/slack/events", "0.05"),
+        "serving_gc_pauses": len(serving_gc),
+        "serving_gc_pause_p99_ms": round(percentile(serving_gc, 0.99), 1) if serving_gc else None,
+        "serving_gc_pause_max_ms": round(max(serving_gc), 1) if serving_gc else None,
+        "child_processes_gc_pause_max_ms": round(max(answering_gc), 1) if answering_gc else None,
         "server_duplicates_counted": _metric(metrics, 'deskbot_duplicate_deliveries_total{source="slack"}'),
         "load_average_1m": round(os.getloadavg()[0], 1),
         "cpu_cores": os.cpu_count(),
@@ -398,6 +446,12 @@ def main() -> None:
         help="Requests the server takes at once before it sheds with 503 (default: Deskbot's).",
     )
     parser.add_argument("--chat-rate", type=float, default=0.0, help="Also send /v1/chat requests at this rate.")
+    parser.add_argument(
+        "--max-loop-lag-ms",
+        type=float,
+        default=ServerSettings().max_loop_lag_ms,
+        help="Shed the chat lanes while the serving event loop is this far behind (default: Deskbot's; 0: off).",
+    )
     args = parser.parse_args()
     if args.serve:
         serve(args.port, args.workers)

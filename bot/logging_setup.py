@@ -29,6 +29,7 @@ CONTEXT_FIELDS = ("request_id", "conversation_id", "channel")
 TEXT_FORMAT = "%(levelname)s %(name)s: %(message)s"
 JSON_FIELDS = ("timestamp", "levelname", "name", "message", "process")
 JSON_RENAMES = {"levelname": "level", "name": "logger"}
+UVICORN_ACCESS = "uvicorn.access"
 
 _context: dict[str, contextvars.ContextVar[str | None]] = {
     name: contextvars.ContextVar(f"deskbot_log_{name}", default=None) for name in CONTEXT_FIELDS
@@ -95,7 +96,9 @@ def configure_logging(settings: LoggingSettings, default_level: int = logging.WA
     """One stderr handler on the root logger in the configured format, with the context filter.
 
     `settings.level` wins over `default_level` (the process's own: WARNING for the CLI, INFO for `-v` and for the
-    answer processes). uvicorn's loggers propagate to it, so its lines share the format.
+    answer processes). uvicorn's loggers propagate to it, so its lines share the format; its access log stays off
+    (`adapters.http.request_log` writes the one line of each request, with its id and latency): uvicorn writes an
+    access line whenever `uvicorn.access` has a handler, its own or the root's, whatever its `access_log` said.
     """
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(formatter(settings.format, role))
@@ -107,10 +110,10 @@ def configure_logging(settings: LoggingSettings, default_level: int = logging.WA
     root.setLevel(settings.level or default_level)
     # Python's warnings are lines too: in JSON they become records of `py.warnings`, not free text.
     logging.captureWarnings(settings.format == "json")
-    for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
+    for name in ("uvicorn", "uvicorn.error", UVICORN_ACCESS):
         uvicorn_logger = logging.getLogger(name)
         uvicorn_logger.handlers.clear()
-        uvicorn_logger.propagate = True
+        uvicorn_logger.propagate = name != UVICORN_ACCESS
 
 
 def uvicorn_log_config() -> dict[str, Any]:

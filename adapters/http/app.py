@@ -1,8 +1,11 @@
 """`create_app(runtime)`: the FastAPI app of `deskbot serve` — chat API, chat widget, Slack endpoints, webhooks,
 health, metrics.
 
-Middleware, outermost first: request metrics, load shedding (503 + Retry-After beyond `[server] max_in_flight`), the
-body read timeout (408), then the body size limit (413 before any route reads a byte too many).
+Middleware, outermost first: load shedding (503 + Retry-After beyond `[server] max_in_flight`, decided from the path
+alone, before the request is logged, measured or its body read: a refusal costs next to nothing, so an overloaded
+process sheds fast; with `[server] max_loop_lag_ms`, the chat lanes are also shed while the event loop is behind,
+`adapters.http.loop_lag`), the request log, request metrics, the body read timeout (408), then the body size limit (413
+before any route reads a byte too many). A shed request is counted by `deskbot_http_shed_requests_total` only.
 Slack routes are mounted only with `[slack] signing_secret`, the incoming webhook only with `[webhooks] secret`.
 """
 
@@ -12,6 +15,7 @@ import asyncio
 import functools
 import logging
 import os
+import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
@@ -38,7 +42,8 @@ from adapters.http.context import ChannelContext
 from adapters.http.deliveries import deliveries_from_settings, queue_database_url
 from adapters.http.handoff_notices import HandoffWebhook
 from adapters.http.limits import BodySizeLimit
-from adapters.http.load_shedding import InFlightLimit
+from adapters.http.load_shedding import InFlightLimit, LagShedding
+from adapters.http.loop_lag import LoopLag
 from adapters.http.metrics import Metrics, RequestMetrics
 from adapters.http.payloads import validation_problems
 from adapters.http.read_timeouts import BodyDeadline
@@ -63,9 +68,17 @@ PRUNE_EVERY_S = 3600.0
 def build_context(adapter: AdapterContext, owns_process: bool = False) -> ChannelContext:
     """The channel context of an app or answer process; `owns_process`: the only one in its process, which lives as
     long as it does (a `deskbot serve` process, not a test), so what it loads may be frozen for the garbage collector
-    (`Responder.freeze_heap`)."""
+    (`Responder.freeze_heap`), and the process's GIL switch interval is `[server] switch_interval_ms`.
+
+    The switch interval is how long a thread running Python (the engine answering a chat in `asyncio.to_thread`,
+    the queue writer) keeps the GIL while the event loop waits for it: every hand-over can cost the loop that long,
+    so Python's 5 ms put up to 5 ms into an acknowledgement or a 503 for each hand-over on its way; 1 ms cut the
+    loop's step behind a busy thread about threefold here, for a few more switches a second.
+    """
     settings = adapter.settings
     server = settings.section(ServerSettings)
+    if owns_process:
+        sys.setswitchinterval(server.switch_interval_ms / 1000)
     responder = adapter.responder
     responder.ready_timeout_s = server.ready_timeout_s
     responder.freeze_heap = owns_process
@@ -208,18 +221,27 @@ def create_app(context: ChannelContext, answers_elsewhere: bool = False) -> Fast
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         context.responder.start()
         pruning = asyncio.create_task(prune_deliveries(context), name="deskbot-prune-deliveries")
+        watching = asyncio.create_task(loop_lag.watch(), name="deskbot-loop-lag") if lag_shedding else None
         worker = None if answers_elsewhere else answer_worker(context)
         answering = asyncio.create_task(worker.run(), name="deskbot-answer-worker") if worker else None
         try:
             yield
         finally:
             pruning.cancel()
+            if watching is not None:
+                watching.cancel()
             if answering is not None and worker is not None:
                 await worker.stop(SHUTDOWN_GRACE_S)
                 await answering
             await close_context(context)
 
-    docs = context.server.docs
+    server = context.server
+    loop_lag = LoopLag()
+    lag_shedding = None
+    if server.max_loop_lag_ms > 0:
+        lanes = frozenset(server.lag_shed_lanes)
+        lag_shedding = LagShedding(loop_lag, server.max_loop_lag_ms / 1000, lanes)
+    docs = server.docs
     app = FastAPI(
         title="Deskbot",
         summary="Customer-service answers from your help centre: chat API, Slack endpoints, webhooks.",
@@ -256,15 +278,15 @@ def create_app(context: ChannelContext, answers_elsewhere: bool = False) -> Fast
         from adapters.http import webhooks
 
         app.include_router(webhooks.router)
-    server = context.server
     app.add_middleware(BodySizeLimit, max_bytes=server.max_body_bytes)
     app.add_middleware(BodyDeadline, read_timeout_s=server.read_timeout_s)
+    app.add_middleware(RequestMetrics, metrics=context.metrics)
+    app.add_middleware(RequestLog)
     app.add_middleware(
         InFlightLimit,
         max_in_flight=server.max_in_flight,
         retry_after_s=server.shed_retry_after_s,
         on_shed=context.metrics.shed.inc,
+        lag_shedding=lag_shedding,
     )
-    app.add_middleware(RequestMetrics, metrics=context.metrics)
-    app.add_middleware(RequestLog)
     return app

@@ -9,10 +9,8 @@ the delivery queue where it lives apart), which `/readyz` checks; `api_limits` c
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Callable, Mapping
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
@@ -22,6 +20,7 @@ from fastapi import Request
 from adapters.http.background import BackgroundWork
 from adapters.http.limits import PrincipalRateLimit
 from adapters.http.metrics import Metrics
+from adapters.http.queue_writer import QueueWriter
 from adapters.http.settings import ServerSettings, SlackSettings, WebhookSettings
 from bot.store.rate_limits import rate_limiter
 
@@ -60,12 +59,13 @@ class ChannelContext:
     answer_processes: AnswerStatusBoard | None = None  # where answer processes of their own report, if any
     worker_heartbeats: WorkerHeartbeats | None = None  # where `deskbot worker`s beat, when they answer the queue
     knowledge: Callable[[], KnowledgeBase] | None = None  # the engine's knowledge base (the console writes to it)
-    _submits: ThreadPoolExecutor = field(
-        default_factory=lambda: ThreadPoolExecutor(max_workers=1, thread_name_prefix="deskbot-submits")
-    )
+    _queue_writer: QueueWriter = field(init=False)
+
+    def __post_init__(self) -> None:
+        self._queue_writer = QueueWriter(self.deliveries)
 
     def close(self) -> None:
-        self._submits.shutdown(wait=False)
+        self._queue_writer.close()
 
     @property
     def server(self) -> ServerSettings:
@@ -91,11 +91,10 @@ class ChannelContext:
         """Queue a delivery for the answer workers; False for a repeat (counted in the metrics). A database that is
         down raises `StoreError`, a 503 (`adapters.http.store_errors`): not acknowledged, so the sender retries it.
 
-        The insert runs in a thread of its own, so an acknowledgement never queues behind other blocking work.
+        The insert runs in a thread of its own, so an acknowledgement never queues behind other blocking work, and
+        is committed with the deliveries submitted meanwhile (`adapters.http.queue_writer`).
         """
-        loop = asyncio.get_running_loop()
-        submit = self.deliveries.submit
-        queued = await loop.run_in_executor(self._submits, submit, source, delivery_id, payload, reply)
+        queued = await self._queue_writer.submit(source, delivery_id, payload, reply)
         if not queued:
             self.metrics.duplicates.labels(source).inc()
             log.info("%s delivery %s already queued; ignoring the repeat", source, delivery_id)

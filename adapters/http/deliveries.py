@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -40,7 +40,6 @@ from sqlalchemy import (
     true,
     update,
 )
-from sqlalchemy.exc import IntegrityError
 from sqlmodel import Field
 
 from adapters.http.settings import ServerSettings
@@ -138,6 +137,43 @@ class SourceFilter:
 ANY_SOURCE = SourceFilter()
 
 
+@dataclass(frozen=True)
+class NewDelivery:
+    """A delivery to queue: its de-duplication key (`source`, `delivery_id`) and its job's payload as stored."""
+
+    source: str
+    delivery_id: str
+    stored_payload: str
+
+    @classmethod
+    def of(
+        cls, source: str, delivery_id: str, payload: Mapping[str, Any], reply: Mapping[str, Any] | None = None
+    ) -> NewDelivery:
+        """The delivery of `payload`, with the `reply` already given when there is one (see `Deliveries.submit`)."""
+        if KEPT_REPLY in payload:
+            raise ValueError(f"a delivery payload cannot carry the reserved key {KEPT_REPLY!r}")
+        stored = {**payload, KEPT_REPLY: dict(reply)} if reply is not None else payload
+        return cls(source, delivery_id, json.dumps(stored))
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return self.source, self.delivery_id
+
+
+def _insert_ignoring_repeats(connection: Connection, table: Table) -> Any:
+    """`INSERT ... ON CONFLICT DO NOTHING` in the database's dialect (SQLite and Postgres, the supported stores)."""
+    dialect = connection.dialect.name
+    if dialect == "sqlite":
+        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+        return sqlite_insert(table).on_conflict_do_nothing()
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as postgres_insert
+
+        return postgres_insert(table).on_conflict_do_nothing()
+    raise StoreError(f"the delivery queue needs SQLite or Postgres, not {dialect} ([store] queue_url)")
+
+
 def _queued(row: Any) -> QueuedAnswer:
     payload = json.loads(row.payload)
     reply = payload.pop(KEPT_REPLY, None)
@@ -171,21 +207,40 @@ class Deliveries:
     ) -> bool:
         """Queue the delivery; False when `(source, delivery_id)` was submitted before (a retry or a repeat). A job
         queued with its `reply` (an announcement of a reply already given) is only delivered, never answered."""
-        if KEPT_REPLY in payload:
-            raise ValueError(f"a delivery payload cannot carry the reserved key {KEPT_REPLY!r}")
-        stored = {**payload, KEPT_REPLY: dict(reply)} if reply is not None else payload
+        return self.submit_many([NewDelivery.of(source, delivery_id, payload, reply)])[0]
+
+    def submit_many(self, batch: Sequence[NewDelivery]) -> list[bool]:
+        """Queue a batch in one transaction (one commit): for each delivery, False when its `(source, delivery_id)`
+        was submitted before, or earlier in the batch. The unique key decides (`ON CONFLICT DO NOTHING`), so
+        processes and instances submitting the same id at once queue it once."""
+        firsts: dict[tuple[str, str], NewDelivery] = {}
+        for delivery in batch:
+            firsts.setdefault(delivery.key, delivery)  # the first of each key is queued, in the batch's order
         now = datetime.now(UTC)
-        delivery = {"source": source, "delivery_id": delivery_id, "received_at": now}
-        job = {"source": source, "delivery_id": delivery_id, "payload": json.dumps(stored), "created_at": now}
-        try:
-            with self._database.transaction(f"queue the {source} delivery {delivery_id}") as connection:
-                connection.execute(insert(DELIVERIES), delivery)
-                connection.execute(insert(JOBS).values(state="pending", attempts=0), job)
-        except StoreError as error:
-            if isinstance(error.__cause__, IntegrityError):  # the unique (source, delivery_id) key: a repeat
-                return False
-            raise
-        return True
+
+        def write(connection: Connection) -> set[tuple[str, str]]:
+            rows = [{"source": d.source, "delivery_id": d.delivery_id, "received_at": now} for d in firsts.values()]
+            recording = _insert_ignoring_repeats(connection, DELIVERIES).returning(
+                DELIVERIES.c.source, DELIVERIES.c.delivery_id
+            )
+            recorded = connection.execute(recording, rows).all()  # one statement, compiled once per process
+            queued = {(row.source, row.delivery_id) for row in recorded}
+            jobs = [
+                {"source": delivery.source, "delivery_id": delivery.delivery_id, "payload": delivery.stored_payload}
+                for key, delivery in firsts.items()
+                if key in queued
+            ]
+            if jobs:
+                connection.execute(insert(JOBS).values(state="pending", attempts=0, created_at=now), jobs)
+            return queued
+
+        # the senders wait for this write: ahead of the answer workers' writes (`Database.write_first_in_line`)
+        queued = self._database.write_first_in_line(f"queue {len(batch)} deliveries", write)
+        results = []
+        for delivery in batch:
+            results.append(delivery.key in queued)
+            queued.discard(delivery.key)  # a repeat later in the batch is a repeat
+        return results
 
     def _available(self, now: datetime, sources: SourceFilter) -> ColumnElement[bool]:
         hold_ended = and_(JOBS.c.state.in_(["taken", "retrying"]), JOBS.c.taken_at < now - self._lease)

@@ -46,12 +46,7 @@ def list_keys() -> None:
     if not infos:
         err.print("No API keys yet: create one with `deskbot keys create NAME`.")
     for info in infos:
-        if info.revoked_at:
-            state = f"revoked {info.revoked_at:%Y-%m-%d %H:%M}"
-        elif info.expires_at:
-            state = f"{'expired' if info.expired() else 'active until'} {info.expires_at:%Y-%m-%d %H:%M}"
-        else:
-            state = "active"
+        state = f"revoked {info.revoked_at:%Y-%m-%d %H:%M}" if info.revoked_at else "active"
         out.print(f"{info.name}\t{info.hint}\tcreated {info.created_at:%Y-%m-%d %H:%M}\t{state}")
 
 
@@ -148,12 +143,7 @@ def list_operator_keys() -> None:
             "No operator keys yet, so the console is closed: create one with `deskbot keys create-operator NAME`."
         )
     for info in infos:
-        if info.revoked_at:
-            state = f"revoked {info.revoked_at:%Y-%m-%d %H:%M}"
-        elif info.expires_at:
-            state = f"{'expired' if info.expired() else 'active until'} {info.expires_at:%Y-%m-%d %H:%M}"
-        else:
-            state = "active"
+        state = f"revoked {info.revoked_at:%Y-%m-%d %H:%M}" if info.revoked_at else "active"
         out.print(f"{info.name}\t{info.hint}\tcreated {info.created_at:%Y-%m-%d %H:%M}\t{state}")
 
 

@@ -7,7 +7,14 @@ after `Retry-After` seconds and those admitted are answered in time. The bound c
 is complete (a streamed answer holds its place while it streams), and holds per process and per lane: the first
 segment of the path (`/v1`, `/slack`, `/webhooks`, ...), so a flood of slow chat requests never takes the places of
 the Slack acknowledgements, which take milliseconds. The operations routes (`/healthz`, `/readyz`, `/metrics`) are
-always admitted, so a load balancer and Prometheus still see the server.
+always admitted, so a load balancer and Prometheus still see the server. With `lag_shedding`, new requests of the
+lanes a process answers itself (the chat lanes) are refused as well while its event loop is behind
+(`adapters.http.loop_lag`): the bound on requests in flight does not bound the CPU they need.
+
+It is the app's outermost middleware (`adapters.http.app`): the refusal is decided from the path alone, before the
+request is logged or measured and before its body is read, so it costs a few microseconds of the event loop however
+busy the process is. uvicorn's own `limit_concurrency` is not used: it counts connections (idle keep-alive ones
+too), and one count for all, so a flood of chat connections would refuse the Slack acknowledgements as well.
 """
 
 from __future__ import annotations
@@ -16,14 +23,27 @@ import json
 import logging
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from starlette.types import ASGIApp, Receive, Scope, Send
+
+from adapters.http.loop_lag import LoopLag
 
 log = logging.getLogger(__name__)
 
 OPERATIONS_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
 LOG_EVERY_S = 10.0
+
+
+@dataclass(frozen=True)
+class LagShedding:
+    """Refuse new requests of `lanes` while `lag` says the event loop is more than `max_lag_s` behind
+    (`adapters.http.loop_lag`)."""
+
+    lag: LoopLag
+    max_lag_s: float
+    lanes: frozenset[str]
 
 
 class InFlightLimit:
@@ -34,6 +54,7 @@ class InFlightLimit:
         retry_after_s: int,
         on_shed: Callable[[], None] | None = None,
         always_admitted: frozenset[str] = OPERATIONS_PATHS,
+        lag_shedding: LagShedding | None = None,
     ) -> None:
         self.app = app
         self.max_in_flight = max_in_flight
@@ -41,6 +62,7 @@ class InFlightLimit:
         self._retry_after = str(retry_after_s).encode()
         self._on_shed = on_shed or (lambda: None)
         self._always_admitted = always_admitted
+        self._lag_shedding = lag_shedding
         self._shed_since_log = 0
         self._logged_at = 0.0
 
@@ -51,7 +73,14 @@ class InFlightLimit:
         lane = lane_of(scope["path"])
         in_flight = self.in_flight.get(lane, 0)
         if in_flight >= self.max_in_flight:
-            await self._shed(lane, send)
+            await self._shed(send, "%d %s requests in flight (server.max_in_flight)", in_flight, lane)
+            return
+        shedding = self._lag_shedding
+        if shedding is not None and lane in shedding.lanes and shedding.lag.behind_s > shedding.max_lag_s:
+            behind_ms = shedding.lag.behind_s * 1000
+            await self._shed(
+                send, "the event loop is %.0f ms behind (server.max_loop_lag_ms), refusing %s", behind_ms, lane
+            )
             return
         self.in_flight[lane] = in_flight + 1
         try:
@@ -59,16 +88,13 @@ class InFlightLimit:
         finally:
             self.in_flight[lane] -= 1
 
-    async def _shed(self, lane: str, send: Send) -> None:
+    async def _shed(self, send: Send, why: str, *details: object) -> None:
         self._on_shed()
         self._shed_since_log += 1
         now = time.monotonic()
         if now - self._logged_at >= LOG_EVERY_S:  # one line per interval, not one per refused request
             log.warning(
-                "overloaded: %d %s requests in flight (server.max_in_flight); refused %d with 503 since the last line",
-                self.in_flight[lane],
-                lane,
-                self._shed_since_log,
+                "overloaded: " + why + "; refused %d with 503 since the last line", *details, self._shed_since_log
             )
             self._logged_at, self._shed_since_log = now, 0
         body = json.dumps({"detail": "the server is busy; retry later"}).encode()

@@ -58,6 +58,16 @@ class ServerSettings(Section):
         "/readyz, /metrics).",
     )
     shed_retry_after_s: int = Field(1, ge=0, le=3600, description="The Retry-After of a request refused as overload.")
+    max_loop_lag_ms: float = Field(
+        0.0,
+        ge=0,
+        description="While the event loop of an HTTP process is this far behind (smoothed), new requests of "
+        "lag_shed_lanes get 503 + Retry-After (0: off).",
+    )
+    lag_shed_lanes: list[str] = Field(
+        default_factory=lambda: ["/v1", "/widget"],
+        description="The lanes (first path segments) max_loop_lag_ms sheds: those answered in the HTTP process.",
+    )
     header_timeout_s: float = Field(
         10.0,
         gt=0,
@@ -68,6 +78,13 @@ class ServerSettings(Section):
         30.0, gt=0, description="A request body not complete this long after its headers: 408."
     )
     keep_alive_s: float = Field(5.0, gt=0, description="An idle keep-alive connection is closed after this long.")
+    switch_interval_ms: float = Field(
+        1.0,
+        gt=0,
+        le=100,
+        description="How long a thread of a serve process runs Python before the event loop may take the GIL "
+        "(Python's default is 5).",
+    )
 
 
 class SlackSettings(Section):

@@ -85,6 +85,14 @@ def test_the_level_setting_wins_over_the_process_default(captured: Captured) -> 
     assert captured.getvalue() == ""
 
 
+def test_uvicorn_lines_share_the_handler_but_its_access_log_stays_off(captured: Captured) -> None:
+    configure_logging(LoggingSettings(level="INFO"), logging.INFO)
+    logging.getLogger("uvicorn.error").info("Uvicorn running")
+    assert "INFO uvicorn.error: Uvicorn running" in captured.getvalue()
+    # uvicorn's HTTP protocols write an access line per request exactly when this is true (request_log writes ours)
+    assert not logging.getLogger("uvicorn.access").hasHandlers()
+
+
 async def test_concurrent_tasks_keep_their_own_context() -> None:
     async def turn(conversation: str) -> dict[str, str]:
         with log_context(conversation_id=conversation, channel="api"):

@@ -14,7 +14,7 @@ import httpx
 import pytest
 from pydantic import SecretStr
 from slack_sdk.signature import SignatureVerifier
-from sqlalchemy import event
+from sqlalchemy import Engine, event
 
 from adapters.http.app import build_context, create_app
 from adapters.http.context import ChannelContext
@@ -75,19 +75,20 @@ async def answered(context: ChannelContext, timeout_s: float = 10.0) -> None:
 
 @contextmanager
 def queue_writes(context: ChannelContext) -> Iterator[list[str]]:
-    """The values of every job written to the answer queue's database while inside, as text."""
-    engine = context.deliveries._database.engine
+    """The values of every job written to the answer queue's database while inside, as text (through any of its
+    connection pools: acknowledgements write through one of their own, `Database.write_first_in_line`)."""
+    url = context.deliveries._database.engine.url
     written: list[str] = []
 
-    def record(_connection: Any, _cursor: Any, statement: str, parameters: Any, *_rest: Any) -> None:
-        if statement.lstrip().upper().startswith("INSERT INTO ANSWER_JOBS"):
+    def record(connection: Any, _cursor: Any, statement: str, parameters: Any, *_rest: Any) -> None:
+        if connection.engine.url == url and statement.lstrip().upper().startswith("INSERT INTO ANSWER_JOBS"):
             written.append(str(parameters))
 
-    event.listen(engine, "before_cursor_execute", record)
+    event.listen(Engine, "before_cursor_execute", record)
     try:
         yield written
     finally:
-        event.remove(engine, "before_cursor_execute", record)
+        event.remove(Engine, "before_cursor_execute", record)
 
 
 @pytest.fixture

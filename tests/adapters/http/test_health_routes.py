@@ -1,6 +1,9 @@
 import asyncio
 import gc
+import sys
 import time
+
+import pytest
 
 from adapters.http import health_routes
 from adapters.http.app import build_context
@@ -73,6 +76,18 @@ async def test_a_context_that_owns_its_process_freezes_what_it_loaded(runtime):
     finally:
         gc.unfreeze()
         context.close()
+
+
+def test_a_context_that_owns_its_process_sets_the_switch_interval(runtime):
+    runtime.settings.server.switch_interval_ms = 2.0
+    default = sys.getswitchinterval()
+    try:
+        build_context(runtime.adapter_context(), owns_process=True).close()
+        assert sys.getswitchinterval() == pytest.approx(0.002)
+    finally:
+        sys.setswitchinterval(default)
+    build_context(runtime.adapter_context()).close()
+    assert sys.getswitchinterval() == default, "a context sharing its process leaves the interpreter alone"
 
 
 async def test_a_context_sharing_its_process_leaves_the_collector_alone(runtime):
