@@ -4,13 +4,15 @@ queue's `operator` job, and the widget's history with the person's reply."""
 
 from __future__ import annotations
 
+import json
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import httpx
 import pytest
 
 from adapters.http.context import ChannelContext
+from adapters.http.deliveries import NewDelivery
 from bot.store.conversations import SqlConversationStore
 from tests.adapters.http.admin_helpers import CONSOLE_HEADERS, log_in, operator_key
 from tests.adapters.http.conftest import answered
@@ -50,13 +52,14 @@ async def chat(client: httpx.AsyncClient, api_key: str, message: str, conversati
 def record_submits(context: ChannelContext, monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, str, object]]:
     """Every job queued on the delivery queue from now on (source, delivery id, payload); each is queued too."""
     submitted: list[tuple[str, str, object]] = []
-    submit = context.deliveries.submit
+    submit_many = context.deliveries.submit_many
 
-    def recording(source: str, delivery_id: str, payload: Any, reply: Any = None) -> bool:
-        submitted.append((source, delivery_id, dict(payload)))
-        return submit(source, delivery_id, payload, reply)
+    def recording(batch: Sequence[NewDelivery]) -> list[bool]:
+        for delivery in batch:
+            submitted.append((delivery.source, delivery.delivery_id, json.loads(delivery.stored_payload)))
+        return submit_many(batch)
 
-    monkeypatch.setattr(context.deliveries, "submit", recording)
+    monkeypatch.setattr(context.deliveries, "submit_many", recording)
     return submitted
 
 
