@@ -43,11 +43,10 @@ from bot.terms import content_words, share_in
 from bot.types import Reply, Turn
 from knowledge.documents import SearchHit
 from knowledge.embedders.base import Embedder
-from knowledge.sentences import sentences
+from knowledge.sentences import is_list_item, sentences
 from knowledge.text import has_han
 
 _HAS_WORD = re.compile(r"[^\W_]")
-LIST_ITEM_MARKERS = ("-", "*", "•", "·")
 MIN_STANDALONE_CHARS = 25  # "Yes." / "电话：" alone says too little; its neighbour completes it
 
 
@@ -83,11 +82,6 @@ def _evidence_hits(hits: Sequence[SearchHit], answer: AnswerSettings) -> list[Se
     best one when none does)."""
     top = hits[: answer.max_passages]
     return [hit for hit in top if hit.score >= answer.min_score] or list(top[:1])
-
-
-def _is_list_item(text: str) -> bool:
-    stripped = text.lstrip()
-    return stripped.startswith(LIST_ITEM_MARKERS) or (stripped[:1].isdigit() and stripped[1:3].strip() in {".", ")"})
 
 
 def _focus(topic: Sequence[str], title: str) -> list[str]:
@@ -195,7 +189,7 @@ class Composer:
         following.sort(key=lambda unit: unit.position)
         if best.text.rstrip().endswith((":", "：")):
             for unit in following:
-                if not _is_list_item(unit.text) or self._too_long([*chosen, unit]):
+                if not is_list_item(unit.text) or self._too_long([*chosen, unit]):
                     break
                 chosen.append(unit)
         elif _too_short(best.text) and following and not self._too_long(chosen + following[:1]):
@@ -262,6 +256,6 @@ def _joiner(before: Unit, unit: Unit, hits: Sequence[SearchHit]) -> str:
     """A line break between units that stand on lines of their own (list items, table rows, field lines) or come
     from different passages; else the space of running text (none between Chinese sentences)."""
     lines = {line.strip() for line in hits[unit.passage].chunk.text.splitlines()}
-    if unit.passage != before.passage or unit.text in lines or _is_list_item(unit.text):
+    if unit.passage != before.passage or unit.text in lines or is_list_item(unit.text):
         return "\n"
     return "" if has_han(unit.text) else " "
