@@ -14,7 +14,8 @@ caught by `OutputGuardStage`, around it.)
    For generation, the best passages that fit `answer.max_context_tokens` (counted in the model's own tokens), and
    what is left of `llm.context_window` after the system prompt, the history, the question and
    `llm.max_new_tokens`, go to the model as numbered, delimited context with the last `answer.history_tokens` of the
-   conversation and the user's profile; the reply cites their documents.
+   conversation and the user's profile; the reply cites the documents of the passages its sentences draw on
+   (`bot.stages.passages.drawn_on`).
    How the answer is written is `answer.mode`: **compose** takes the passages' own sentences that answer the question
    (`bot.compose`: verbatim, in the knowledge's language, tens of milliseconds, nothing invented); **generate** has the
    LLM write it, streamed a sentence at a time through the one hold-back (`bot.sentence_release`): each sentence's
@@ -49,7 +50,7 @@ from bot.language import reply_language
 from bot.llm.base import GenerationOptions, LLMBackend
 from bot.sentence_release import SentenceRelease
 from bot.services import Services
-from bot.stages.passages import Passage, citations_for, heading, neutralise_tags, passage_text
+from bot.stages.passages import Passage, citations_for, drawn_on, heading, neutralise_tags, passage_text
 from bot.terms import coverage
 from bot.types import ChatMessage, Reply, SentenceCheck, Turn
 from knowledge.documents import SearchHit
@@ -311,4 +312,5 @@ class AnswerStage:
             text += failure.sentence
         if not text.strip():
             return self.abstain(turn)
-        return Reply(text=text.strip(), citations=citations_for(passages), conversation_id=turn.message.conversation_id)
+        citations = citations_for(drawn_on(text, passages))
+        return Reply(text=text.strip(), citations=citations, conversation_id=turn.message.conversation_id)
