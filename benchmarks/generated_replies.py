@@ -118,7 +118,13 @@ async def main(n: int) -> None:
                 row.references.append(question.answer)
                 row.corrected += corrected
         print(f"{dataset}: {taken} generated replies per variant", flush=True)
-    print(f"\nGenerated replies in the engine (load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores)")
+        print_table(rows, f"after {dataset}")
+
+
+def print_table(rows: list[Row], so_far: str) -> None:
+    print(
+        f"\nGenerated replies in the engine, {so_far} (load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores)"
+    )
     print(
         "| settings | replies | first sentence p50 / p95 s | two hold-backs p50 / p95 s | whole reply p50 / p95 s |"
         " CPU p50 / p95 s | corrected | ROUGE-L |"

@@ -8,7 +8,7 @@ tag, a symbol, a Chinese character; so "e.g. the", "3.5" and "U.S. law" stay who
 `。！？；` wherever they stand. List markers ("- ", "* ", "1. ", "a) ": `LIST_MARKER`, the one definition of a list
 item) and table pipes are kept: the unit is shown to the customer verbatim.
 
-Streamed text is cut by the same rule (`sentence_spans`, `complete_sentences`): a unit is complete once the next one
+Streamed text is cut by the same rule (`sentence_spans`, `leading_sentences`): a unit is complete once the next one
 has begun, and citation marks ("[1]", "[1][2]", "[1, 3]", also unfinished: "[1") belong to the sentence before them,
 so "It lasts 2 years. [1] Keep it" is complete up to "[1]".
 """
@@ -99,9 +99,3 @@ def leading_sentences(text: str) -> tuple[list[str], str]:
     complete = [text[start:following] for start, following in pairwise(starts)]
     complete[0] = text[: starts[1]]  # white space before the first unit goes with it
     return complete, text[starts[-1] :]
-
-
-def complete_sentences(text: str) -> tuple[str, str]:
-    """(the complete units at the start of streamed `text`, the unfinished rest), as one text."""
-    complete, rest = leading_sentences(text)
-    return "".join(complete), rest

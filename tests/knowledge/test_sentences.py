@@ -1,6 +1,6 @@
 import pytest
 
-from knowledge.sentences import complete_sentences, is_list_item, leading_sentences, sentences, without_list_marker
+from knowledge.sentences import is_list_item, leading_sentences, sentences, without_list_marker
 
 
 def test_english_sentences_split_after_end_punctuation() -> None:
@@ -73,7 +73,8 @@ def test_a_sentence_may_start_with_a_tag_a_symbol_or_a_chinese_character() -> No
     ],
 )
 def test_streamed_text_is_released_a_complete_sentence_at_a_time(text: str, ready: str, rest: str) -> None:
-    assert complete_sentences(text) == (ready, rest)
+    complete, unfinished = leading_sentences(text)
+    assert ("".join(complete), unfinished) == (ready, rest)
 
 
 @pytest.mark.parametrize(
@@ -85,7 +86,8 @@ def test_streamed_text_is_released_a_complete_sentence_at_a_time(text: str, read
     ],
 )
 def test_citation_marks_are_released_with_the_sentence_before_them(text: str, ready: str, rest: str) -> None:
-    assert complete_sentences(text) == (ready, rest)
+    complete, unfinished = leading_sentences(text)
+    assert ("".join(complete), unfinished) == (ready, rest)
 
 
 def test_leading_sentences_come_one_by_one_with_their_white_space() -> None:
