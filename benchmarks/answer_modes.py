@@ -3,7 +3,8 @@
 Runs what `deskbot eval answers` runs (the pipeline minus guards, commands and the store, each item's history handed
 to the engine) on each dev set's knowledge base (indexed once under benchmarks/results/kb/<name>, the set's embedder:
 `rewrite_recall.EMBEDDERS`), once per mode, in the same process, and prints one table: ROUGE-L, token F1, citation
-precision, abstention F1 with the false-abstention rate beside it, the unsupported-claim rate (answered items whose
+precision (cited documents that the item's labels call relevant) with the documents cited per citing reply beside
+it, abstention F1 with the false-abstention rate beside it, the unsupported-claim rate (answered items whose
 reply claims what its cited documents lack), how many generated replies were replaced after a failed claim check,
 and latency p95. `generate` loads the embedded SmolLM2 and takes seconds per item; `--limit` keeps it short.
 
@@ -34,7 +35,8 @@ async def evaluate(name: str, mode: str, limit: int | None) -> dict[str, Any]:
     await engine.warm_up()
     questions = load_questions(DATA / name / "dev.jsonl", limit)
     results = await answer_all(engine, questions, None, document_texts(runtime.knowledge(sync=False).store))
-    return summarise(results)
+    citing = [len(set(result.cited)) for result in results if result.cited]
+    return {**summarise(results), "cited_per_reply": sum(citing) / len(citing) if citing else 0.0}
 
 
 def main() -> None:
@@ -43,7 +45,7 @@ def main() -> None:
     parser.add_argument("--modes", nargs="+", default=["compose", "generate"], choices=["compose", "generate"])
     parser.add_argument("--limit", type=int, default=None)
     args = parser.parse_args()
-    header = ["dev set", "mode", "n", *COLUMNS, "corrected", "p95 ms", "p95 ms by kind"]
+    header = ["dev set", "mode", "n", *COLUMNS, "cited per reply", "corrected", "p95 ms", "p95 ms by kind"]
     print("| " + " | ".join(header) + " |")
     print("|" + " --- |" * len(header))
     for name in args.datasets:
@@ -53,7 +55,12 @@ def main() -> None:
                 f"{kind} {row['n']}: {row['latency_ms_p95']:.0f}" for kind, row in summary["by_kind"].items()
             )
             cells = [name, mode, summary["n"], *(f"{summary[key]:.3f}" for key in COLUMNS)]
-            cells += [summary["corrected"], f"{summary['latency_ms_p95']:.0f}", by_kind]
+            cells += [
+                f"{summary['cited_per_reply']:.2f}",
+                summary["corrected"],
+                f"{summary['latency_ms_p95']:.0f}",
+                by_kind,
+            ]
             print("| " + " | ".join(str(cell) for cell in cells) + " |", flush=True)
 
 

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from bot.terms import STOPWORDS
-from knowledge.sentences import sentences
+from knowledge.sentences import sentences, without_list_marker
 
 ClaimKind = Literal["url", "email", "number", "code", "name", "polarity"]
 
@@ -104,7 +104,7 @@ def claims(text: str) -> list[Claim]:
             found.append(Claim("code", code))
     for sentence in sentences(rest):
         for name in _CAPITALISED.findall(sentence):
-            if sentence.lstrip("-*•·0123456789.) \"'(").startswith(name) or name.lower() in STOPWORDS:
+            if without_list_marker(sentence).lstrip("\"'(").startswith(name) or name.lower() in STOPWORDS:
                 continue
             found.append(Claim("name", name))
     polarity = _polarity(text)

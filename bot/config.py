@@ -120,9 +120,9 @@ class LLMSettings(Section):
     kv_cache: Literal["static", "dynamic"] = Field(
         "static", description="A local model's key/value cache: static (preallocated, faster decoding) or dynamic."
     )
-    # 2 sentences and 40 tokens: whole replies of the embedded model p50 22 tokens, ROUGE-L 0.176 vs 0.180 for
-    # unstopped 160-token replies on 20 dev prompts (benchmarks/generation_speed.py, docs/llm.md)
-    max_new_tokens: int = Field(40, ge=1, le=8192)
+    # 2 sentences and 32 tokens: whole replies of the embedded model p50 22 tokens; 32 rather than 40 cuts the CPU time
+    # p95 of generated replies in the engine from 4.5 to 3.3 s (benchmarks/generated_replies.py, docs/llm.md)
+    max_new_tokens: int = Field(32, ge=1, le=8192)
     max_sentences: int = Field(
         2, ge=0, le=100, description="End a reply after this many complete sentences (0: no limit but max_new_tokens)."
     )
@@ -176,7 +176,9 @@ class AnswerSettings(Section):
         le=1.0,
         description="How much lower the required share is for each retriever that ranks the best passage first.",
     )
-    max_context_tokens: int = Field(300, ge=32, description="Passages given to the model, in its tokens.")
+    max_context_tokens: int = Field(
+        200, ge=32, description="Passages given to the model, in its tokens (fewer: a shorter prefill on a CPU)."
+    )
     max_passages: int = Field(3, ge=1, le=20)
     faq_min_score: float = Field(
         0.8, ge=-1.0, le=1.01, description="Score at which a curated FAQ entry is returned verbatim (above 1: never)."

@@ -76,6 +76,16 @@ StreamEvent = TextDelta | Reply
 Emit = Callable[[str], Awaitable[None]]
 
 
+@dataclass(frozen=True)
+class SentenceCheck:
+    """A check each sentence of a generated reply passes before it is streamed (`bot.sentence_release`).
+
+    `problem(sentence, reply so far ending with it)` says what is wrong with it, or None when nothing is."""
+
+    name: str
+    problem: Callable[[str, str], str | None]
+
+
 @dataclass
 class Turn:
     """The working state of one message as it passes through the stages.
@@ -89,6 +99,8 @@ class Turn:
     hits: list[SearchHit] = field(default_factory=list)
     profile: dict[str, str] = field(default_factory=dict)
     emit: Emit | None = None
+    checks: list[SentenceCheck] = field(default_factory=list)
+    """Checks that stages around the answering one add for its generated sentences (the output guard's)."""
     started: float = field(default_factory=time.perf_counter)
     first_token_at: float | None = None
 

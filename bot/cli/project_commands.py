@@ -20,7 +20,7 @@ top_k = 4                     # passages retrieved per question
 [llm]
 backend = "transformers"      # local model through Hugging Face transformers
 model = "smollm2"             # the embedded default; or a Hugging Face id, a folder, a .gguf file
-max_new_tokens = 40           # most tokens of a reply
+max_new_tokens = 32           # most tokens of a reply
 max_sentences = 2             # a reply ends after this many complete sentences (0: only max_new_tokens ends it)
 
 [answer]
@@ -28,7 +28,7 @@ mode = "auto"                 # compose (the articles' own sentences), generate 
                               # auto composes with a small local model such as the embedded one
 policy = "model"              # when to answer: the shipped abstention model, or "thresholds" (min_coverage ...)
 min_score = 0.32              # below this retrieval score the bot says it does not know and offers a person
-max_context_tokens = 300       # passages given to the model, in its tokens (time to first token grows with it)
+max_context_tokens = 200       # passages given to the model, in its tokens (time to first token grows with it)
 
 [prompts]
 directory = "prompts"         # templates here override the shipped ones, file by file

@@ -14,14 +14,17 @@ caught by `OutputGuardStage`, around it.)
    For generation, the best passages that fit `answer.max_context_tokens` (counted in the model's own tokens), and
    what is left of `llm.context_window` after the system prompt, the history, the question and
    `llm.max_new_tokens`, go to the model as numbered, delimited context with the last `answer.history_tokens` of the
-   conversation and the user's profile; the reply cites their documents.
+   conversation and the user's profile; the reply cites the documents of the passages its sentences draw on
+   (`bot.stages.passages.drawn_on`).
    How the answer is written is `answer.mode`: **compose** takes the passages' own sentences that answer the question
    (`bot.compose`: verbatim, in the knowledge's language, tens of milliseconds, nothing invented); **generate** has the
-   LLM write it, streamed a sentence at a time, each sentence's checkable claims (numbers, codes, names, links,
-   yes/no: `bot.claims`) verified against the passages before it is sent - the first unsupported one stops the model
-   and the composed answer replaces the reply (`corrected`); **auto** composes with a local model smaller than
-   `answer.compose_below_parameters` (the embedded 135M model, whose answers score about half the composed ones'
-   ROUGE-L on the same passages) and generates with a larger or a remote one.
+   LLM write it, streamed a sentence at a time through the one hold-back (`bot.sentence_release`): each sentence's
+   checkable claims (numbers, codes, names, links, yes/no: `bot.claims`) are verified against the passages, and the
+   checks of the stages around this one (`Turn.checks`: the output guard's) run on the same sentence, before it is
+   sent - the first unsupported claim stops the model and the composed answer replaces the reply (`corrected`); a
+   failed check of another stage stops it too, and that stage replaces the reply; **auto** composes with a local
+   model smaller than `answer.compose_below_parameters` (the embedded 135M model, whose answers score about half
+   the composed ones' ROUGE-L on the same passages) and generates with a larger or a remote one.
 2. **Honest abstention.** Otherwise the bot says it could not find the answer and offers a person (`/human`): small
    models answer confidently from nothing, so abstention comes from retrieval evidence, not from the model.
 
@@ -45,12 +48,12 @@ from bot.engine import Next, StageInfo
 from bot.errors import LLMError
 from bot.language import reply_language
 from bot.llm.base import GenerationOptions, LLMBackend
+from bot.sentence_release import SentenceRelease
 from bot.services import Services
-from bot.stages.passages import Passage, citations_for, heading, neutralise_tags, passage_text
+from bot.stages.passages import Passage, citations_for, drawn_on, heading, neutralise_tags, passage_text
 from bot.terms import coverage
-from bot.types import ChatMessage, Reply, Turn
+from bot.types import ChatMessage, Reply, SentenceCheck, Turn
 from knowledge.documents import SearchHit
-from knowledge.sentences import complete_sentences
 from knowledge.titles import TitleIndex, TitleLookup
 from prompts import PromptLibrary
 
@@ -58,6 +61,7 @@ log = logging.getLogger(__name__)
 
 _TOLERANCE = 1e-9  # coverage is a ratio of small counts; 0.8 - 2 * 0.3 must still admit 1/5
 CHAT_TEMPLATE_TOKENS = 8  # what a chat template adds around each message, at most, in the models we ship for
+CLAIM_CHECK = "claims"
 
 
 class RecentHistory(NamedTuple):
@@ -276,14 +280,15 @@ class AnswerStage:
         evidence = ClaimEvidence(
             [f"{passage.title} {passage.text}" for passage in passages], (turn.message.text, *self._own_names)
         )
-        sent: list[str] = []
-        pending = ""
+        checks = [self._claim_check(evidence)] if self._answer.check_claims else []
+        release = SentenceRelease(turn.send, [*checks, *turn.checks])
         stream = self._llm.stream(messages, self._options)
         try:
             async for piece in stream:
-                ready, pending = complete_sentences(pending + piece)
-                if ready and not await self._send_checked(turn, ready, evidence, sent):
-                    return self.composed(turn, corrected=True)
+                if not await release.add(piece):
+                    break
+            else:
+                await release.finish()
         except LLMError as error:
             log.error("LLM failed in conversation %s: %s", turn.message.conversation_id, error)
             language = reply_language(turn.message, turn.profile)
@@ -291,25 +296,31 @@ class AnswerStage:
                 text=self._prompts.render("error", language), kind="error", conversation_id=turn.message.conversation_id
             )
         finally:
-            await close(stream)  # stops the model when a claim failed
-        if pending.strip() and not await self._send_checked(turn, pending, evidence, sent):
-            return self.composed(turn, corrected=True)
-        text = "".join(sent).strip()
-        if not text:
-            return self.abstain(turn)
-        return Reply(text=text, citations=citations_for(passages), conversation_id=turn.message.conversation_id)
+            await close(stream)  # stops the model when a check failed
+        return self._generated_reply(turn, release, passages)
 
-    async def _send_checked(self, turn: Turn, text: str, evidence: ClaimEvidence, sent: list[str]) -> bool:
-        """Stream `text` when its claims are supported by `evidence` (or checks are off); False when they are not."""
-        if self._answer.check_claims:
-            wrong = evidence.unsupported(text)
-            if wrong:
-                log.warning(
-                    "generated reply in conversation %s claims what its passages do not say (%s); composing instead",
-                    turn.message.conversation_id,
-                    ", ".join(claim.value for claim in wrong),
-                )
-                return False
-        sent.append(text)
-        await turn.send(text)
-        return True
+    def _claim_check(self, evidence: ClaimEvidence) -> SentenceCheck:
+        def problem(sentence: str, _so_far: str) -> str | None:
+            wrong = evidence.unsupported(sentence)
+            return ", ".join(claim.value for claim in wrong) if wrong else None
+
+        return SentenceCheck(CLAIM_CHECK, problem)
+
+    def _generated_reply(self, turn: Turn, release: SentenceRelease, passages: list[Passage]) -> Reply:
+        """The reply the released text makes: composed instead when a claim failed; with the stopped sentence when
+        another stage's check failed (that stage replaces the reply); an abstention when the model wrote nothing."""
+        failure = release.failure
+        text = release.released
+        if failure is not None and failure.check == CLAIM_CHECK:
+            log.warning(
+                "generated reply in conversation %s claims what its passages do not say (%s); composing instead",
+                turn.message.conversation_id,
+                failure.problem,
+            )
+            return self.composed(turn, corrected=True)
+        if failure is not None:
+            text += failure.sentence
+        if not text.strip():
+            return self.abstain(turn)
+        citations = citations_for(drawn_on(text, passages))
+        return Reply(text=text.strip(), citations=citations, conversation_id=turn.message.conversation_id)

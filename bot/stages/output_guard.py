@@ -15,16 +15,18 @@ it write gives them away, so a generated reply (kind "answer") is refused when i
 
 A refused reply is replaced by `replacement` (the canned refusal for a leaked prompt, the abstention otherwise), with
 kind "blocked" (so `/metrics` counts it as `deskbot_replies{kind="blocked"}`) and a warning in the log naming the
-reason. When the channel streams, the reply is held back to whole sentences: each is sent once the reply so far
-passes the checks, and after a failed check nothing more is sent, so the obeyed text is never shown even in part
-(the customer may see the sentences before it; the channel's final reply is the replacement).
+reason. The checks also run while the reply is generated: the guard puts one on the turn (`Turn.checks`), and the
+answering stage runs it on each sentence, beside its claim check, in the one hold-back of the stream
+(`bot.sentence_release`): a sentence is sent once the reply up to it passes, and a breach stops the model and
+nothing more is sent, so the obeyed text is never shown even in part (the customer may see the sentences before it;
+the channel's final reply is the replacement). Text a stage sends without generating it (a composed or FAQ answer:
+the knowledge's own words) is not held back.
 """
 
 from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable
 from typing import ClassVar, Literal
 
 from bot.compose import Composer
@@ -33,13 +35,14 @@ from bot.engine import Next, StageInfo
 from bot.injection import instruction_sentences, planted_markers, role_change, strip_instructions, strip_role_changes
 from bot.language import reply_language, written_language
 from bot.services import Services
-from bot.types import Emit, Reply, Turn
+from bot.types import Reply, SentenceCheck, Turn
 from knowledge.documents import SearchHit
-from knowledge.sentences import complete_sentences, sentences
+from knowledge.sentences import sentences
 from prompts import PromptLibrary
 
 log = logging.getLogger(__name__)
 
+GUARD_CHECK = "output_guard"
 MIN_RULE_CHARS = 30  # shorter sentences ("Be brief.") are common in honest answers too
 
 Breach = Literal["rules", "language", "persona", "planted"]
@@ -96,13 +99,17 @@ class OutputGuardStage:
 
     def breach(self, text: str, turn: Turn) -> Breach | None:
         """Which rule the reply `text` to `turn` breaks, if any."""
+        return self.breach_of(text, allowed_languages(turn), planted_in(turn))
+
+    def breach_of(self, text: str, allowed: set[str], planted: set[str]) -> Breach | None:
+        """Which rule `text` breaks, given the languages it may be in and the markers planted around it."""
         if self.reveals_rules(text):
             return "rules"
-        if written_language(text) not in allowed_languages(turn):
+        if written_language(text) not in allowed:
             return "language"
         if self.claims_other_persona(text):
             return "persona"
-        if any(_contains(text, marker) for marker in planted_in(turn)):
+        if any(_contains(text, marker) for marker in planted):
             return "planted"
         return None
 
@@ -123,52 +130,38 @@ class OutputGuardStage:
         )
 
     async def __call__(self, turn: Turn, call_next: Next) -> Reply:
-        stream = None if turn.emit is None else CheckedStream(turn.emit, lambda text: self.breach(text, turn))
-        if stream is not None:
-            turn.emit = stream.add
+        watch = ReplyWatch(self, turn)
+        check = SentenceCheck(GUARD_CHECK, watch.problem)
+        turn.checks.append(check)  # the answering stage runs it on each generated sentence before sending it
         try:
             reply = await call_next(turn)
         finally:
-            if stream is not None:
-                turn.emit = stream.emit
+            turn.checks.remove(check)
         breach = None
         if reply.kind == "answer":  # a breach in part of a streamed reply counts even if the whole reads fine
-            breach = (stream.breach if stream is not None else None) or self.breach(reply.text, turn)
+            breach = watch.breach or self.breach(reply.text, turn)
         if breach is None:
-            if stream is not None:
-                await stream.finish()
             return reply
         log.warning("reply in conversation %s blocked: %s", turn.message.conversation_id, breach)
         return self.replacement(turn, breach)
 
 
-class CheckedStream:
-    """Streamed text held back to whole sentences, each sent on once `check(text so far)` finds no breach."""
+class ReplyWatch:
+    """The guard's check of one turn's generated sentences (`Turn.checks`), remembering the first breach."""
 
-    def __init__(self, emit: Emit, check: Callable[[str], Breach | None]) -> None:
-        self.emit = emit
-        self._check = check
-        self._sent = ""
-        self._held = ""
+    def __init__(self, guard: OutputGuardStage, turn: Turn) -> None:
+        self._guard = guard
+        self._allowed: set[str] | None = None
+        self._planted: set[str] | None = None
+        self._turn = turn
         self.breach: Breach | None = None
 
-    async def add(self, text: str) -> None:
-        self._held += text
-        ready, _ = complete_sentences(self._held)
-        if self.breach is None and ready:
-            await self._release(ready)
-
-    async def finish(self) -> None:
-        """Send what is still held (the reply passed its final check)."""
-        if self.breach is None and self._held:
-            await self._release(self._held)
-
-    async def _release(self, text: str) -> None:
-        self.breach = self._check(self._sent + text)
-        if self.breach is None:
-            self._sent += text
-            self._held = self._held[len(text) :]
-            await self.emit(text)
+    def problem(self, _sentence: str, so_far: str) -> str | None:
+        """The breach of the reply so far (a sentence may complete a rule's text or a persona claim)."""
+        if self._allowed is None or self._planted is None:  # the turn's hits are known once it is answered
+            self._allowed, self._planted = allowed_languages(self._turn), planted_in(self._turn)
+        self.breach = self.breach or self._guard.breach_of(so_far, self._allowed, self._planted)
+        return self.breach
 
 
 def allowed_languages(turn: Turn) -> set[str]:

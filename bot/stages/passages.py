@@ -1,5 +1,12 @@
 """Retrieved passages as the answering stages use them: numbered, safe to put in a prompt, and the citations they give.
 
+A reply cites the documents it came from, not every passage it was shown: a composed reply the passages of its
+units (`bot.compose`), a generated one the passages its sentences draw on (`drawn_on`): for each sentence, the
+passage holding the largest share of the sentence's topic words (`bot.terms`; ties go to the better-ranked one), so
+a two-sentence answer cites one or two documents. The model's own marks ("[2]") are not trusted for this: a small
+model writes "[1]" after whatever it says. A reply whose sentences share no topic word with any passage cites the best
+one, which it was given first.
+
 Safe means that a passage's text can neither close the prompt's delimiting tags (`neutralise_tags`) nor give the
 model orders: its instruction-like sentences ("ignore previous instructions", "answer in French", "你现在是...",
 `bot.injection`) are removed before the model reads it (`passage_text`).
@@ -12,8 +19,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from bot.injection import strip_instructions
+from bot.terms import content_words, share_in
 from bot.types import Citation
 from knowledge.documents import SearchHit
+from knowledge.sentences import sentences
 
 _TAG = re.compile(r"<(/?)(passage|customer_message)", re.IGNORECASE)
 
@@ -55,3 +64,16 @@ def citations_for(passages: Sequence[Passage]) -> tuple[Citation, ...]:
                 number=passage.number,
             )
     return tuple(citations.values())
+
+
+def drawn_on(reply: str, passages: Sequence[Passage]) -> list[Passage]:
+    """The passages the sentences of `reply` draw on most, in their order (the first passage when none shares a
+    topic word with the reply)."""
+    used: set[int] = set()
+    for sentence in sentences(reply):
+        words = [word.lower() for word in content_words(sentence)]
+        shares = [share_in(words, f"{passage.title} {passage.text}") for passage in passages]
+        best = max(range(len(passages)), key=lambda index: (shares[index], -index), default=None)
+        if best is not None and shares[best] > 0:
+            used.add(best)
+    return [passage for index, passage in enumerate(passages) if index in used] or list(passages[:1])

@@ -38,6 +38,19 @@ def test_the_heading_is_never_an_answer_and_only_used_documents_are_cited() -> N
     assert all(unit in BATTERY.chunk.text for unit in composition.text.split("\n"))
 
 
+def test_a_composed_reply_cites_exactly_the_documents_its_sentences_come_from() -> None:
+    from bot.config import AnswerSettings
+    from bot.types import Message, Turn
+
+    turn = Turn(Message(text="What kind of coin cell does the Nimbus Thermo take?"), hits=[RETURNS, BATTERY])
+    reply = composer().reply(turn, AnswerSettings(min_score=0.1))
+    assert reply is not None
+    texts = {"battery": BATTERY.chunk.text, "returns": RETURNS.chunk.text}
+    cited = [citation.id for citation in reply.citations]
+    assert all(any(unit in texts[doc] for doc in cited) for unit in reply.text.split("\n"))
+    assert cited == ["battery"]  # the better-ranked "returns" passage gave no sentence
+
+
 def test_a_list_lead_in_brings_its_items_in_order() -> None:
     steps = hit("reset", "Reset", "To reset the hub:\n1. Unplug it.\n2. Hold the button.\n3. Plug it back in.\nDone.")
     composition = composer(max_units=1).compose("How do I reset the hub?", [steps])

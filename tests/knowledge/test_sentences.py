@@ -1,6 +1,6 @@
 import pytest
 
-from knowledge.sentences import complete_sentences, sentences
+from knowledge.sentences import is_list_item, leading_sentences, sentences, without_list_marker
 
 
 def test_english_sentences_split_after_end_punctuation() -> None:
@@ -73,4 +73,36 @@ def test_a_sentence_may_start_with_a_tag_a_symbol_or_a_chinese_character() -> No
     ],
 )
 def test_streamed_text_is_released_a_complete_sentence_at_a_time(text: str, ready: str, rest: str) -> None:
-    assert complete_sentences(text) == (ready, rest)
+    complete, unfinished = leading_sentences(text)
+    assert ("".join(complete), unfinished) == (ready, rest)
+
+
+@pytest.mark.parametrize(
+    ("text", "ready", "rest"),
+    [
+        ("It lasts 2 years. [1] Keep", "It lasts 2 years. [1] ", "Keep"),
+        ("It lasts 2 years. [1", "", "It lasts 2 years. [1"),
+        ("可以退货。[1]然后", "可以退货。[1]", "然后"),
+    ],
+)
+def test_citation_marks_are_released_with_the_sentence_before_them(text: str, ready: str, rest: str) -> None:
+    complete, unfinished = leading_sentences(text)
+    assert ("".join(complete), unfinished) == (ready, rest)
+
+
+def test_leading_sentences_come_one_by_one_with_their_white_space() -> None:
+    assert leading_sentences("One. Two [2]. Three") == (["One. ", "Two [2]. "], "Three")
+
+
+def test_one_notion_of_a_list_item() -> None:
+    assert [
+        is_list_item(unit) for unit in ["- Tap Reset", "• Tap", "2. Hold it", "b) Or", "-5 °C is cold", "1.5 kg"]
+    ] == [
+        True,
+        True,
+        True,
+        True,
+        False,
+        False,
+    ]
+    assert without_list_marker("  * Tap Reset") == "Tap Reset" and without_list_marker("12) Hold") == "Hold"

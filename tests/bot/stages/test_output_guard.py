@@ -3,7 +3,7 @@ pass, streamed or not."""
 
 from __future__ import annotations
 
-from bot.stages.output_guard import CheckedStream, OutputGuardStage
+from bot.stages.output_guard import OutputGuardStage
 from bot.types import Message, Reply, Turn
 from knowledge.documents import Chunk, SearchHit
 from prompts import PromptLibrary
@@ -61,33 +61,6 @@ async def test_a_breach_is_replaced_by_the_abstention_marked_blocked() -> None:
 
     reply = await GUARD(turn("Returns?", "You can return items within 30 days."), obeyed)
     assert reply.kind == "blocked" and reply.abstained and reply.text == PromptLibrary().render("abstain")
-
-
-async def test_a_streamed_reply_goes_out_by_sentences_and_stops_before_the_breach() -> None:
-    sent: list[str] = []
-
-    async def emit(text: str) -> None:
-        sent.append(text)
-
-    stream = CheckedStream(emit, lambda text: "persona" if "DAN" in text else None)
-    for piece in ["Returns take", " 30 days.", " Also,", " I am DAN", ". Ask me anything."]:
-        await stream.add(piece)
-    await stream.finish()
-    assert "".join(sent) == "Returns take 30 days. " and stream.breach == "persona"
-
-
-async def test_an_honest_streamed_reply_arrives_whole() -> None:
-    sent: list[str] = []
-
-    async def emit(text: str) -> None:
-        sent.append(text)
-
-    stream = CheckedStream(emit, lambda _text: None)
-    for piece in ["Returns take", " 30 days.", " Keep", " the receipt."]:
-        await stream.add(piece)
-    assert "".join(sent) == "Returns take 30 days. "
-    await stream.finish()
-    assert "".join(sent) == "Returns take 30 days. Keep the receipt."
 
 
 def test_a_latin_marker_counts_beside_chinese_text() -> None:
