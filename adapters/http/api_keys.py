@@ -14,11 +14,12 @@ import re
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import ClassVar
 
-from sqlalchemy import Table
+from sqlalchemy import Table, insert, update
 from sqlalchemy import select as core_select
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Field, select
+from sqlmodel import Field
 
 from bot.store.database import Database, StoreTable
 from knowledge.errors import DeskbotError
@@ -46,7 +47,9 @@ KEYS: Table = ApiKey.__table__  # type: ignore[attr-defined]
 
 
 @dataclass(frozen=True)
-class ApiKeyInfo:
+class KeyInfo:
+    """A stored key as `deskbot keys list...` shows it: never the key itself, only its first characters."""
+
     name: str
     hint: str
     created_at: datetime
@@ -61,11 +64,17 @@ def hash_key(key: str) -> str:
     return hashlib.sha256(key.encode("utf-8")).hexdigest()
 
 
-def _info(row: ApiKey) -> ApiKeyInfo:
-    return ApiKeyInfo(name=row.name, hint=row.hint, created_at=row.created_at, revoked_at=row.revoked_at)
+class HashedKeys:
+    """Secret keys of one kind (`prefix` + 32 random bytes) in `table`, stored only as their hash: created, verified,
+    listed and revoked. API keys are one kind; operator keys (`adapters.http.operator_keys`) another, in a table of
+    their own, so a key of one kind is never taken for the other."""
 
+    table: ClassVar[Table]
+    prefix: ClassVar[str]
+    noun: ClassVar[str]  # "API key": in the messages
+    list_command: ClassVar[str]  # where a user sees the names, for the "no key named" message
+    error: ClassVar[type[DeskbotError]]
 
-class ApiKeys:
     def __init__(self, database: Database) -> None:
         self._database = database
         database.upgrade()
@@ -74,41 +83,57 @@ class ApiKeys:
         """A new key named `name`; the returned plain key is not stored anywhere."""
         name = name.strip()
         if not KEY_NAME.fullmatch(name):
-            raise ApiKeyError(
-                f"an API key's name is 1-64 letters, digits, '.', '_' or '-' (starting with a letter or digit), "
+            raise self.error(
+                f"an {self.noun}'s name is 1-64 letters, digits, '.', '_' or '-' (starting with a letter or digit), "
                 f"not {name!r}"
             )
-        key = KEY_PREFIX + secrets.token_urlsafe(32)
-        row = ApiKey(name=name, key_hash=hash_key(key), hint=key[: len(KEY_PREFIX) + 4] + "...")
+        key = self.prefix + secrets.token_urlsafe(32)
+        row = {
+            "name": name,
+            "key_hash": hash_key(key),
+            "hint": key[: len(self.prefix) + 4] + "...",
+            "created_at": datetime.now(UTC),
+        }
         try:
-            with self._database.session() as session:
-                session.add(row)
-                session.commit()
+            with self._database.engine.begin() as connection:
+                connection.execute(insert(self.table).values(row))
         except IntegrityError as error:
-            raise ApiKeyError(f"an API key named '{name}' already exists (revoke it or pick another name)") from error
+            raise self.error(
+                f"an {self.noun} named '{name}' already exists (revoke it or pick another name)"
+            ) from error
         return key
 
     def verify(self, key: str) -> str | None:
-        """The name of the active key `key`, or None."""
-        if not key.startswith(KEY_PREFIX):
+        """The name of the active key `key`, or None (a key of another kind is never one)."""
+        if not key.startswith(self.prefix):
             return None
-        query = core_select(KEYS.c.name, KEYS.c.revoked_at).where(KEYS.c.key_hash == hash_key(key))
-        with self._database.transaction("check an API key", part="API keys") as connection:
-            row = connection.execute(query).first()
-        if row is None or row.revoked_at is not None:
-            return None
-        return str(row.name)
+        keys = self.table.c
+        query = core_select(keys.name).where(keys.key_hash == hash_key(key), keys.revoked_at.is_(None))
+        with self._database.transaction(f"check an {self.noun}", part=f"{self.noun}s") as connection:
+            name = connection.execute(query).scalar()
+        return None if name is None else str(name)
 
-    def list(self) -> list[ApiKeyInfo]:
-        with self._database.session() as session:
-            return [_info(row) for row in session.exec(select(ApiKey).order_by(ApiKey.name))]
+    def list(self) -> list[KeyInfo]:
+        keys = self.table.c
+        query = core_select(keys.name, keys.hint, keys.created_at, keys.revoked_at).order_by(keys.name)
+        with self._database.engine.connect() as connection:
+            return [KeyInfo(*row) for row in connection.execute(query)]
 
     def revoke(self, name: str) -> None:
-        with self._database.session() as session:
-            row = session.exec(select(ApiKey).where(ApiKey.name == name)).first()
-            if row is None:
-                raise ApiKeyError(f"no API key named '{name}' (see `deskbot keys list`)")
-            if row.revoked_at is None:
-                row.revoked_at = datetime.now(UTC)
-                session.add(row)
-                session.commit()
+        keys = self.table.c
+        with self._database.engine.begin() as connection:
+            if connection.execute(core_select(keys.id).where(keys.name == name)).first() is None:
+                raise self.error(f"no {self.noun} named '{name}' (see `{self.list_command}`)")
+            connection.execute(
+                update(self.table)
+                .where(keys.name == name, keys.revoked_at.is_(None))
+                .values(revoked_at=datetime.now(UTC))
+            )
+
+
+class ApiKeys(HashedKeys):
+    table = KEYS
+    prefix = KEY_PREFIX
+    noun = "API key"
+    list_command = "deskbot keys list"
+    error = ApiKeyError
