@@ -11,10 +11,13 @@ import os
 import shutil
 import subprocess
 import tempfile
+import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+from sqlalchemy import create_engine, make_url
 
 from tests.deskbot_process import free_port
 
@@ -73,3 +76,20 @@ def postgres_url() -> Iterator[str]:
         yield server.url
     finally:
         server.remove()
+
+
+@contextmanager
+def database_of_its_own(postgres_url: str, prefix: str) -> Iterator[str]:
+    """The URL of a new, empty database `<prefix>_<random>` on the test PostgreSQL, dropped afterwards, so that no
+    other test's rows (queued jobs, workers) are in it."""
+    server = make_url(postgres_url)
+    admin = create_engine(server, isolation_level="AUTOCOMMIT")
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    with admin.connect() as connection:
+        connection.exec_driver_sql(f"CREATE DATABASE {name}")
+    try:
+        yield server.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as connection:
+            connection.exec_driver_sql(f"DROP DATABASE {name} WITH (FORCE)")
+        admin.dispose()

@@ -16,7 +16,6 @@ import json
 import subprocess
 import sys
 import time
-import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -24,7 +23,6 @@ import httpx
 import psutil
 import pytest
 from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 from typer.testing import CliRunner, Result
 
 from adapters.http.slack.fake_web_api import FakeSlackWebApi
@@ -33,6 +31,7 @@ from bot.cli.main import app
 from bot.store.database import Database
 from tests.adapters.http.conftest import fixture, slack_headers
 from tests.faults.serve_process import ServeProcess, alive, wait_gone
+from tests.postgres_server import database_of_its_own
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -94,17 +93,8 @@ async def fake_slack() -> AsyncIterator[FakeSlackWebApi]:
 @pytest.fixture
 def postgres_store(postgres_url: str) -> Iterator[str]:
     """A database of its own on the test PostgreSQL, so that no other test's jobs or workers are in it."""
-    server = make_url(postgres_url)
-    admin = create_engine(server, isolation_level="AUTOCOMMIT")
-    name = f"workers_{uuid.uuid4().hex[:12]}"
-    with admin.connect() as connection:
-        connection.exec_driver_sql(f"CREATE DATABASE {name}")
-    try:
-        yield server.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as connection:
-            connection.exec_driver_sql(f"DROP DATABASE {name} WITH (FORCE)")
-        admin.dispose()
+    with database_of_its_own(postgres_url, "workers") as url:
+        yield url
 
 
 def mention(index: int) -> bytes:

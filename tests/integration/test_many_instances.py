@@ -14,20 +14,19 @@ import asyncio
 import json
 import math
 import time
-import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 
 from adapters.http.api_keys import ApiKeys
 from adapters.http.slack.fake_web_api import FakeSlackWebApi
 from bot.store.database import Database
 from tests.adapters.http.conftest import fixture, slack_headers
 from tests.faults.serve_process import ServeProcess, alive, wait_gone
+from tests.postgres_server import database_of_its_own
 
 pytestmark = pytest.mark.integration
 
@@ -41,17 +40,8 @@ RATE_LIMITED = "You're sending messages faster than I can answer."
 @pytest.fixture
 def store_url(postgres_url: str) -> Iterator[str]:
     """A database of its own on the test PostgreSQL, so that no other test's queued jobs are in it."""
-    server = make_url(postgres_url)
-    admin = create_engine(server, isolation_level="AUTOCOMMIT")
-    name = f"instances_{uuid.uuid4().hex[:12]}"
-    with admin.connect() as connection:
-        connection.exec_driver_sql(f"CREATE DATABASE {name}")
-    try:
-        yield server.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as connection:
-            connection.exec_driver_sql(f"DROP DATABASE {name} WITH (FORCE)")
-        admin.dispose()
+    with database_of_its_own(postgres_url, "instances") as url:
+        yield url
 
 
 @pytest.fixture
