@@ -19,7 +19,7 @@ from sqlmodel import Field
 
 from adapters.http.api_keys import hash_key
 from adapters.http.operator_keys import OPERATOR_KEYS
-from bot.store.database import Database, StoreTable
+from bot.store.database import Database, StoreTable, aware
 
 SESSION_LIFETIME = timedelta(hours=12)
 
@@ -35,11 +35,6 @@ class OperatorSession(StoreTable, table=True):
 
 
 SESSIONS: Table = OperatorSession.__table__  # type: ignore[attr-defined]
-
-
-def _aware(moment: datetime) -> datetime:
-    """SQLite returns naive datetimes; everything stored is UTC."""
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 class OperatorSessions:
@@ -74,7 +69,7 @@ class OperatorSessions:
         )
         with self._database.transaction("check a console session", part="console sessions") as connection:
             row = connection.execute(query).first()
-        if row is None or _aware(row.expires_at) <= now:
+        if row is None or aware(row.expires_at) <= now:
             return None
         return str(row.operator)
 

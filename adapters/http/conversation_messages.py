@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
 from sqlalchemy import select
 
 from bot.store.conversations import CONVERSATIONS, MESSAGES
-from bot.store.database import Database
+from bot.store.database import Database, aware
 
 
 @dataclass(frozen=True)
@@ -64,7 +64,7 @@ def stored_thread(database: Database, conversation_id: str, after: int = 0, limi
                 kind=row.kind,
                 text=row.content,
                 citations=list(json.loads(row.citations or "[]")),
-                created_at=row.created_at if row.created_at.tzinfo else row.created_at.replace(tzinfo=UTC),
+                created_at=aware(row.created_at),
                 operator=row.operator,
             )
             for row in rows

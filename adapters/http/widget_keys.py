@@ -35,7 +35,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Field, UniqueConstraint, select
 
 from adapters.http.api_keys import KEY_NAME
-from bot.store.database import Database, StoreTable
+from bot.store.database import Database, StoreTable, aware
 from knowledge.errors import DeskbotError
 
 WIDGET_KEY_PREFIX = "dsw_"
@@ -104,7 +104,7 @@ class WidgetKeyInfo:
         return self.revoked_at is None and not self.expired()
 
     def expired(self, now: datetime | None = None) -> bool:
-        return self.expires_at is not None and _aware(self.expires_at) <= (now or datetime.now(UTC))
+        return self.expires_at is not None and aware(self.expires_at) <= (now or datetime.now(UTC))
 
     def allows(self, origin: str | None) -> bool:
         return origin is not None and origin.lower() in self.origins
@@ -135,11 +135,6 @@ def seconds_to_midnight(now: datetime) -> int:
 def _signature(secret: str, session: str) -> str:
     digest = hmac.new(secret.encode(), session.encode(), hashlib.sha256).digest()
     return base64.urlsafe_b64encode(digest[:16]).decode().rstrip("=")
-
-
-def _aware(moment: datetime) -> datetime:
-    """SQLite returns naive datetimes; everything stored is UTC."""
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 def _info(row: WidgetKey) -> WidgetKeyInfo:

@@ -10,7 +10,7 @@ import functools
 import json
 import logging
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Table, delete, insert, or_, update
@@ -20,7 +20,7 @@ from sqlmodel import Field, Session, col, select
 
 from bot.config import Settings
 from bot.conversations import PROFILE_FACTS, REMEMBERED_KINDS, Rating, export_message, export_record, utc_now
-from bot.store.database import Database, StoreError, StoreTable
+from bot.store.database import Database, StoreError, StoreTable, aware
 from bot.types import ChatMessage, ReplyKind, Role
 
 log = logging.getLogger(__name__)
@@ -95,11 +95,6 @@ MESSAGES: Table = MessageRow.__table__  # type: ignore[attr-defined]
 PROFILES: Table = UserProfileRow.__table__  # type: ignore[attr-defined]
 FEEDBACK: Table = FeedbackRow.__table__  # type: ignore[attr-defined]
 HANDOFFS: Table = HandoffRow.__table__  # type: ignore[attr-defined]
-
-
-def _aware(moment: datetime) -> datetime:
-    """SQLite returns naive datetimes; everything stored is UTC."""
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 class SqlConversationStore:
@@ -373,7 +368,7 @@ class SqlConversationStore:
                 export_message(
                     row.role,
                     row.content,
-                    _aware(row.created_at),
+                    aware(row.created_at),
                     feedback_row.rating if feedback_row else None,
                     feedback_row.text if feedback_row else None,
                     json.loads(row.citations),
@@ -383,5 +378,5 @@ class SqlConversationStore:
                 )
             )
         return export_record(
-            conversation.id, conversation.user_id, conversation.channel, _aware(conversation.started_at), messages
+            conversation.id, conversation.user_id, conversation.channel, aware(conversation.started_at), messages
         )

@@ -14,7 +14,7 @@ from sqlalchemy import Table, delete, insert, update
 from sqlalchemy import select as core_select
 from sqlmodel import Field
 
-from bot.store.database import Database, StoreTable
+from bot.store.database import Database, StoreTable, aware
 
 MAX_QUESTION_CHARS = 500
 MAX_ANSWER_CHARS = 4_000
@@ -48,10 +48,6 @@ class CuratedAnswer:
     updated_at: datetime
 
 
-def _aware(moment: datetime) -> datetime:
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
-
-
 def _answer(row: object) -> CuratedAnswer:
     values = row._mapping  # type: ignore[attr-defined]
     return CuratedAnswer(
@@ -61,8 +57,8 @@ def _answer(row: object) -> CuratedAnswer:
         operator=values["operator"],
         conversation_id=values["conversation_id"],
         message_id=values["message_id"],
-        created_at=_aware(values["created_at"]),
-        updated_at=_aware(values["updated_at"]),
+        created_at=aware(values["created_at"]),
+        updated_at=aware(values["updated_at"]),
     )
 
 

@@ -23,6 +23,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -50,6 +51,11 @@ class StoreError(DeskbotError):
 
 class StoreTable(SQLModel, registry=registry()):
     """Base class of every table in Deskbot's database."""
+
+
+def aware(moment: datetime) -> datetime:
+    """A datetime read from the store, in UTC: SQLite returns naive datetimes, and everything stored is UTC."""
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 def database_url(settings: Settings) -> str:

@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, Connection, and_, exists, func, or_, true
@@ -24,7 +24,7 @@ from sqlalchemy import select as core_select
 
 from bot.question_groups import UnansweredQuestion
 from bot.store.conversations import CONVERSATIONS, FEEDBACK, HANDOFFS, MESSAGES
-from bot.store.database import Database
+from bot.store.database import Database, aware
 
 MAX_PER_PAGE = 100
 UNANSWERED_CONVERSATIONS = 500
@@ -102,11 +102,6 @@ class Thread:
     handoffs: list[Handoff]
 
 
-def _aware(moment: datetime) -> datetime:
-    """SQLite returns naive datetimes; everything stored is UTC."""
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
-
-
 def _like_pattern(text: str) -> str:
     escaped = text.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     return f"%{escaped}%"
@@ -172,8 +167,8 @@ def _summary(row: Any) -> ConversationSummary:
         id=row.id,
         channel=row.channel,
         user_id=row.user_id,
-        started_at=_aware(row.started_at),
-        updated_at=_aware(row.updated_at),
+        started_at=aware(row.started_at),
+        updated_at=aware(row.updated_at),
         with_person=bool(row.handed_off),
         messages=int(row.messages),
         last_question=row.last_question,
@@ -225,7 +220,7 @@ class Inbox:
             _summary(row),
             messages,
             [
-                Handoff(h.reason, _aware(h.requested_at), _aware(h.released_at) if h.released_at else None)
+                Handoff(h.reason, aware(h.requested_at), aware(h.released_at) if h.released_at else None)
                 for h in handoffs
             ],
         )
@@ -244,14 +239,14 @@ class Inbox:
             .order_by(FEEDBACK.c.id)
         ):
             feedback.setdefault(rating.message_id, []).append(
-                Feedback(rating.rating, rating.text, _aware(rating.created_at))
+                Feedback(rating.rating, rating.text, aware(rating.created_at))
             )
         return [
             ThreadMessage(
                 id=row.id,
                 role=row.role,
                 content=row.content,
-                created_at=_aware(row.created_at),
+                created_at=aware(row.created_at),
                 kind=row.kind,
                 citations=[str(doc_id) for doc_id in json.loads(row.citations or "[]")],
                 retrieval_score=row.retrieval_score,
@@ -324,7 +319,7 @@ class Inbox:
                     HANDOFFS.c.conversation_id.in_(ids)
                 )
             ):
-                handoffs.setdefault(row.conversation_id, []).append(_aware(row.requested_at))
+                handoffs.setdefault(row.conversation_id, []).append(aware(row.requested_at))
         found = _unanswered_questions(rows, rated_bad, handoffs)
         return [question for question in found if since is None or question.asked_at >= since]
 
@@ -351,11 +346,11 @@ def _unanswered_questions(
                 elif message.kind in {"abstain", "handoff"}:
                     why_of.setdefault(question.id, "abstained" if message.kind == "abstain" else "handed off")
         for requested_at in handoffs.get(conversation_id, []):
-            before = [q for q in questions if _aware(q.created_at) <= requested_at]
+            before = [q for q in questions if aware(q.created_at) <= requested_at]
             if before:
                 why_of.setdefault(before[-1].id, "handed off")
         found.extend(
-            UnansweredQuestion(q.content, conversation_id, q.id, _aware(q.created_at), why_of[q.id])
+            UnansweredQuestion(q.content, conversation_id, q.id, aware(q.created_at), why_of[q.id])
             for q in questions
             if q.id in why_of
         )
