@@ -71,7 +71,8 @@ class PostgresServer:
         """Stop the postmaster, then every backend it had forked (none can be forked after)."""
         postmaster = int((self._data / "postmaster.pid").read_text().split()[0])
         os.kill(postmaster, signal.SIGSTOP)
-        children = subprocess.run(["pgrep", "-P", str(postmaster)], capture_output=True, text=True).stdout.split()
+        listed = subprocess.run(["pgrep", "-P", str(postmaster)], check=False, capture_output=True, text=True)
+        children = listed.stdout.split()  # none: pgrep exits 1
         self._frozen = [postmaster, *map(int, children)]
         for pid in self._frozen[1:]:
             os.kill(pid, signal.SIGSTOP)

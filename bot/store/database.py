@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -252,9 +253,25 @@ def _set_sqlite_pragmas(engine: Engine, busy_timeout_ms: int) -> None:
     @event.listens_for(engine, "connect")
     def _sqlite_pragmas(connection: Any, _record: Any) -> None:
         cursor = connection.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")
+        _switch_to_wal(cursor)
         # WAL + NORMAL: no fsync per commit (4 ms -> 0.6 ms per write here); an application crash loses
         # nothing, a power cut may lose the last commits but never corrupts the file.
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute(f"PRAGMA busy_timeout={busy_timeout_ms}")
         cursor.close()
+
+
+def _switch_to_wal(cursor: Any) -> None:
+    """`PRAGMA journal_mode=WAL`, tried again while the file is locked, for up to the busy timeout. Switching a file
+    that is not in WAL mode yet (a new one) takes its exclusive lock without SQLite's busy handler, so when several
+    connections open a new file at once (an HTTP worker and its answer processes) all but one may be told "database
+    is locked" at once, whatever the busy timeout."""
+    deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+    for attempt in itertools.count():
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as error:
+            if "database is locked" not in str(error) or time.monotonic() > deadline:
+                raise
+        time.sleep(LOCK_POLL_S[min(attempt, len(LOCK_POLL_S) - 1)])
