@@ -38,17 +38,19 @@ class ServerDeadlines:
         self.wait_s = wait_s
         self._deadlines: dict[int, tuple[float, Any]] = {}  # id(driver connection) -> (deadline, the connection)
         self._lock = threading.Lock()
-        self._stopped = threading.Event()
-        self._watcher: threading.Thread | None = None
+        self._stop_watching: threading.Event | None = None  # set while a watching thread runs
 
     def renew(self, driver_connection: Any, wait_s: float | None = None) -> None:
         """The connection is about to wait on the server: it may do so for `wait_s` (default `self.wait_s`)."""
         deadline = time.monotonic() + (wait_s if wait_s is not None else self.wait_s)
         with self._lock:
             self._deadlines[id(driver_connection)] = (deadline, driver_connection)
-            if self._watcher is None:
-                self._watcher = threading.Thread(target=self._watch, name="deskbot-db-deadlines", daemon=True)
-                self._watcher.start()
+            if self._stop_watching is None:
+                self._stop_watching = threading.Event()
+                watcher = threading.Thread(
+                    target=self._watch, args=(self._stop_watching,), name="deskbot-db-deadlines", daemon=True
+                )
+                watcher.start()
 
     def forget(self, driver_connection: Any) -> None:
         """The connection waits on nothing any more (it went back to the pool, or was closed)."""
@@ -56,10 +58,14 @@ class ServerDeadlines:
             self._deadlines.pop(id(driver_connection), None)
 
     def stop(self) -> None:
-        self._stopped.set()
+        """Stop the watching thread (a later `renew` starts another: a disposed engine can be used again)."""
+        with self._lock:
+            if self._stop_watching is not None:
+                self._stop_watching.set()
+                self._stop_watching = None
 
-    def _watch(self) -> None:
-        while not self._stopped.wait(_POLL_S):
+    def _watch(self, stopped: threading.Event) -> None:
+        while not stopped.wait(_POLL_S):
             now = time.monotonic()
             with self._lock:
                 expired = [conn for key, (deadline, conn) in self._deadlines.items() if deadline < now]
