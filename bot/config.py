@@ -225,6 +225,18 @@ class StoreSettings(Section):
         description="Where rate limits count: process (each process its own count), database (one count for every "
         "instance on this store), auto (database when url is not SQLite).",
     )
+    connect_timeout_s: float = Field(
+        5.0, gt=0, description="A database server that does not accept a connection within this fails the request."
+    )
+    statement_timeout_s: float = Field(
+        10.0,
+        gt=0,
+        description="PostgreSQL: the server cancels a statement running longer (statement_timeout), and a "
+        "connection whose server does not answer for a second longer (a stopped server) is cut.",
+    )
+    lock_timeout_s: float = Field(
+        5.0, gt=0, description="PostgreSQL: a statement waiting longer for a lock another session holds is cancelled."
+    )
 
 
 class PipelineSettings(Section):

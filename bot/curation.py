@@ -8,7 +8,10 @@ own: a file sync (`deskbot ingest --prune`) never removes them.
 
 `sync` is one reconciliation through `KnowledgeWriter.sync_documents` (one snapshot, under the index's lock): every
 curated answer is loaded, unchanged ones are skipped by their content hash, and every `curated` document without an
-answer any more is removed. Adding, editing and deleting an answer all end in the same call.
+answer any more is removed. Adding, editing and deleting an answer all end in the same call, and so does
+`deskbot kb rebuild`: the store, not the documents folder, is the record of the curated answers, so a rebuild that
+had to read the folder again (no intact manifest left) would lose them; the same sync afterwards puts them back (and
+skips them when the manifest kept them).
 """
 
 from __future__ import annotations

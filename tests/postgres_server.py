@@ -1,7 +1,8 @@
 """A real PostgreSQL server for store tests: started in a temp folder on 127.0.0.1, skipped when not installed.
 
 `postgres_url` is one server for the whole session; `PostgresServer` is one a test owns, to stop and start again
-(a database that goes down and comes back on the same port, with its data).
+(a database that goes down and comes back on the same port, with its data), or to `freeze` and `thaw` (a server that
+still accepts connections in the kernel and never answers: its processes stopped with SIGSTOP).
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 import glob
 import os
 import shutil
+import signal
 import subprocess
 import tempfile
 import uuid
@@ -41,6 +43,7 @@ class PostgresServer:
         self._bin = bin_dir
         self._folder = Path(tempfile.mkdtemp(prefix="deskbot-pg-"))
         self._as_user: list[str] = []
+        self._frozen: list[int] = []  # the pids stopped by `freeze`
         if os.geteuid() == 0:  # initdb refuses to run as root
             shutil.chown(self._folder, "postgres")
             self._as_user = ["runuser", "-u", "postgres", "--"]
@@ -64,7 +67,23 @@ class PostgresServer:
     def stop(self, check: bool = True) -> None:
         self._run("pg_ctl", "-D", str(self._data), "-m", "immediate", "-w", "stop", check=check)
 
+    def freeze(self) -> None:
+        """Stop the postmaster, then every backend it had forked (none can be forked after)."""
+        postmaster = int((self._data / "postmaster.pid").read_text().split()[0])
+        os.kill(postmaster, signal.SIGSTOP)
+        listed = subprocess.run(["pgrep", "-P", str(postmaster)], check=False, capture_output=True, text=True)
+        children = listed.stdout.split()  # none: pgrep exits 1
+        self._frozen = [postmaster, *map(int, children)]
+        for pid in self._frozen[1:]:
+            os.kill(pid, signal.SIGSTOP)
+
+    def thaw(self) -> None:
+        for pid in self._frozen:
+            os.kill(pid, signal.SIGCONT)
+        self._frozen = []
+
     def remove(self) -> None:
+        self.thaw()
         self.stop(check=False)
         shutil.rmtree(self._folder, ignore_errors=True)
 

@@ -86,7 +86,8 @@ def queue_deliveries(context: AdapterContext) -> Deliveries:
     """The delivery queue `deskbot serve` uses with the same configuration."""
     url = queue_database_url(context.settings)
     store = context.database()
-    return deliveries_from_settings(context.settings, store if store.url == url else Database(url))
+    queue = store if store.url == url else Database.from_settings(context.settings, url)
+    return deliveries_from_settings(context.settings, queue)
 
 
 class QueueConsumer:

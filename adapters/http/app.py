@@ -84,7 +84,8 @@ def build_context(adapter: AdapterContext, owns_process: bool = False) -> Channe
     responder.freeze_heap = owns_process
     database = adapter.database()
     queue_url = queue_database_url(settings)
-    queue_database = database if queue_url == database.url else Database(queue_url)  # one pool per database
+    one_pool = queue_url == database.url  # one pool per database
+    queue_database = database if one_pool else Database.from_settings(settings, queue_url)
     metrics = Metrics()
     deliveries = deliveries_from_settings(
         settings, queue_database, on_given_up=lambda source: metrics.undelivered.labels(source).inc()

@@ -48,6 +48,9 @@ from bot.store.database import Database, StoreError, StoreTable, sqlite_in_data_
 
 log = logging.getLogger(__name__)
 
+CLAIM_ROUNDS = 3
+"""How often one `take` looks for waiting jobs again when other workers claimed all the ones it found."""
+
 KEPT_REPLY = "deskbot_kept_reply"
 """The key under which a job's payload keeps the reply computed for it, while its delivery is retried."""
 
@@ -253,31 +256,59 @@ class Deliveries:
         processes; the `finished` jobs (answered since the last call) go in the same transaction, one write instead
         of many.
 
-        One UPDATE ... RETURNING marks the jobs taken and reads them: a write from its first statement (SQLite never
-        has to upgrade a read lock, Postgres re-checks each row it waited for), and the write lock is held for as few
-        statements as possible, since acknowledgements wait for it. A job taken more than `max_attempts` times (its
+        The write lock is held only for writes by primary key, since acknowledgements wait for it: the waiting jobs
+        are found by a read first (no lock; it scans every waiting job), then one UPDATE ... RETURNING claims those
+        of them that are still available, by id, and reads them. Its condition is checked again under the lock
+        (SQLite has one writer; Postgres re-checks each row it waited for), so a job another worker claimed in
+        between is not returned twice; a take that lost all it found to others looks again (`CLAIM_ROUNDS`). A poll
+        that finds nothing and has nothing finished writes nothing. A job taken more than `max_attempts` times (its
         workers kept dying) is given up instead of being handed out.
         """
         now = datetime.now(UTC)
+        to_delete = list(finished)
+        taken: list[Any] = []
+        for _round in range(CLAIM_ROUNDS):
+            wanted = limit - len(taken)
+            candidates = self._waiting_ids(now, wanted, sources) if wanted > 0 else []
+            if not candidates and not to_delete:
+                break
+            claimed = self._claim(candidates, to_delete, now, sources)
+            to_delete = []
+            taken.extend(claimed)
+            if claimed or not candidates:  # a round that lost none or some of what it found is enough
+                break
+        return [_queued(row) for row in sorted(taken)]
+
+    def _waiting_ids(self, now: datetime, limit: int, sources: SourceFilter) -> list[int]:
+        """The ids of the oldest `limit` available jobs, read without taking the write lock."""
         oldest = select(JOBS.c.id).where(self._available(now, sources)).order_by(JOBS.c.id).limit(limit)
         with self._database.transaction("read the answer queue") as connection:
+            return list(connection.execute(oldest).scalars())
+
+    def _claim(self, candidates: list[int], finished: list[int], now: datetime, sources: SourceFilter) -> list[Any]:
+        """In one write transaction: delete the `finished` jobs, mark those `candidates` that are still available
+        taken; the claimed rows within `max_attempts` (the others are given up)."""
+        # Both statements are built before the first of them takes the lock.
+        deleting = delete(JOBS).where(JOBS.c.id.in_(finished))
+        claiming = (
+            update(JOBS)
+            .where(JOBS.c.id.in_(candidates), self._available(now, sources))
+            .values(state="taken", taken_at=now, attempts=JOBS.c.attempts + 1)
+            .returning(JOBS.c.id, JOBS.c.source, JOBS.c.payload, JOBS.c.attempts)
+        )
+        with self._database.transaction("take answer jobs") as connection:
             if finished:
-                connection.execute(delete(JOBS).where(JOBS.c.id.in_(list(finished))))
-            if limit <= 0:
+                connection.execute(deleting)
+            if not candidates:
                 return []
-            rows = connection.execute(
-                update(JOBS)
-                .where(JOBS.c.id.in_(oldest.scalar_subquery()), self._available(now, sources))
-                .values(state="taken", taken_at=now, attempts=JOBS.c.attempts + 1)
-                .returning(JOBS.c.id, JOBS.c.source, JOBS.c.payload, JOBS.c.attempts)
-            ).all()
+            rows = connection.execute(claiming).all()
             given_up = [row for row in rows if row.attempts > self._max_attempts]
             reason = f"no outcome after {self._max_attempts} attempts (the last one's answering process died)"
             for row in given_up:
                 self._record_given_up(connection, row.id, reason)
         for row in given_up:
             self._announce_given_up(row.source, row.id, row.attempts - 1, reason)
-        return [_queued(row) for row in sorted(rows) if row.attempts <= self._max_attempts]
+        return [row for row in rows if row.attempts <= self._max_attempts]
 
     def retry_later(self, job: QueuedAnswer, reason: str, reply: Mapping[str, Any] | None = None) -> bool:
         """The attempt failed: hold the job for its backoff delay, keeping `reply` (or the one it already kept) for

@@ -40,7 +40,7 @@ def worker(
 
     rt = runtime(kb)
     rt.database().upgrade()  # the schema migrations, once, before any answer process opens the database
-    Database(queue_database_url(rt.settings)).upgrade()
+    Database.from_settings(rt.settings, queue_database_url(rt.settings)).upgrade()
     run_answer_workers(rt.settings, processes)
 
 
@@ -49,7 +49,9 @@ def _check(kb: KbOption) -> None:
     from adapters.http.worker_heartbeats import WorkerHeartbeats
     from bot.store.database import Database
 
-    readiness = WorkerHeartbeats(Database(queue_database_url(settings(kb)))).host_readiness(socket.gethostname())
+    loaded = settings(kb)
+    queue = Database.from_settings(loaded, queue_database_url(loaded))
+    readiness = WorkerHeartbeats(queue).host_readiness(socket.gethostname())
     if not readiness.ready:
         err.print(f"not ready: {readiness.detail}", highlight=False, markup=False)
         raise typer.Exit(1)

@@ -23,7 +23,7 @@ def upgrade() -> None:
     if loaded.store.queue_url and loaded.store.queue_url not in urls:
         urls.append(loaded.store.queue_url)
     for url in urls:
-        database = Database(url)
+        database = Database.from_settings(loaded, url)
         try:
             done = database.upgrade()
         finally:

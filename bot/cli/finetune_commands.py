@@ -183,6 +183,8 @@ def embedder(
         markup=False,
     )
     if rebuild_kb is not None:
+        from bot.cli.knowledge_commands import restore_curated_answers
+
         rt = runtime(rebuild_kb)
         rt.settings.knowledge.embedder = "sentence-transformers"
         rt.settings.knowledge.embedder_model = str(output.resolve())
@@ -190,6 +192,7 @@ def embedder(
         with progress_bar() as update:
             rebuilt = knowledge_base.writer.rebuild(progress=update)  # type: ignore[arg-type]
         err.print(f"rebuilt {rebuilt.chunks_embedded} chunks of {rebuild_kb} in {rebuilt.seconds:.1f}s")
+        restore_curated_answers(rt, knowledge_base.writer)
 
 
 def register(app: typer.Typer) -> None:

@@ -16,6 +16,7 @@ from knowledge.errors import DeskbotError
 from knowledge.reports import Progress, SyncReport
 
 if TYPE_CHECKING:
+    from bot.runtime import Runtime
     from knowledge.writer import KnowledgeWriter
 
 
@@ -220,6 +221,22 @@ def rebuild(kb: KbOption = None) -> None:
     )
     for error in report.errors:
         err.print(f"[yellow]skipped:[/] {escape(error)}", highlight=False)
+    restore_curated_answers(rt, knowledge.writer)
+
+
+def restore_curated_answers(rt: Runtime, writer: KnowledgeWriter) -> None:
+    """After a rebuild: the curated answers of the store back in the index (`bot.curation`), with one line."""
+    from bot.curation import CuratedKnowledge
+    from bot.store.curated_answers import CuratedAnswers
+    from bot.store.database import StoreError
+
+    try:
+        synced = CuratedKnowledge(CuratedAnswers(rt.database()), writer).sync()
+    except StoreError as error:
+        err.print(f"[yellow]curated answers not restored:[/] {escape(str(error))}", highlight=False)
+        return
+    if synced.added:
+        err.print(f"restored {synced.added} curated answers from the store", highlight=False)
 
 
 def register(app: typer.Typer) -> None:

@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import Connection, Engine, inspect, text
 
+from bot.store.server_deadlines import SERVER_WAIT_OPTION
 from knowledge.errors import DeskbotError
 
 if TYPE_CHECKING:
@@ -91,7 +92,13 @@ def current_revision(connection: Connection) -> str | None:
 
 @contextmanager
 def _patient(connection: Connection) -> Iterator[None]:
-    """On SQLite, the connection waits up to `LOCK_WAIT_S` for the lock meanwhile, and its own busy timeout after."""
+    """The connection waits up to `LOCK_WAIT_S` for the lock meanwhile: on SQLite in its busy handler (its own busy
+    timeout after), on PostgreSQL past the session's statement and lock timeouts (`bot.store.database`) for this
+    transaction (`SET LOCAL`)."""
+    if connection.dialect.name == "postgresql":
+        connection.execution_options(**{SERVER_WAIT_OPTION: LOCK_WAIT_S + 1})
+        connection.exec_driver_sql(f"SET LOCAL statement_timeout = '{LOCK_WAIT_S}s'")
+        connection.exec_driver_sql(f"SET LOCAL lock_timeout = '{LOCK_WAIT_S}s'")
     if connection.dialect.name != "sqlite":
         yield
         return

@@ -27,7 +27,8 @@ given = context.config.attributes.get("connection")
 if given is not None:
     migrate(given)
 else:
-    database = Database(database_url(load_settings()))
+    loaded = load_settings()
+    database = Database.from_settings(loaded, database_url(loaded))
     try:
         with database.engine.begin() as connection:
             migrate(connection)

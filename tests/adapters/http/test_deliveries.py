@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 import time
 from collections.abc import Iterator
 from datetime import timedelta
@@ -195,3 +196,40 @@ def test_a_payload_cannot_smuggle_a_kept_reply(database_url):
     deliveries = Deliveries(Database(database_url))
     with pytest.raises(ValueError, match="reserved key"):
         deliveries.submit("webhook", "w1", {KEPT_REPLY: {"text": "not from the engine"}})
+
+
+def test_a_poll_of_an_empty_queue_does_not_wait_for_the_write_lock(tmp_path):
+    """An idle answer worker's poll writes nothing, so it never waits behind (or holds up) the acknowledgements."""
+    path = tmp_path / "queue.sqlite"
+    deliveries = Deliveries(Database(f"sqlite:///{path}"))
+    writer = sqlite3.connect(path, isolation_level=None)
+    writer.execute("BEGIN IMMEDIATE")  # an acknowledgement holding the write lock
+    try:
+        started = time.monotonic()
+        assert deliveries.take(256) == []
+        assert time.monotonic() - started < 1.0, "the poll waited for the write lock"
+    finally:
+        writer.execute("ROLLBACK")
+        writer.close()
+
+
+def test_jobs_another_worker_claimed_after_they_were_found_are_not_taken_again(tmp_path, monkeypatch):
+    """`take` finds the waiting jobs before it takes the write lock: one claimed by another worker in between is
+    not handed out twice, and a take that lost all it found looks again."""
+    url = f"sqlite:///{tmp_path / 'queue.sqlite'}"
+    slow, fast = Deliveries(Database(url)), Deliveries(Database(url))
+    for index in range(4):
+        slow.submit("slack", f"Ev{index}", {"i": index})
+    found = slow._waiting_ids
+    taken_by_fast: list[int] = []
+
+    def found_then_claimed_by_another(*args):
+        ids = found(*args)
+        if not taken_by_fast:  # the first round: the other worker claims what this one found
+            taken_by_fast.extend(job.payload["i"] for job in fast.take(2))
+        return ids
+
+    monkeypatch.setattr(slow, "_waiting_ids", found_then_claimed_by_another)
+    assert [job.payload["i"] for job in slow.take(2)] == [2, 3]
+    assert taken_by_fast == [0, 1]
+    assert slow.take(10) == [] and fast.take(10) == []

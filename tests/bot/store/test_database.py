@@ -73,3 +73,32 @@ def test_another_database_error_is_a_store_error_at_once(database):
     with pytest.raises(StoreError, match=r"cannot write an ack \(OperationalError\)"):
         database.write_first_in_line("write an ack", lambda c: c.execute(text("INSERT INTO missing VALUES (1)")))
     assert time.monotonic() - started < 1.0
+
+
+def test_a_new_file_opened_while_another_connection_writes_it_waits_to_switch_to_wal(tmp_path):
+    """Switching a file that is not in WAL mode yet to WAL fails at once ("database is locked", whatever the busy
+    timeout) while another connection holds its write lock, as the first of several processes opening a new queue
+    at once does while it switches: the others failed now and then
+    (`test_processes_opening_a_new_queue_at_once_all_get_it`). Now the switch waits for the lock."""
+    path = tmp_path / "new.sqlite"
+    writer = sqlite3.connect(path, isolation_level=None)
+    writer.execute("BEGIN IMMEDIATE")  # the write lock, on a file still in rollback mode
+    opened: list[object] = []
+
+    def open_database() -> None:
+        try:
+            database = Database(f"sqlite:///{path}")
+            database.check()
+            database.dispose()
+            opened.append("opened")
+        except StoreError as error:
+            opened.append(error)
+
+    opening = threading.Thread(target=open_database)
+    opening.start()
+    time.sleep(0.3)
+    writer.execute("COMMIT")
+    writer.close()
+    opening.join(10)
+    assert opened == ["opened"]
+    assert sqlite3.connect(path).execute("PRAGMA journal_mode").fetchone()[0] == "wal"
