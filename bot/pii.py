@@ -107,7 +107,10 @@ def scrub_pii(text: str) -> Scrubbed:
         nonlocal replaced
         # A bare run of digits is more often an order or account number than a phone number.
         found = match.group()
-        if sum(c.isdigit() for c in found) < 8 or not re.search(r"[ .()+-]", found) or ISO_DATE.fullmatch(found):
+        separators = re.sub(r"\d", "", found)
+        if sum(c.isdigit() for c in found) < 8 or not separators or ISO_DATE.fullmatch(found):
+            return found
+        if separators == ".":  # one dot is a decimal number (a Slack message's ts, a price), not a phone number
             return found
         replaced += 1
         return "[PHONE]"

@@ -32,3 +32,9 @@ def test_eighteen_digits_with_a_wrong_check_character_or_date_survive() -> None:
 def test_other_eleven_digit_numbers_survive() -> None:
     text = "订单号 20240131001，快递单号 12345678901"
     assert scrub_pii(text).text == text
+
+
+def test_decimal_numbers_such_as_a_slack_timestamp_survive_but_dotted_phone_numbers_do_not() -> None:
+    conversation = "slack:T123ABC456:C123ABC456:1712345678.123456, total 1234567.89"
+    assert scrub_pii(conversation).text == conversation
+    assert scrub_pii("call 555.867.5309 today").text == "call [PHONE] today"
