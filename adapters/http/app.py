@@ -35,6 +35,8 @@ from adapters.http import (
     operator_delivery,
     widget_routes,
 )
+from adapters.http.answer_channel import AnswerChannel
+from adapters.http.answer_channel_server import socket_path
 from adapters.http.answer_status import AnswerStatusBoard
 from adapters.http.answer_worker import AnswerWorker, JobHandler, nothing_to_answer
 from adapters.http.api_keys import ApiKeys
@@ -189,16 +191,32 @@ def app_from_environment() -> FastAPI:
 
 def serving_app(adapter: AdapterContext, answer_processes: AnswerStatusBoard | None = None) -> FastAPI:
     """The app of a `deskbot serve` process, which it has to itself (see `build_context`'s `owns_process`); with
-    `answer_processes`, they answer the queue and /readyz waits for them; with `[server] answering = "external"`,
-    `deskbot worker` processes do, and /readyz waits for one's heartbeat in the store."""
+    `answer_processes`, they answer the queue and the chat turns (`chat_channel`), and /readyz waits for them; with
+    `[server] answering = "external"`, `deskbot worker` processes answer the queue, /readyz waits for one's heartbeat
+    in the store, and this process answers the chat turns itself."""
     context = build_context(adapter, owns_process=True)
     context.answer_processes = answer_processes
+    if answer_processes is not None:
+        context.chat_channel = chat_channel(context, answer_processes)
     external = context.server.answering == "external"
     if external:
         from adapters.http.worker_heartbeats import WorkerHeartbeats
 
         context.worker_heartbeats = WorkerHeartbeats(context.deliveries.database)
     return create_app(context, answers_elsewhere=answer_processes is not None or external)
+
+
+def chat_channel(context: ChannelContext, board: AnswerStatusBoard) -> AnswerChannel:
+    """The channel to the `[server] answer_processes` that report on `board`, for this process's chat turns."""
+    server = context.server
+    return AnswerChannel(
+        [socket_path(board.folder, number) for number in range(server.answer_processes)],
+        turns_per_process=server.chat_turns_per_answer_process,
+        queue_length=server.chat_queue,
+        queue_wait_s=server.chat_queue_wait_s,
+        retry_after_s=server.shed_retry_after_s,
+        on_shed=context.metrics.shed.inc,
+    )
 
 
 async def close_context(context: ChannelContext) -> None:
