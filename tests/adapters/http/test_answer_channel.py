@@ -93,7 +93,9 @@ async def test_chat_routes_answer_through_the_channel_as_in_process(served, answ
     for where, channel in (("here", None), ("channel", channel_to(socket_file))):
         context.chat_channel = channel
         conversation = f"c-{where}"
-        chat = await client.post("/v1/chat", json={"message": QUESTION, "conversation_id": conversation}, headers=headers)
+        chat = await client.post(
+            "/v1/chat", json={"message": QUESTION, "conversation_id": conversation}, headers=headers
+        )
         assert chat.status_code == 200
         bodies[where] = without_latency(chat.json()) | {"conversation_id": None}
         stream = await client.post(
