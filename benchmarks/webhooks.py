@@ -17,7 +17,9 @@ after start-up (each one stops its event loop), and the longest of the other pro
 Overload: at a rate beyond what the server acknowledges, requests over `[server] max_in_flight` are refused with 503
 + Retry-After (Slack retries them); reported as `shed_503` with their latency (`shed_p99_ms`), beside the 200s.
 `--chat-rate R` adds `/v1/chat` requests at R/s during the measured events (their own connections, answered by the
-same slow FakeLLM): beyond what the server answers they are shed (`chat_503`, `chat_shed_p99_ms`) while the Slack
+same slow FakeLLM, in the answer processes through the answer channel unless `--answer-processes 0`): beyond what the
+server answers they are shed (`chat_503`, `chat_shed_p99_ms`: by `max_in_flight`, or when every answer place and
+the wait queue are taken, `[server] chat_turns_per_answer_process` and `chat_queue`) while the Slack
 acknowledgements keep their own places. `--max-in-flight 100000` turns shedding off, to compare;
 `--max-loop-lag-ms 25` also sheds the chats while the serving event loop is 25 ms behind (`adapters.http.loop_lag`).
 Bounded: at most 20,000 events and 10 minutes.

@@ -8,9 +8,13 @@ the same `reply` and `stream` as the `Responder` (`ChatAnswers`), so the routes 
 
 Admission. Each answer process takes at most `[server] chat_turns_per_answer_process` turns of this HTTP process at
 once; a turn goes to the process with the fewest. When all are full, up to `chat_queue` turns wait (at most
-`chat_queue_wait_s`) for a place, first come first served; beyond that, or after that wait, the turn is refused with
+`chat_queue_wait_s`) for a place, first come first served; beyond that, the turn is refused at once with
 `AnswersUnavailableError`, a 503 with `Retry-After` (`[server] shed_retry_after_s`) that costs the event loop a few
-microseconds. The places are counted per HTTP process (each of `[server] workers` has its own).
+microseconds. A turn is refused at once too when the queue ahead of it would take longer than `chat_queue_wait_s`
+to get through, as estimated from how long answered turns held their places (`turn_s`, a moving average): when the
+answer processes are slow, a turn that would only time out in the queue is not kept waiting for its 503. One that
+waits anyway and times out is refused then. The places are counted per HTTP process (each of `[server] workers` has
+its own).
 
 The channel. Each turn opens a connection to the chosen process's Unix socket (`answer_channel_server`), sends the
 turn and reads its frames (`answer_channel_frames`) as they come; a connection that cannot be opened (the process is
@@ -42,6 +46,7 @@ from bot.types import ChatMessage, Message, Reply, StreamEvent
 log = logging.getLogger(__name__)
 
 DOWN_FOR_S = 0.5
+TURN_AVERAGING = 0.1  # the weight of the last answered turn in `turn_s`
 
 
 class ChatAnswers(Protocol):
@@ -84,6 +89,7 @@ class AnswerChannel:
         self.in_flight = [0] * len(sockets)  # this process's turns at each answer process
         self._down_until = [0.0] * len(sockets)
         self._waiting: deque[asyncio.Future[int]] = deque()
+        self.turn_s = 0.0  # how long an answered turn holds its place (moving average)
 
     @property
     def waiting(self) -> int:
@@ -107,6 +113,7 @@ class AnswerChannel:
         self, message: Message, history: Sequence[ChatMessage], stream: bool
     ) -> AsyncGenerator[StreamEvent, None]:
         held = await self._place()
+        placed_at = time.monotonic()
         writer: asyncio.StreamWriter | None = None
         try:
             number, reader, writer = await self._connect(held)
@@ -126,6 +133,8 @@ class AnswerChannel:
                 except (TurnFailedError, FrameError) as error:
                     log.error("answer process %d could not answer %s: %s", number, message.conversation_id, error)
                     raise self._unavailable("the answer process could not answer") from error
+                if isinstance(event, Reply):
+                    self.turn_s += TURN_AVERAGING * (time.monotonic() - placed_at - self.turn_s)
                 yield event
                 if isinstance(event, Reply):
                     return
@@ -143,7 +152,7 @@ class AnswerChannel:
         if self.in_flight[number] < self._turns_per_process and not self._waiting:
             self.in_flight[number] += 1
             return number
-        if len(self._waiting) >= self._queue_length:
+        if len(self._waiting) >= self._queue_length or self.expected_wait_s() > self._queue_wait_s:
             self._on_shed()
             raise self._unavailable("every answer place is taken")
         place: asyncio.Future[int] = asyncio.get_running_loop().create_future()
@@ -164,6 +173,12 @@ class AnswerChannel:
                     self._free(place.result())
                 else:
                     place.cancel()
+
+    def expected_wait_s(self) -> float:
+        """How long a turn queued now would wait for a place: the turns ahead of it (and itself) each wait for one
+        of all the places to come free, one every `turn_s` / places on average."""
+        places = self._turns_per_process * len(self._sockets)
+        return (len(self._waiting) + 1) * self.turn_s / places
 
     def _free(self, number: int) -> None:
         """A turn at `number` ended: its place goes to the first turn waiting, else it is free."""

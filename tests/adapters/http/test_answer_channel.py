@@ -178,6 +178,27 @@ async def test_a_waiting_turn_takes_the_place_that_comes_free(served, answer_ser
     assert context.chat_channel.in_flight == [0]
 
 
+async def test_a_turn_that_would_only_time_out_in_the_queue_is_refused_at_once(
+    served, answer_server, socket_file, fake_llm
+):
+    client, context = served
+    context.chat_channel = channel = channel_to(socket_file, places=1, queue=4, wait_s=1.0)
+    headers = {"Authorization": f"Bearer {context.api_keys.create('tests')}"}
+    fake_llm.first_token_delay_s = 0.5
+    first = asyncio.create_task(client.post("/v1/chat", json={"message": QUESTION}, headers=headers))
+    while answer_server.turns == 0:
+        await asyncio.sleep(0.01)
+    channel.turn_s = 3.0  # answered turns held their place 3 s: the queue's 1 s cannot be enough
+    assert channel.expected_wait_s() == 3.0
+    started = time.perf_counter()
+    refused = await client.post("/v1/chat", json={"message": QUESTION}, headers=headers)
+    assert refused.status_code == 503 and time.perf_counter() - started < 0.2
+    channel.turn_s = 0.5  # a place comes free every 0.5 s: worth the wait
+    queued = asyncio.create_task(client.post("/v1/chat", json={"message": QUESTION}, headers=headers))
+    assert (await first).status_code == 200 and (await queued).status_code == 200
+    assert 0.5 < channel.turn_s < 3.0  # the answered turns moved the average
+
+
 async def test_a_stream_refused_for_overload_is_a_503_before_it_starts(served, answer_server, socket_file, fake_llm):
     client, context = served
     context.chat_channel = channel_to(socket_file, places=1, queue=0)
