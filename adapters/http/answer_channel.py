@@ -64,7 +64,6 @@ class AnswersUnavailableError(HTTPException):
     def __init__(self, reason: str, retry_after_s: int) -> None:
         detail = f"the server cannot answer now ({reason}); retry later"
         super().__init__(503, detail, {"Retry-After": str(retry_after_s)})
-        self.reason = reason
 
 
 class AnswerChannel:

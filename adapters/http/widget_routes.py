@@ -12,7 +12,9 @@ server); every other route takes it in the body and answers as `Principal.widget
 `widget:<key>:<session>` (and as its customer), so a browser can reach no conversation but its own session's. Each
 chat message, rating and handoff request counts against the key's per-session and per-day limits (429 with
 `Retry-After`). Feedback and "talk to a person" go through the command stage (`/feedback`, `/human`) like any
-channel's buttons: one path for each job.
+channel's buttons: one path for each job. They are answered as /v1/chat's turns are (`context.answers`: the answer
+processes, or this process), and refused the same way when they cannot be answered now: 503 with `Retry-After`,
+with the CORS headers, so the page can read it.
 
 `GET /widget/v1/messages?session=...&after=<message id>` is the session's stored thread after that message (all of
 it with `after=0`) and whether a person holds the conversation: the widget re-renders the thread on every page load,
