@@ -173,6 +173,12 @@ class AnswerChannel:
                 else:
                     place.cancel()
 
+    def no_place(self) -> bool:
+        """Whether a turn asking now would be refused at once: every place taken, and no room to wait for one."""
+        if min(self.in_flight) < self._turns_per_process and not self._waiting:
+            return False
+        return len(self._waiting) >= self._queue_length or self.expected_wait_s() > self._queue_wait_s
+
     def expected_wait_s(self) -> float:
         """How long a turn queued now would wait for a place: the turns ahead of it (and itself) each wait for one
         of all the places to come free, one every `turn_s` / places on average."""

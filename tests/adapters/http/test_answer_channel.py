@@ -199,6 +199,33 @@ async def test_a_turn_that_would_only_time_out_in_the_queue_is_refused_at_once(
     assert 0.5 < channel.turn_s < 3.0  # the answered turns moved the average
 
 
+async def test_with_no_place_left_the_load_shedding_refuses_chats_before_their_key_is_checked(
+    runtime, socket_file, fake_llm
+):
+    context = build_context(runtime.adapter_context())
+    context.chat_channel = channel = channel_to(socket_file, places=1, queue=0)
+    app = create_app(context)  # as serve builds it: the channel is known to the load shedding
+    async with app.router.lifespan_context(app):
+        server = AnswerChannelServer(context.responder, socket_file)
+        await server.start()
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://deskbot.test", timeout=30) as client:
+            headers = {"Authorization": f"Bearer {context.api_keys.create('tests')}"}
+            assert (await client.post("/v1/chat", json={"message": "hi"})).status_code == 401  # places free
+            fake_llm.first_token_delay_s = 0.5
+            first = asyncio.create_task(client.post("/v1/chat", json={"message": QUESTION}, headers=headers))
+            while server.turns == 0:
+                await asyncio.sleep(0.01)
+            assert channel.no_place()
+            for path in ("/v1/chat", "/v1/chat/stream", "/v1/chat/completions"):
+                refused = await client.post(path, content=b"not even JSON")  # no key, no body: refused first
+                assert refused.status_code == 503 and refused.headers["Retry-After"] == "1", path
+            assert (await client.get("/v1/models")).status_code == 401  # not a turn: served as ever
+            assert (await first).status_code == 200
+            assert not channel.no_place()
+        await server.stop(1.0)
+
+
 async def test_a_stream_refused_for_overload_is_a_503_before_it_starts(served, answer_server, socket_file, fake_llm):
     client, context = served
     context.chat_channel = channel_to(socket_file, places=1, queue=0)
