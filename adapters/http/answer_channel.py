@@ -151,7 +151,7 @@ class AnswerChannel:
         if self.in_flight[number] < self._turns_per_process and not self._waiting:
             self.in_flight[number] += 1
             return number
-        if len(self._waiting) >= self._queue_length or self.expected_wait_s() > self._queue_wait_s:
+        if self._no_room_to_wait():
             self._on_shed()
             raise self._unavailable("every answer place is taken")
         place: asyncio.Future[int] = asyncio.get_running_loop().create_future()
@@ -177,6 +177,10 @@ class AnswerChannel:
         """Whether a turn asking now would be refused at once: every place taken, and no room to wait for one."""
         if min(self.in_flight) < self._turns_per_process and not self._waiting:
             return False
+        return self._no_room_to_wait()
+
+    def _no_room_to_wait(self) -> bool:
+        """The queue is full, or a turn queued now would wait longer than it may."""
         return len(self._waiting) >= self._queue_length or self.expected_wait_s() > self._queue_wait_s
 
     def expected_wait_s(self) -> float:
