@@ -10,9 +10,10 @@ Admission. Each answer process takes at most `[server] chat_turns_per_answer_pro
 once; a turn goes to the process with the fewest. When all are full, up to `chat_queue` turns wait (at most
 `chat_queue_wait_s`) for a place, first come first served; beyond that, the turn is refused at once with
 `AnswersUnavailableError`, a 503 with `Retry-After` (`[server] shed_retry_after_s`) that costs the event loop a few
-microseconds. A turn is refused at once too when the queue ahead of it would take longer than `chat_queue_wait_s`
-to get through, as estimated from how long answered turns held their places (`turn_s`, a moving average): when the
-answer processes are slow, a turn that would only time out in the queue is not kept waiting for its 503. One that
+microseconds. A turn is refused at once too when the queue ahead of it would take more than half of
+`chat_queue_wait_s` to get through, as estimated from how long answered turns held their places (`turn_s`, a moving
+average): when the answer processes are slow, a turn that would only time out in the queue is not kept waiting for
+its 503. One that
 waits anyway and times out is refused then. The places are counted per HTTP process (each of `[server] workers` has
 its own).
 
@@ -47,6 +48,9 @@ log = logging.getLogger(__name__)
 
 DOWN_FOR_S = 0.5
 TURN_AVERAGING = 0.1  # the weight of the last answered turn in `turn_s`
+# A turn waits only when its expected wait is at most this share of `chat_queue_wait_s`: the estimate is a mean, and
+# a turn that waits and times out has cost its caller the whole wait for its 503.
+QUEUE_MARGIN = 0.5
 
 
 class ChatAnswers(Protocol):
@@ -181,7 +185,7 @@ class AnswerChannel:
 
     def _no_room_to_wait(self) -> bool:
         """The queue is full, or a turn queued now would wait longer than it may."""
-        return len(self._waiting) >= self._queue_length or self.expected_wait_s() > self._queue_wait_s
+        return len(self._waiting) >= self._queue_length or self.expected_wait_s() > self._queue_wait_s * QUEUE_MARGIN
 
     def expected_wait_s(self) -> float:
         """How long a turn queued now would wait for a place: the turns ahead of it (and itself) each wait for one

@@ -188,12 +188,12 @@ async def test_a_turn_that_would_only_time_out_in_the_queue_is_refused_at_once(
     first = asyncio.create_task(client.post("/v1/chat", json={"message": QUESTION}, headers=headers))
     while answer_server.turns == 0:
         await asyncio.sleep(0.01)
-    channel.turn_s = 3.0  # answered turns held their place 3 s: the queue's 1 s cannot be enough
+    channel.turn_s = 3.0  # answered turns held their place 3 s: the queue's 1 s cannot be enough (nor its half)
     assert channel.expected_wait_s() == 3.0
     started = time.perf_counter()
     refused = await client.post("/v1/chat", json={"message": QUESTION}, headers=headers)
     assert refused.status_code == 503 and time.perf_counter() - started < 0.2
-    channel.turn_s = 0.5  # a place comes free every 0.5 s: worth the wait
+    channel.turn_s = 0.5  # a place comes free every 0.5 s: within half the queue's 1 s, worth the wait
     queued = asyncio.create_task(client.post("/v1/chat", json={"message": QUESTION}, headers=headers))
     assert (await first).status_code == 200 and (await queued).status_code == 200
     assert 0.5 < channel.turn_s < 3.0  # the answered turns moved the average
