@@ -17,10 +17,12 @@ after start-up (each one stops its event loop), and the longest of the other pro
 Overload: at a rate beyond what the server acknowledges, requests over `[server] max_in_flight` are refused with 503
 + Retry-After (Slack retries them); reported as `shed_503` with their latency (`shed_p99_ms`), beside the 200s.
 `--chat-rate R` adds `/v1/chat` requests at R/s during the measured events (their own connections, answered by the
-same slow FakeLLM): beyond what the server answers they are shed (`chat_503`, `chat_shed_p99_ms`) while the Slack
-acknowledgements keep their own places. `--max-in-flight 100000` turns shedding off, to compare;
-`--max-loop-lag-ms 25` also sheds the chats while the serving event loop is 25 ms behind (`adapters.http.loop_lag`).
-Bounded: at most 20,000 events and 10 minutes.
+same slow FakeLLM, in the answer processes through the answer channel unless `--answer-processes 0`): beyond what the
+server answers they are shed (`chat_503`, `chat_shed_p99_ms`: by `max_in_flight`, or when every answer place and
+the wait queue are taken, `[server] chat_turns_per_answer_process` and `chat_queue`: `--chat-places`,
+`--chat-queue`) while the Slack acknowledgements keep their own places. `--max-in-flight 100000` turns shedding
+off, to compare; `--max-loop-lag-ms 25` also sheds the chats while the serving event loop is 25 ms behind
+(`adapters.http.loop_lag`). Bounded: at most 20,000 events and 10 minutes.
 """
 
 from __future__ import annotations
@@ -218,6 +220,8 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         "DESKBOT_SERVER__ANSWER_CONCURRENCY": str(args.answer_concurrency),
         "DESKBOT_SERVER__MAX_IN_FLIGHT": str(args.max_in_flight),
         "DESKBOT_SERVER__MAX_LOOP_LAG_MS": str(args.max_loop_lag_ms),
+        "DESKBOT_SERVER__CHAT_TURNS_PER_ANSWER_PROCESS": str(args.chat_places),
+        "DESKBOT_SERVER__CHAT_QUEUE": str(args.chat_queue),
         # overload is measured, not the rate limits: one key and one customer send all the chats
         "DESKBOT_SERVER__API_RATE_LIMIT_REQUESTS": "1000000",
         "DESKBOT_GUARD__RATE_LIMIT_MESSAGES": "1000000",
@@ -353,6 +357,8 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         "answer_concurrency": args.answer_concurrency,
         "max_in_flight": args.max_in_flight,
         "max_loop_lag_ms": args.max_loop_lag_ms,
+        "chat_places": args.chat_places,
+        "chat_queue": args.chat_queue,
         "ack_p50_ms": round(statistics.median(latencies), 1),
         "ack_p95_ms": round(percentile(latencies, 0.95), 1),
         "ack_p99_ms": round(percentile(latencies, 0.99), 1),
@@ -446,6 +452,18 @@ def main() -> None:
         help="Requests the server takes at once before it sheds with 503 (default: Deskbot's).",
     )
     parser.add_argument("--chat-rate", type=float, default=0.0, help="Also send /v1/chat requests at this rate.")
+    parser.add_argument(
+        "--chat-places",
+        type=int,
+        default=ServerSettings().chat_turns_per_answer_process,
+        help="Chat turns each answer process takes at once (default: Deskbot's).",
+    )
+    parser.add_argument(
+        "--chat-queue",
+        type=int,
+        default=ServerSettings().chat_queue,
+        help="Chat turns that may wait for a place (default: Deskbot's; 0: refuse at once when all are taken).",
+    )
     parser.add_argument(
         "--max-loop-lag-ms",
         type=float,

@@ -6,6 +6,12 @@ a p99 of a few milliseconds and of seconds). Each process builds its runtime the
 models, reports `ready` on the `AnswerStatusBoard` (which `/readyz` reads) and only then takes queued deliveries,
 until SIGTERM or SIGINT; then it lets running answers finish (bounded) and releases the rest to the queue.
 
+The chat turns of the HTTP workers (`/v1/chat`, its stream, the OpenAI-compatible and the widget's routes) come to the
+process of `deskbot serve` on a Unix socket in the status folder (`adapters.http.answer_channel_server`), listened
+on from the start: a turn that arrives while the models load waits for them (`[server] ready_timeout_s`), as it did
+in the HTTP process. At the stop, running turns get the same grace as the deliveries; a turn cut off, or one running
+when the process died, is a 503 for its caller (`adapters.http.answer_channel`).
+
 Supervision, both ways. A process is given its parent's pid when it is spawned, and its first instruction starts a
 `ParentWatch`: a thread that compares `os.getppid()` with that pid and sends the process SIGTERM once the parent is
 gone (`deskbot serve` killed with kill -9), whether the process is still importing, loading models or answering. An
@@ -35,6 +41,7 @@ from multiprocessing.process import BaseProcess
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from adapters.http.answer_channel_server import AnswerChannelServer, socket_path
 from adapters.http.answer_status import HEARTBEAT_S, AnswerStatusBoard
 from adapters.http.worker_heartbeats import BEAT_EVERY_S, WorkerHeartbeats
 from bot.store.database import StoreError
@@ -108,9 +115,14 @@ async def _answer_until_stopped(
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stopped.set)
+    # `deskbot worker`'s processes answer the queue only: the HTTP processes of their serves answer their chats.
+    chats = None if beats_in_store else AnswerChannelServer(context.responder, socket_path(board.folder, number))
+    if chats is not None:
+        await chats.start()
     heartbeat = asyncio.create_task(_report_state(board, number, context, store), name="deskbot-answer-heartbeat")
     if not await _loaded_unless_stopped(context, stopped):
-        # Nothing was taken yet, and the thread loading the models cannot be interrupted: leave without waiting.
+        # Nothing was taken from the queue yet (a chat turn waiting for the models gets a 503 as the socket closes),
+        # and the thread loading the models cannot be interrupted: leave without waiting.
         board.report(number, "stopped", os.getpid())
         await _forget(store)
         log.info("answer process %d stopped while loading", os.getpid())
@@ -123,7 +135,8 @@ async def _answer_until_stopped(
     heartbeat.cancel()
     board.report(number, "stopping", os.getpid())
     await _beat(store, "stopping")
-    await worker.stop(ORPHAN_GRACE_S if watch.gone.is_set() else SHUTDOWN_GRACE_S)
+    grace_s = ORPHAN_GRACE_S if watch.gone.is_set() else SHUTDOWN_GRACE_S
+    await asyncio.gather(worker.stop(grace_s), chats.stop(grace_s) if chats is not None else asyncio.sleep(0))
     await answering
     board.report(number, "stopped", os.getpid())
     await _forget(store)

@@ -4,26 +4,34 @@
 The `conversation_id` and `user_id` a caller sends are its own: they reach the engine inside the caller's namespace
 (`adapters.http.principals`), and the reply carries the caller's id back. A caller reads only its own conversations:
 another key's (or one that does not exist) is 404, the same answer, so ids cannot be probed.
+
+A turn is answered through `context.answers` (the answer processes, or this process: `adapters.http.answer_channel`);
+one that cannot be answered now (every place taken, no answer process up) is 503 with `Retry-After`, before anything
+is sent: a stream starts once its first event is there. An answer process that stops in the middle of a stream that
+already started ends it with an `error` event (`{"detail"}`) instead of the `reply` event. A client that disconnects
+cancels its turn (`adapters.http.disconnects`).
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, Path, Query
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 
+from adapters.http.answer_channel import AnswersUnavailableError
 from adapters.http.auth import api_principal
 from adapters.http.context import ChannelContext, channel_context
 from adapters.http.conversation_messages import stored_thread
+from adapters.http.disconnects import unless_disconnected
 from adapters.http.principals import MAX_CALLER_ID_CHARS, Principal
 from bot.presentation import reply_json
-from bot.types import Message, TextDelta
+from bot.types import Message, StreamEvent, TextDelta
 
 router = APIRouter(
     prefix="/v1",
@@ -31,7 +39,10 @@ router = APIRouter(
     responses={
         401: {"description": "Missing, unknown or revoked API key."},
         429: {"description": "Over the key's request limit; `Retry-After` says when to retry."},
-        503: {"description": "The database does not answer (the key cannot be checked); `Retry-After` says when."},
+        503: {
+            "description": "The database does not answer (the key cannot be checked), or the server cannot answer "
+            "now (overload); `Retry-After` says when."
+        },
     },
 )
 
@@ -71,11 +82,12 @@ def to_message(request: ChatRequest, principal: Principal) -> Message:
 @router.post("/chat", response_model=ChatResponse)
 async def chat(
     request: ChatRequest,
+    http: Request,
     principal: Annotated[Principal, Depends(api_principal)],
     context: Annotated[ChannelContext, Depends(channel_context)],
 ) -> ChatResponse:
     """Answer one message from the knowledge base, with citations."""
-    reply = await context.responder.reply(to_message(request, principal))
+    reply = await unless_disconnected(http, context.answers.reply(to_message(request, principal)))
     return ChatResponse.model_validate(reply_json(principal.own_reply(reply)))
 
 
@@ -90,25 +102,52 @@ def _event(name: str, data: object) -> str:
 )
 async def chat_stream(
     request: ChatRequest,
+    http: Request,
     principal: Annotated[Principal, Depends(api_principal)],
     context: Annotated[ChannelContext, Depends(channel_context)],
 ) -> StreamingResponse:
     """Stream the answer as server-sent events: `delta` events with `{"text"}`, then a `reply` event (as /v1/chat)."""
-    return reply_stream(context, to_message(request, principal), principal)
+    return await reply_stream(http, context, to_message(request, principal), principal)
 
 
-def reply_stream(
-    context: ChannelContext, message: Message, principal: Principal, headers: dict[str, str] | None = None
+async def started_stream(http: Request, events: AsyncIterator[StreamEvent]) -> AsyncIterator[StreamEvent]:
+    """`events` once its first one is there (so a turn that cannot be answered is refused before a response starts:
+    `AnswersUnavailableError`), as an iterator that closes `events` when it ends."""
+    first = await unless_disconnected(http, anext(events))
+
+    async def all_events() -> AsyncIterator[StreamEvent]:
+        try:
+            yield first
+            async for event in events:
+                yield event
+        finally:
+            if isinstance(events, AsyncGenerator):
+                await events.aclose()
+
+    return all_events()
+
+
+async def reply_stream(
+    http: Request,
+    context: ChannelContext,
+    message: Message,
+    principal: Principal,
+    headers: dict[str, str] | None = None,
 ) -> StreamingResponse:
     """The answer to `message` as server-sent events (this route's and the widget's): `delta` events with
-    `{"text"}`, then a `reply` event shaped as /v1/chat's answer, with `principal`'s own conversation id."""
+    `{"text"}`, then a `reply` event shaped as /v1/chat's answer, with `principal`'s own conversation id (or an
+    `error` event, when the answer process stopped during the turn)."""
+    answer = await started_stream(http, context.answers.stream(message))
 
     async def events() -> AsyncIterator[str]:
-        async for event in context.responder.stream(message):
-            if isinstance(event, TextDelta):
-                yield _event("delta", {"text": event.text})
-            else:
-                yield _event("reply", reply_json(principal.own_reply(event)))
+        try:
+            async for event in answer:
+                if isinstance(event, TextDelta):
+                    yield _event("delta", {"text": event.text})
+                else:
+                    yield _event("reply", reply_json(principal.own_reply(event)))
+        except AnswersUnavailableError as error:
+            yield _event("error", {"detail": error.detail})
 
     all_headers = {"Cache-Control": "no-cache", **(headers or {})}
     return StreamingResponse(events(), media_type="text/event-stream", headers=all_headers)

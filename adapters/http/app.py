@@ -4,9 +4,10 @@ health, metrics.
 Middleware, outermost first: load shedding (503 + Retry-After beyond `[server] max_in_flight`, decided from the path
 alone, before the request is logged, measured or its body read: a refusal costs next to nothing, so an overloaded
 process sheds fast; with `[server] max_loop_lag_ms`, the chat lanes are also shed while the event loop is behind,
-`adapters.http.loop_lag`), the request log, request metrics, the body read timeout (408), then the body size limit (413
-before any route reads a byte too many). A shed request is counted by `deskbot_http_shed_requests_total` only.
-Slack routes are mounted only with `[slack] signing_secret`, the incoming webhook only with `[webhooks] secret`.
+`adapters.http.loop_lag`; with answer processes, the chat turns also while they have no place for them,
+`adapters.http.answer_channel`), the request log, request metrics, the body read timeout (408), then the body size
+limit (413 before any route reads a byte too many). A shed request is counted by `deskbot_http_shed_requests_total`
+only. Slack routes are mounted only with `[slack] signing_secret`, the incoming webhook only with `[webhooks] secret`.
 """
 
 from __future__ import annotations
@@ -35,6 +36,8 @@ from adapters.http import (
     operator_delivery,
     widget_routes,
 )
+from adapters.http.answer_channel import AnswerChannel
+from adapters.http.answer_channel_server import socket_path
 from adapters.http.answer_status import AnswerStatusBoard
 from adapters.http.answer_worker import AnswerWorker, JobHandler, nothing_to_answer
 from adapters.http.api_keys import ApiKeys
@@ -42,7 +45,7 @@ from adapters.http.context import ChannelContext
 from adapters.http.deliveries import deliveries_from_settings, queue_database_url
 from adapters.http.handoff_notices import HandoffWebhook
 from adapters.http.limits import BodySizeLimit
-from adapters.http.load_shedding import InFlightLimit, LagShedding
+from adapters.http.load_shedding import InFlightLimit, LagShedding, PlaceShedding
 from adapters.http.loop_lag import LoopLag
 from adapters.http.metrics import Metrics, RequestMetrics
 from adapters.http.payloads import validation_problems
@@ -61,6 +64,9 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 SHUTDOWN_GRACE_S = 10.0
+# The chat routes whose turns the load shedding refuses early when the answer processes have no place for them (the
+# widget's refuse in their route, with the CORS headers a page needs to read the 503).
+PLACE_SHED_PATHS = frozenset({"/v1/chat", "/v1/chat/stream", "/v1/chat/completions"})
 DELIVERY_MEMORY = timedelta(days=1)
 PRUNE_EVERY_S = 3600.0
 
@@ -190,16 +196,32 @@ def app_from_environment() -> FastAPI:
 
 def serving_app(adapter: AdapterContext, answer_processes: AnswerStatusBoard | None = None) -> FastAPI:
     """The app of a `deskbot serve` process, which it has to itself (see `build_context`'s `owns_process`); with
-    `answer_processes`, they answer the queue and /readyz waits for them; with `[server] answering = "external"`,
-    `deskbot worker` processes do, and /readyz waits for one's heartbeat in the store."""
+    `answer_processes`, they answer the queue and the chat turns (`chat_channel`), and /readyz waits for them; with
+    `[server] answering = "external"`, `deskbot worker` processes answer the queue, /readyz waits for one's heartbeat
+    in the store, and this process answers the chat turns itself."""
     context = build_context(adapter, owns_process=True)
     context.answer_processes = answer_processes
+    if answer_processes is not None:
+        context.chat_channel = chat_channel(context, answer_processes)
     external = context.server.answering == "external"
     if external:
         from adapters.http.worker_heartbeats import WorkerHeartbeats
 
         context.worker_heartbeats = WorkerHeartbeats(context.deliveries.database)
     return create_app(context, answers_elsewhere=answer_processes is not None or external)
+
+
+def chat_channel(context: ChannelContext, board: AnswerStatusBoard) -> AnswerChannel:
+    """The channel to the `[server] answer_processes` that report on `board`, for this process's chat turns."""
+    server = context.server
+    return AnswerChannel(
+        [socket_path(board.folder, number) for number in range(server.answer_processes)],
+        turns_per_process=server.chat_turns_per_answer_process,
+        queue_length=server.chat_queue,
+        queue_wait_s=server.chat_queue_wait_s,
+        retry_after_s=server.shed_retry_after_s,
+        on_shed=context.metrics.shed.inc,
+    )
 
 
 async def close_context(context: ChannelContext) -> None:
@@ -289,5 +311,6 @@ def create_app(context: ChannelContext, answers_elsewhere: bool = False) -> Fast
         retry_after_s=server.shed_retry_after_s,
         on_shed=context.metrics.shed.inc,
         lag_shedding=lag_shedding,
+        place_shedding=PlaceShedding(context.chat_channel.no_place, PLACE_SHED_PATHS) if context.chat_channel else None,
     )
     return app

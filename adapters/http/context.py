@@ -1,10 +1,12 @@
 """`ChannelContext`: what every route of the HTTP app shares (the responder, its tables, metrics, outgoing hooks).
 
-Routes answer through `responder` (`bot.responder.Responder`: readiness, the canned fallback); metrics and the
-outgoing webhooks listen to every reply it gives. Webhook routes do not answer themselves: they `submit` the
-delivery and acknowledge, and an `AnswerWorker` answers it. `databases` are the ones the routes need (the store, and
-the delivery queue where it lives apart), which `/readyz` checks; `api_limits` counts each API caller's requests
-(a widget key's messages are counted in the store, `adapters.http.widget_keys`).
+Routes answer chat turns through `answers`: the answer processes' `chat_channel` (`adapters.http.answer_channel`)
+when serve runs them, else this process's `responder` (`bot.responder.Responder`: readiness, the canned fallback);
+metrics and the outgoing webhooks listen to every reply a responder gives, in whichever process it answers. Webhook
+routes do not answer themselves: they `submit` the delivery and acknowledge, and an `AnswerWorker` answers it.
+`databases` are the ones the routes need (the store, and the delivery queue where it lives apart), which `/readyz`
+checks; `api_limits` counts each API caller's requests (a widget key's messages are counted in the store,
+`adapters.http.widget_keys`).
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from adapters.http.settings import ServerSettings, SlackSettings, WebhookSetting
 from bot.store.rate_limits import rate_limiter
 
 if TYPE_CHECKING:
+    from adapters.http.answer_channel import AnswerChannel, ChatAnswers
     from adapters.http.answer_status import AnswerStatusBoard
     from adapters.http.answer_worker import AnswerWorker
     from adapters.http.api_keys import ApiKeys
@@ -59,6 +62,7 @@ class ChannelContext:
     answer_processes: AnswerStatusBoard | None = None  # where answer processes of their own report, if any
     worker_heartbeats: WorkerHeartbeats | None = None  # where `deskbot worker`s beat, when they answer the queue
     knowledge: Callable[[], KnowledgeBase] | None = None  # the engine's knowledge base (the console writes to it)
+    chat_channel: AnswerChannel | None = None  # the answer processes answer the chat turns, when set
     _queue_writer: QueueWriter = field(init=False)
 
     def __post_init__(self) -> None:
@@ -66,6 +70,11 @@ class ChannelContext:
 
     def close(self) -> None:
         self._queue_writer.close()
+
+    @property
+    def answers(self) -> ChatAnswers:
+        """What answers the chat routes' turns: the answer processes, else this process's responder."""
+        return self.chat_channel if self.chat_channel is not None else self.responder
 
     @property
     def server(self) -> ServerSettings:

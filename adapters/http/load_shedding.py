@@ -9,7 +9,10 @@ segment of the path (`/v1`, `/slack`, `/webhooks`, ...), so a flood of slow chat
 the Slack acknowledgements, which take milliseconds. The operations routes (`/healthz`, `/readyz`, `/metrics`) are
 always admitted, so a load balancer and Prometheus still see the server. With `lag_shedding`, new requests of the
 lanes a process answers itself (the chat lanes) are refused as well while its event loop is behind
-(`adapters.http.loop_lag`): the bound on requests in flight does not bound the CPU they need.
+(`adapters.http.loop_lag`): the bound on requests in flight does not bound the CPU they need. With `place_shedding`,
+a chat turn (`paths`) is refused here as well while the answer processes have no place for it and no room in the wait
+queue (`adapters.http.answer_channel`): the route would refuse it anyway, after parsing its body and checking its key
+(a thread hop and a database read), which under a flood of chats was most of the HTTP process's CPU per request.
 
 It is the app's outermost middleware (`adapters.http.app`): the refusal is decided from the path alone, before the
 request is logged or measured and before its body is read, so it costs a few microseconds of the event loop however
@@ -46,6 +49,14 @@ class LagShedding:
     lanes: frozenset[str]
 
 
+@dataclass(frozen=True)
+class PlaceShedding:
+    """Refuse new requests for `paths` while `no_place()` (no answer place free, no room to wait for one)."""
+
+    no_place: Callable[[], bool]
+    paths: frozenset[str]
+
+
 class InFlightLimit:
     def __init__(
         self,
@@ -55,6 +66,7 @@ class InFlightLimit:
         on_shed: Callable[[], None] | None = None,
         always_admitted: frozenset[str] = OPERATIONS_PATHS,
         lag_shedding: LagShedding | None = None,
+        place_shedding: PlaceShedding | None = None,
     ) -> None:
         self.app = app
         self.max_in_flight = max_in_flight
@@ -63,6 +75,7 @@ class InFlightLimit:
         self._on_shed = on_shed or (lambda: None)
         self._always_admitted = always_admitted
         self._lag_shedding = lag_shedding
+        self._place_shedding = place_shedding
         self._shed_since_log = 0
         self._logged_at = 0.0
 
@@ -81,6 +94,10 @@ class InFlightLimit:
             await self._shed(
                 send, "the event loop is %.0f ms behind (server.max_loop_lag_ms), refusing %s", behind_ms, lane
             )
+            return
+        places = self._place_shedding
+        if places is not None and scope["path"] in places.paths and places.no_place():
+            await self._shed(send, "no answer place is free for %s (server.chat_queue)", scope["path"])
             return
         self.in_flight[lane] = in_flight + 1
         try:

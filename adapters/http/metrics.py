@@ -70,7 +70,7 @@ class Metrics:
         )
         self.shed = Counter(
             "deskbot_http_shed_requests",
-            "Requests refused with 503 as overload (server.max_in_flight).",
+            "Requests refused with 503 as overload (server.max_in_flight, or no chat answer place: server.chat_queue).",
             registry=self.registry,
         )
         self.duplicates = Counter(

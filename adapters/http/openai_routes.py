@@ -2,7 +2,7 @@
 SDK and anything else that speaks OpenAI's Chat Completions API, behind the same API keys as `/v1/chat`.
 
 A request is one customer turn: the last message (it must be the user's) is the message, answered through the one
-answer path (`responder.reply` / `responder.stream`, with its `Message` built by `api_routes.to_message`, as for
+answer path (`context.answers.reply` / `.stream`, with its `Message` built by `api_routes.to_message`, as for
 `/v1/chat`). The earlier messages map to the conversation like this:
 
 - `conversation_id` (a Deskbot extension field; the SDK sends it with `extra_body`) names a stored conversation:
@@ -20,7 +20,9 @@ events ending in `data: [DONE]`). Its text is the answer, then its numbered sour
 an abstention or a handoff is its text too. Beside OpenAI's fields, the completion (and the last chunk) carries
 `/v1/chat`'s reply fields (`bot.presentation.reply_json`): `citations`, `abstained`, `handoff`, `conversation_id`,
 `latency_ms`. No token counts: `usage` is null. Errors have OpenAI's shape, `{"error": {"message", "type", "param",
-"code"}}`: 400 for a bad body, 401 for a missing or revoked key, 404 for an unknown model.
+"code"}}`: 400 for a bad body, 401 for a missing or revoked key, 404 for an unknown model, 503 (with `Retry-After`)
+when the turn cannot be answered now, as for /v1/chat (`adapters.http.api_routes`); an answer process that stops in
+the middle of a stream that started ends it with a `data: {"error": {...}}` event, then `data: [DONE]`.
 """
 
 from __future__ import annotations
@@ -37,9 +39,11 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from fastapi.routing import APIRoute
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from adapters.http.api_routes import ChatRequest, to_message
+from adapters.http.answer_channel import AnswersUnavailableError
+from adapters.http.api_routes import ChatRequest, started_stream, to_message
 from adapters.http.auth import api_principal
 from adapters.http.context import ChannelContext, channel_context
+from adapters.http.disconnects import unless_disconnected
 from adapters.http.principals import MAX_CALLER_ID_CHARS, Principal
 from bot.presentation import reply_json, source_lines
 from bot.types import ChatMessage, Message, Reply, TextDelta
@@ -51,13 +55,16 @@ MODEL_CREATED = int(time.time())
 ERROR_CODES = {401: "invalid_api_key", 404: "model_not_found", 429: "rate_limit_exceeded"}
 
 
+def error_json(status: int, message: str, param: str | None = None) -> dict[str, Any]:
+    """An error in OpenAI's shape: `{"error": {"message", "type", "param", "code"}}`."""
+    kind = "server_error" if status >= 500 else "invalid_request_error"
+    return {"error": {"message": message, "type": kind, "param": param, "code": ERROR_CODES.get(status)}}
+
+
 def openai_error(
     status: int, message: str, param: str | None = None, headers: Mapping[str, str] | None = None
 ) -> JSONResponse:
-    """An error in OpenAI's shape: `{"error": {"message", "type", "param", "code"}}`."""
-    kind = "server_error" if status >= 500 else "invalid_request_error"
-    error = {"message": message, "type": kind, "param": param, "code": ERROR_CODES.get(status)}
-    return JSONResponse({"error": error}, status_code=status, headers=dict(headers or {}))
+    return JSONResponse(error_json(status, message, param), status_code=status, headers=dict(headers or {}))
 
 
 def _first_problem(errors: list[Any]) -> tuple[str, str | None]:
@@ -213,6 +220,7 @@ def rest_of_reply(streamed: str, reply: Reply) -> str:
 )
 async def chat_completions(
     request: CompletionRequest,
+    http: Request,
     principal: Annotated[Principal, Depends(api_principal)],
     context: Annotated[ChannelContext, Depends(channel_context)],
 ) -> Response:
@@ -220,22 +228,26 @@ async def chat_completions(
     message, history = _turn(request, principal)
     completion_id, created = _completion_id(), int(time.time())
     if not request.stream:
-        reply = await context.responder.reply(message, history=history)
+        reply = await unless_disconnected(http, context.answers.reply(message, history=history))
         return JSONResponse(completion_json(principal.own_reply(reply), completion_id, created))
+    answer = await started_stream(http, context.answers.stream(message, history))
 
     async def events() -> AsyncIterator[str]:
         yield chunk_event(completion_id, created, {"role": "assistant", "content": ""})
         streamed = ""
-        async for event in context.responder.stream(message, history):
-            if isinstance(event, TextDelta):
-                streamed += event.text
-                yield chunk_event(completion_id, created, {"content": event.text})
-                continue
-            reply = principal.own_reply(event)
-            rest = rest_of_reply(streamed, reply)
-            if rest:
-                yield chunk_event(completion_id, created, {"content": rest})
-            yield chunk_event(completion_id, created, {}, "stop", **_deskbot_fields(reply))
+        try:
+            async for event in answer:
+                if isinstance(event, TextDelta):
+                    streamed += event.text
+                    yield chunk_event(completion_id, created, {"content": event.text})
+                    continue
+                reply = principal.own_reply(event)
+                rest = rest_of_reply(streamed, reply)
+                if rest:
+                    yield chunk_event(completion_id, created, {"content": rest})
+                yield chunk_event(completion_id, created, {}, "stop", **_deskbot_fields(reply))
+        except AnswersUnavailableError as error:
+            yield f"data: {json.dumps(error_json(503, str(error.detail)), ensure_ascii=False)}\n\n"
         yield "data: [DONE]\n\n"
 
     return StreamingResponse(events(), media_type="text/event-stream", headers={"Cache-Control": "no-cache"})

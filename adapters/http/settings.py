@@ -78,6 +78,22 @@ class ServerSettings(Section):
         30.0, gt=0, description="A request body not complete this long after its headers: 408."
     )
     keep_alive_s: float = Field(5.0, gt=0, description="An idle keep-alive connection is closed after this long.")
+    chat_turns_per_answer_process: int = Field(
+        32,
+        ge=1,
+        le=10_000,
+        description="Chat turns one HTTP process has answered by each answer process at once (with answer_processes).",
+    )
+    chat_queue: int = Field(
+        32,
+        ge=0,
+        le=100_000,
+        description="Chat turns an HTTP process lets wait for a free place when all are taken; beyond, 503 + "
+        "Retry-After at once.",
+    )
+    chat_queue_wait_s: float = Field(
+        2.0, gt=0, description="How long a chat turn waits for a free place before it is refused (503 + Retry-After)."
+    )
     switch_interval_ms: float = Field(
         1.0,
         gt=0,

@@ -12,7 +12,9 @@ server); every other route takes it in the body and answers as `Principal.widget
 `widget:<key>:<session>` (and as its customer), so a browser can reach no conversation but its own session's. Each
 chat message, rating and handoff request counts against the key's per-session and per-day limits (429 with
 `Retry-After`). Feedback and "talk to a person" go through the command stage (`/feedback`, `/human`) like any
-channel's buttons: one path for each job.
+channel's buttons: one path for each job. They are answered as /v1/chat's turns are (`context.answers`: the answer
+processes, or this process), and refused the same way when they cannot be answered now: 503 with `Retry-After`,
+with the CORS headers, so the page can read it.
 
 `GET /widget/v1/messages?session=...&after=<message id>` is the session's stored thread after that message (all of
 it with `after=0`) and whether a person holds the conversation: the widget re-renders the thread on every page load,
@@ -32,9 +34,11 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 from pydantic import BaseModel, Field
 
+from adapters.http.answer_channel import AnswersUnavailableError
 from adapters.http.api_routes import reply_stream
 from adapters.http.cited_documents import CitedDocument, cited_documents
 from adapters.http.context import ChannelContext, channel_context
+from adapters.http.disconnects import unless_disconnected
 from adapters.http.principals import Principal
 from adapters.http.widget_keys import WidgetKeyInfo, WidgetKeys, WidgetLimitError
 from bot.presentation import ACTION_KINDS, reply_json
@@ -52,6 +56,7 @@ router = APIRouter(
         401: {"description": "Unknown, revoked or expired widget key, or a session this key did not sign."},
         403: {"description": "No `Origin` header, or an origin the widget key does not allow."},
         429: {"description": "The session's or the key's messages of today are used up; `Retry-After` says when."},
+        503: {"description": "The server cannot answer now (overload); `Retry-After` says when."},
     },
 )
 script_router = APIRouter(tags=["widget"])
@@ -166,29 +171,38 @@ async def new_session(caller: Caller) -> JSONResponse:
     response_class=StreamingResponse,
     responses={200: {"content": {"text/event-stream": {}}, "description": "As /v1/chat/stream."}},
 )
-async def chat_stream(body: ChatBody, caller: Caller, context: Context) -> StreamingResponse:
+async def chat_stream(body: ChatBody, request: Request, caller: Caller, context: Context) -> StreamingResponse:
     """Stream the answer to one message of the session: `delta` events, then a `reply` event."""
     session = await admitted_session(caller, context, body.session)
-    return reply_stream(context, caller.message(session, body.message), caller.principal, caller.cors_headers)
+    message = caller.message(session, body.message)
+    try:
+        return await reply_stream(request, context, message, caller.principal, caller.cors_headers)
+    except AnswersUnavailableError as busy:
+        raise caller.refuse(503, str(busy.detail), **(busy.headers or {})) from busy
 
 
-async def _command(caller: WidgetCaller, context: ChannelContext, token: str, command: str) -> JSONResponse:
+async def _command(
+    request: Request, caller: WidgetCaller, context: ChannelContext, token: str, command: str
+) -> JSONResponse:
     session = await admitted_session(caller, context, token)
-    reply = await context.responder.reply(caller.message(session, command))
+    try:
+        reply = await unless_disconnected(request, context.answers.reply(caller.message(session, command)))
+    except AnswersUnavailableError as busy:
+        raise caller.refuse(503, str(busy.detail), **(busy.headers or {})) from busy
     return JSONResponse(reply_json(caller.principal.own_reply(reply)), headers=caller.cors_headers)
 
 
 @router.post("/feedback")
-async def feedback(body: FeedbackBody, caller: Caller, context: Context) -> JSONResponse:
+async def feedback(body: FeedbackBody, request: Request, caller: Caller, context: Context) -> JSONResponse:
     """Rate the session's last answer (as `/feedback good|bad [comment]`); the bot's thanks, shaped as /v1/chat."""
     command = f"/feedback {body.rating} {body.comment}".strip()
-    return await _command(caller, context, body.session, command)
+    return await _command(request, caller, context, body.session, command)
 
 
 @router.post("/human")
-async def human(body: SessionBody, caller: Caller, context: Context) -> JSONResponse:
+async def human(body: SessionBody, request: Request, caller: Caller, context: Context) -> JSONResponse:
     """Hand the session's conversation to a person (as `/human`); the handoff text, shaped as /v1/chat."""
-    return await _command(caller, context, body.session, "/human")
+    return await _command(request, caller, context, body.session, "/human")
 
 
 def _history_json(message: ThreadMessage, documents: dict[str, CitedDocument]) -> dict[str, object]:
