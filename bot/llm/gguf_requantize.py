@@ -6,15 +6,17 @@ tokens then takes about 1.5x as long (docs/llm.md, "Faster CPU runtimes"). Q8_0 
 with one scale, so the 4-bit values of a Q4_1 block survive it with an error of at most half a step of 1/127 of the
 block's largest weight; Q4_0 would lose a second time what Q4_1 kept (the greedy replies change).
 
-`requantized_copy` reads the source with gguf-py (the same reader transformers uses for GGUF), copies every metadata
-key, de-quantises each tensor of a type in `SLOW_TYPES` and quantises it to Q8_0, keeps every other tensor as it is,
-and writes the copy atomically (a temporary name, then a rename). A source that gguf-py cannot read is an `LLMError`
-naming the file.
+`summarize` counts a file's weights and slow tensors (the backend keeps the result beside its copy: gguf-py takes
+seconds to read the 49,152-entry vocabulary). `requantized_copy` reads the source with gguf-py (the same reader
+transformers uses for GGUF), copies every metadata key, de-quantises each tensor of a type in `SLOW_TYPES` and
+quantises it to Q8_0, keeps every other tensor as it is, and writes the copy atomically (a temporary name, then a
+rename). A source that gguf-py cannot read is an `LLMError` naming the file.
 """
 
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from pathlib import Path
 
 from bot.errors import LLMError
@@ -23,20 +25,26 @@ SLOW_TYPES = frozenset({"Q4_1"})
 """Tensor types that the prebuilt CPU wheel has no fast matrix kernel for (measured: Q4_1)."""
 
 
-def needs_requantizing(source: Path) -> bool:
-    """Whether any tensor of the GGUF file `source` is of a type in `SLOW_TYPES`."""
-    return any(tensor.tensor_type.name in SLOW_TYPES for tensor in _reader(source).tensors)
+@dataclass(frozen=True)
+class GgufSummary:
+    """What a GGUF file holds that the backend needs before loading it (reading one takes seconds: its tokenizer)."""
+
+    parameters: int
+    """Weights: the product of each tensor's shape, summed."""
+    slow_tensors: int
+    """Tensors of a type in `SLOW_TYPES`."""
 
 
-def parameter_count(source: Path) -> int:
-    """Weights in the GGUF file `source`: the product of each tensor's shape, summed."""
-    total = 0
+def summarize(source: Path) -> GgufSummary:
+    """Count the weights and the slow tensors of the GGUF file `source`."""
+    parameters = slow = 0
     for tensor in _reader(source).tensors:
         count = 1
         for dimension in tensor.shape:
             count *= int(dimension)
-        total += count
-    return total
+        parameters += count
+        slow += tensor.tensor_type.name in SLOW_TYPES
+    return GgufSummary(parameters, slow)
 
 
 def requantized_copy(source: Path, target: Path) -> Path:

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import json
 import logging
 import threading
 from collections.abc import AsyncGenerator, AsyncIterator, Sequence
@@ -31,7 +32,7 @@ from typing import Any
 from bot.config import LLMSettings, Settings
 from bot.errors import LLMError, LLMTimeoutError
 from bot.llm.base import GenerationOptions
-from bot.llm.gguf_requantize import needs_requantizing, parameter_count, requantized_copy
+from bot.llm.gguf_requantize import GgufSummary, requantized_copy, summarize
 from bot.llm.sentence_stop import stop_after_sentences
 from bot.llm.transformers_backend import resolve_model
 from bot.types import ChatMessage
@@ -57,6 +58,7 @@ class LlamaCppLLM:
         self._server: Any = None
         self._tokenizer: Any = None
         self._gguf: Path | None = None
+        self._summary: GgufSummary | None = None
         self._load_lock = threading.Lock()
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="deskbot-llamacpp")
 
@@ -84,9 +86,21 @@ class LlamaCppLLM:
         key = hashlib.sha256(f"{source.resolve()}:{stat.st_size}:{stat.st_mtime_ns}".encode()).hexdigest()[:16]
         return self._cache_dir / f"{source.stem}-{key}-llamacpp"
 
-    def _weights(self, source: Path, cached: Path | None) -> Path:
+    @staticmethod
+    def _summarize(source: Path, cached: Path | None) -> GgufSummary:
+        """`summarize(source)`, kept in the cache folder: later starts skip reading the whole file."""
+        remembered = cached / "summary.json" if cached is not None else None
+        if remembered is not None and remembered.is_file():
+            return GgufSummary(**json.loads(remembered.read_text(encoding="utf-8")))
+        summary = summarize(source)
+        if remembered is not None:
+            remembered.parent.mkdir(parents=True, exist_ok=True)
+            remembered.write_text(json.dumps(summary.__dict__), encoding="utf-8")
+        return summary
+
+    def _weights(self, source: Path, summary: GgufSummary, cached: Path | None) -> Path:
         """The GGUF llama.cpp loads: a Q8_0 copy when `source` has slow tensors (cached when there is a cache)."""
-        if self.settings.requantize == "none" or not needs_requantizing(source):
+        if self.settings.requantize == "none" or not summary.slow_tensors:
             return source
         if cached is None:
             raise LLMError(
@@ -118,7 +132,8 @@ class LlamaCppLLM:
                 raise LLMError(f"the llamacpp backend needs the xllamacpp package: {INSTALL_HINT}") from error
             source = self._source()
             cached = self._cache_folder(source)
-            weights = self._weights(source, cached)
+            summary = self._summarize(source, cached)
+            weights = self._weights(source, summary, cached)
             tokenizer = self._load_tokenizer(source, cached)
             params = xllamacpp.CommonParams()
             params.model.path = str(weights)
@@ -133,14 +148,14 @@ class LlamaCppLLM:
             except RuntimeError as error:
                 message = f"cannot load model '{self.settings.model}': llama.cpp could not read {weights}"
                 raise LLMError(message) from error
-            self._server, self._tokenizer, self._gguf = server, tokenizer, weights
+            self._server, self._tokenizer, self._gguf, self._summary = server, tokenizer, weights, summary
             log.info("loaded %s with llama.cpp (%s)", self.settings.model, weights.name)
 
     def parameter_count(self) -> int:
         """How many weights the model has: `answer.mode = "auto"` composes below a size."""
         self.load()
-        assert self._gguf is not None
-        return parameter_count(self._gguf)
+        assert self._summary is not None
+        return self._summary.parameters
 
     def count_tokens(self, text: str) -> int:
         self.load()

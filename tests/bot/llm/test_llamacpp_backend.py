@@ -13,7 +13,7 @@ import pytest
 from bot.config import LLMSettings, Settings
 from bot.errors import LLMError, LLMTimeoutError
 from bot.llm.base import GenerationOptions, LLMBackend, complete
-from bot.llm.gguf_requantize import needs_requantizing, parameter_count
+from bot.llm.gguf_requantize import summarize
 from bot.llm.llamacpp_backend import LlamaCppLLM
 from bot.llm.local import LocalLLM, local_backend_name
 from bot.llm.sentence_stop import end_of_sentences
@@ -89,14 +89,16 @@ def test_the_cached_copy_holds_q8_0_instead_of_q4_1(llm: LlamaCppLLM) -> None:
     source = embedded_model_folder() / SMOLLM2_GGUF
     copy = llm._gguf
     assert copy is not None and copy != source and copy.parent.name.endswith("-llamacpp")
-    assert needs_requantizing(source) and not needs_requantizing(copy)
-    assert parameter_count(copy) == parameter_count(source)
-    assert (copy.parent / "tokenizer_config.json").is_file()  # later starts skip the GGUF tokenizer conversion
+    before, after = summarize(source), summarize(copy)
+    assert before.slow_tensors > 0 and after.slow_tensors == 0
+    assert after.parameters == before.parameters
+    # later starts read neither the GGUF's tokenizer nor its tensor list again
+    assert (copy.parent / "tokenizer_config.json").is_file() and (copy.parent / "summary.json").is_file()
 
 
 def test_a_missing_model_file_is_a_clear_error(tmp_path: Path) -> None:
     llm = LlamaCppLLM(LLMSettings(backend="llamacpp", model=str(tmp_path / "absent.gguf")), cache_dir=tmp_path)
-    with pytest.raises(LLMError, match="absent.gguf: GGUF file not found"):
+    with pytest.raises(LLMError, match=r"absent\.gguf: GGUF file not found"):
         llm.load()
 
 
@@ -105,7 +107,7 @@ def test_a_corrupt_model_file_is_a_clear_error(tmp_path: Path, requantize: str) 
     broken = tmp_path / "broken.gguf"
     broken.write_bytes(b"GGUF" + b"\x03\x00\x00\x00" + b"\xff" * 4096)
     settings = LLMSettings(backend="llamacpp", model=str(broken), requantize=requantize)  # type: ignore[arg-type]
-    with pytest.raises(LLMError, match="broken.gguf"):
+    with pytest.raises(LLMError, match=r"broken\.gguf"):
         LlamaCppLLM(settings, cache_dir=tmp_path / "models").load()
 
 
