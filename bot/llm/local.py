@@ -21,9 +21,11 @@ log = logging.getLogger(__name__)
 
 
 def is_gguf_model(settings: LLMSettings) -> bool:
-    """Whether `llm.model` names a GGUF model: the embedded one, a `.gguf` file, or a folder with `llm.gguf_file`."""
+    """Whether `llm.model` names a GGUF model here: the embedded one, a `.gguf` file, or a local folder with
+    `llm.gguf_file` (a Hugging Face id with one is fetched by transformers)."""
     embedded = settings.model in {DEFAULT_MODEL, "default", ""}
-    return embedded or Path(settings.model).suffix == ".gguf" or settings.gguf_file is not None
+    in_folder = settings.gguf_file is not None and Path(settings.model).expanduser().is_dir()
+    return embedded or Path(settings.model).suffix == ".gguf" or in_folder
 
 
 def local_backend_name(settings: LLMSettings) -> str:

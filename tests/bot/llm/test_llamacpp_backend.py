@@ -129,6 +129,8 @@ def test_auto_runs_the_embedded_gguf_with_llamacpp_on_the_cpu() -> None:
 
 def test_auto_falls_back_to_transformers(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     assert local_backend_name(LLMSettings(model="HuggingFaceTB/SmolLM2-135M-Instruct")) == "transformers"
+    hub_gguf = LLMSettings(device="cpu", model="bartowski/SmolLM2-135M-Instruct-GGUF", gguf_file="model.gguf")
+    assert local_backend_name(hub_gguf) == "transformers"  # transformers fetches a GGUF from the Hub
     assert local_backend_name(LLMSettings(device="cpu", adapter=tmp_path)) == "transformers"  # LoRA: transformers
     monkeypatch.setitem(sys.modules, "xllamacpp", None)  # the llamacpp extra is not installed
     assert local_backend_name(LLMSettings(device="cpu")) == "transformers"
