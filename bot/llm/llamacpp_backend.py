@@ -134,7 +134,6 @@ class LlamaCppLLM:
             cached = self._cache_folder(source)
             summary = self._summarize(source, cached)
             weights = self._weights(source, summary, cached)
-            tokenizer = self._load_tokenizer(source, cached)
             params = xllamacpp.CommonParams()
             params.model.path = str(weights)
             params.n_ctx = self.settings.context_window
@@ -148,6 +147,7 @@ class LlamaCppLLM:
             except RuntimeError as error:
                 message = f"cannot load model '{self.settings.model}': llama.cpp could not read {weights}"
                 raise LLMError(message) from error
+            tokenizer = self._load_tokenizer(source, cached)
             self._server, self._tokenizer, self._gguf, self._summary = server, tokenizer, weights, summary
             log.info("loaded %s with llama.cpp (%s)", self.settings.model, weights.name)
 

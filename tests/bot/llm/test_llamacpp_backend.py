@@ -111,6 +111,22 @@ def test_a_corrupt_model_file_is_a_clear_error(tmp_path: Path, requantize: str) 
         LlamaCppLLM(settings, cache_dir=tmp_path / "models").load()
 
 
+def test_a_gguf_llama_cpp_cannot_run_is_a_clear_error(tmp_path: Path) -> None:
+    import gguf
+    import numpy as np
+
+    unknown = tmp_path / "unknown-architecture.gguf"
+    writer = gguf.GGUFWriter(unknown, arch="no-such-architecture")
+    writer.add_tensor("weight", np.zeros((4, 4), dtype=np.float32))
+    writer.write_header_to_file()
+    writer.write_kv_data_to_file()
+    writer.write_tensors_to_file()
+    writer.close()
+    llm = LlamaCppLLM(LLMSettings(backend="llamacpp", model=str(unknown)), cache_dir=tmp_path / "models")
+    with pytest.raises(LLMError, match=r"llama\.cpp could not read .*unknown-architecture\.gguf"):
+        llm.load()
+
+
 def test_a_model_that_is_not_a_gguf_is_refused() -> None:
     with pytest.raises(LLMError, match="runs GGUF models"):
         LlamaCppLLM(LLMSettings(backend="llamacpp", model="HuggingFaceTB/SmolLM2-135M-Instruct")).load()
