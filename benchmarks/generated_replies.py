@@ -14,11 +14,13 @@ with a streaming channel: each piece the engine emits is stamped. Timed per repl
 - **whole reply**: from the message to the final reply, and the CPU time of the process meanwhile (the model runs on
   one thread, `llm.threads`, so on idle cores the wall time is about the CPU time).
 
-Each settings variant runs on every item in turn (interleaved, so that load elsewhere hits all alike); ROUGE-L of
-the final replies (generated or their replacement) against the references shows what a shorter prompt costs. The
-cores are shared on the development machine: absolute times are pessimistic, read the ratios.
+The variants run the transformers backend, and the last one llama.cpp (`LlamaCppLLM`) at the same settings: the ratio
+of those two rows is the runtime's gain in the engine. Each variant runs on every item in turn (interleaved, so that
+load elsewhere hits all alike); ROUGE-L of the final replies (generated or their replacement) against the
+references shows what a shorter prompt costs. The cores are shared on the development machine: absolute times are
+pessimistic, read the ratios.
 
-    PYTHONPATH=.:benchmarks .venv/bin/python benchmarks/generated_replies.py [--n 20]
+    PYTHONPATH=.:benchmarks .venv/bin/python benchmarks/generated_replies.py [--n 20] [--defaults-only]
 """
 
 from __future__ import annotations
@@ -39,11 +41,22 @@ from bot.llm.base import LLMBackend
 from bot.types import Message
 
 DATASETS = ("covid_faq_paraphrases", "mtrag_cloud_govt")
-VARIANTS: dict[str, dict[str, int]] = {
-    "passages 300 tokens, 40 new tokens": {"max_context_tokens": 300, "max_new_tokens": 40},
-    "passages 200 tokens, 40 new tokens": {"max_context_tokens": 200, "max_new_tokens": 40},
-    "passages 200 tokens, 32 new tokens": {"max_context_tokens": 200, "max_new_tokens": 32},
+VARIANTS: dict[str, tuple[str, dict[str, int]]] = {
+    "transformers, passages 300 tokens, 40 new tokens": (
+        "transformers",
+        {"max_context_tokens": 300, "max_new_tokens": 40},
+    ),
+    "transformers, passages 200 tokens, 40 new tokens": (
+        "transformers",
+        {"max_context_tokens": 200, "max_new_tokens": 40},
+    ),
+    "transformers, passages 200 tokens, 32 new tokens": (
+        "transformers",
+        {"max_context_tokens": 200, "max_new_tokens": 32},
+    ),
+    "llamacpp, passages 200 tokens, 32 new tokens": ("llamacpp", {"max_context_tokens": 200, "max_new_tokens": 32}),
 }
+DEFAULTS = ("transformers, passages 200 tokens, 32 new tokens", "llamacpp, passages 200 tokens, 32 new tokens")
 LLM_KEYS = {"max_new_tokens", "max_sentences"}
 
 
@@ -64,14 +77,16 @@ class Row:
     corrected: int = 0
 
 
-def engine_for(dataset: str, llm: LLMBackend | None, variant: dict[str, int]) -> tuple[Engine, LLMBackend]:
+def engine_for(dataset: str, llms: dict[str, LLMBackend], backend: str, variant: dict[str, int]) -> Engine:
     runtime = open_runtime(dataset)
-    if llm is not None:
-        runtime._llm = llm  # one model for every engine
+    runtime.settings.llm.backend = backend
+    if backend in llms:
+        runtime._llm = llms[backend]  # one model of each backend for every engine
     runtime.settings.answer.mode = "generate"
     for key, value in variant.items():
         setattr(runtime.settings.llm if key in LLM_KEYS else runtime.settings.answer, key, value)
-    return runtime.engine(roles=ANSWER_ROLES, given=frozenset({"history"})), runtime.services().llm
+    llms[backend] = runtime.services().llm
+    return runtime.engine(roles=ANSWER_ROLES, given=frozenset({"history"}))
 
 
 async def timed_reply(engine: Engine, question: Question) -> tuple[Timed, str, str, bool] | None:
@@ -91,13 +106,13 @@ async def timed_reply(engine: Engine, question: Question) -> tuple[Timed, str, s
     return Timed(first - started, second - started, ended - started, cpu), reply.text, reply.kind, reply.corrected
 
 
-async def main(n: int) -> None:
-    llm: LLMBackend | None = None
-    rows = [Row(name) for name in VARIANTS]
+async def main(n: int, names: list[str]) -> None:
+    llms: dict[str, LLMBackend] = {}
+    rows = [Row(name) for name in names]
     for dataset in DATASETS:
         engines = []
-        for variant in VARIANTS.values():
-            engine, llm = engine_for(dataset, llm, variant)
+        for name in names:
+            engine = engine_for(dataset, llms, *VARIANTS[name])
             await engine.warm_up()
             engines.append(engine)
         taken = 0
@@ -148,4 +163,6 @@ def print_table(rows: list[Row], so_far: str) -> None:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--n", type=int, default=20, help="generated replies per dev set")
-    asyncio.run(main(parser.parse_args().n))
+    parser.add_argument("--defaults-only", action="store_true", help="only the two backends at the defaults")
+    args = parser.parse_args()
+    asyncio.run(main(args.n, list(DEFAULTS if args.defaults_only else VARIANTS)))

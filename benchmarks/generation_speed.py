@@ -6,11 +6,12 @@ dstc11_track5 that the answer policy would give to the model (not a curated FAQ 
 
 1. Decoding settings, each on every prompt with the reply forced to `--decode-tokens` tokens: plain `model.generate`
    as transformers runs it by default (the baseline: dynamic cache, torch's thread count), then one change at a time
-   (threads, static KV cache, float32, torch.compile with `--compile`). TTFT and decode tokens/s are read from a
-   streamer that stamps every token.
+   (threads, static KV cache, float32, torch.compile with `--compile`), and llama.cpp (`LlamaCppLLM`'s in-process
+   server, one thread, on the Q8_0 copy and on the Q4_1 file as it is; EOS ignored). TTFT and decode tokens/s are
+   read from a streamer (transformers) or the stream's callback (llama.cpp) that stamps every token.
 2. Whole replies as a customer gets them: plain `generate` with the old defaults (160 new tokens), `TransformersLLM`
-   with the old defaults, and `TransformersLLM` with the chosen settings and sentence stops, with ROUGE-L of the
-   replies against the dev references (bot.evaluation.metrics.rouge_l).
+   with the old defaults, `TransformersLLM` and `LlamaCppLLM` with the chosen settings and sentence stops, with
+   ROUGE-L of the replies against the dev references (bot.evaluation.metrics.rouge_l).
 
 Ratios are against the baseline row of each table. The cores are shared on the development machine: the load
 average is printed with the table, and the CPU time of each reply beside its wall time (with one thread, CPU time is
@@ -35,6 +36,7 @@ from bot.config import LLMSettings
 from bot.evaluation.metrics import percentile, rouge_l
 from bot.evaluation.questions import load_questions
 from bot.llm.base import GenerationOptions
+from bot.llm.llamacpp_backend import LlamaCppLLM
 from bot.llm.sentence_stop import end_of_sentences
 from bot.llm.transformers_backend import TransformersLLM
 from bot.stages.answer import AnswerStage
@@ -166,7 +168,25 @@ def plain_generate(llm: TransformersLLM, decoding: Decoding, item: Item, new_tok
     return Timing(stamps[1] - started, total, len(stamps) - 1, cpu, text)
 
 
-async def backend_reply(llm: TransformersLLM, item: Item, options: GenerationOptions) -> Timing:
+def llamacpp_forced(llm: LlamaCppLLM, item: Item, new_tokens: int) -> Timing:
+    """`new_tokens` greedy tokens from llama.cpp's server (EOS ignored), each piece stamped as it arrives."""
+    stamps: list[float] = []
+    pieces: list[str] = []
+
+    def on_chunk(chunk: dict[str, Any]) -> bool:
+        stamps.append(time.perf_counter())
+        pieces.append(chunk["choices"][0].get("text") or "")
+        return False
+
+    request = {**llm._request(item.messages, GenerationOptions(new_tokens)), "ignore_eos": True}
+    started, cpu = time.perf_counter(), time.process_time()
+    llm._server.handle_completions(request, on_chunk)
+    total, cpu = time.perf_counter() - started, time.process_time() - cpu
+    tokens = sum(1 for piece in pieces if piece)
+    return Timing(stamps[0] - started, total, tokens, cpu, "".join(pieces))
+
+
+async def backend_reply(llm: TransformersLLM | LlamaCppLLM, item: Item, options: GenerationOptions) -> Timing:
     started, cpu = time.perf_counter(), time.process_time()
     first = 0.0
     pieces: list[str] = []
@@ -200,6 +220,13 @@ def print_table(title: str, rows: list[Row], with_quality: bool) -> None:
 
 def backend(dtype: str, **settings: Any) -> TransformersLLM:
     llm = TransformersLLM(LLMSettings(dtype=dtype, **settings), cache_dir=RESULTS / "data" / "models")  # type: ignore[arg-type]
+    llm.load()
+    return llm
+
+
+def llamacpp_backend(requantize: str = "q8_0") -> LlamaCppLLM:
+    settings = LLMSettings(backend="llamacpp", requantize=requantize)  # type: ignore[arg-type]
+    llm = LlamaCppLLM(settings, cache_dir=RESULTS / "data" / "models")
     llm.load()
     return llm
 
@@ -243,12 +270,21 @@ def decoding_table(new: TransformersLLM, items: list[Item], decode_tokens: int, 
     ]
     if compiled:
         decodings.append(("1 thread + static cache + torch.compile", new, Decoding(1, "static", compiled=True)))
-    rows = [Row(name) for name, _, _ in decodings]
-    for _, llm, decoding in decodings:  # warm-up (and compilation) outside the timings
-        plain_generate(llm, decoding, items[0], 4, forced=True)
+    runs: list[Callable[[Item, int], Timing]] = [
+        lambda item, tokens, llm=llm, decoding=decoding: plain_generate(llm, decoding, item, tokens, forced=True)
+        for _, llm, decoding in decodings
+    ]
+    names = [name for name, _, _ in decodings]
+    for requantize, name in (("q8_0", "llama.cpp, Q8_0 copy, 1 thread"), ("none", "llama.cpp, Q4_1 as is, 1 thread")):
+        fast = llamacpp_backend(requantize)
+        runs.append(lambda item, tokens, fast=fast: llamacpp_forced(fast, item, tokens))
+        names.append(name)
+    rows = [Row(name) for name in names]
+    for run in runs:  # warm-up (and compilation) outside the timings
+        run(items[0], 4)
     for item in items:  # interleaved, so that a burst of load elsewhere hits every setting alike
-        for row, (_, llm, decoding) in zip(rows, decodings, strict=True):
-            row.timings.append(plain_generate(llm, decoding, item, decode_tokens, forced=True))
+        for row, run in zip(rows, runs, strict=True):
+            row.timings.append(run(item, decode_tokens))
     print_table(f"Decoding, {decode_tokens} new tokens forced", rows, with_quality=False)
 
 
@@ -264,6 +300,7 @@ async def main(args: argparse.Namespace) -> None:
     unstopped = GenerationOptions(max_new_tokens=OLD_MAX_NEW_TOKENS, timeout_s=600)
     stopped = GenerationOptions(args.max_new_tokens, max_sentences=args.max_sentences or None, timeout_s=600)
     references = [i.reference for i in items]
+    fast = llamacpp_backend()
     replies: list[tuple[Row, Callable[[Item], Awaitable[Timing]], int]] = [
         (
             Row(f"plain generate, old defaults ({OLD_MAX_NEW_TOKENS} tokens)", references=references),
@@ -287,6 +324,15 @@ async def main(args: argparse.Namespace) -> None:
                 references=references,
             ),
             lambda i: backend_reply(new, i, stopped),
+            len(items),
+        ),
+        (
+            Row(
+                f"LlamaCppLLM, new defaults (1 thread, Q8_0 copy, {args.max_sentences} sentences, "
+                f"{args.max_new_tokens} tokens)",
+                references=references,
+            ),
+            lambda i: backend_reply(fast, i, stopped),
             len(items),
         ),
     ]

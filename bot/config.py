@@ -93,7 +93,11 @@ class KnowledgeSettings(Section):
 
 
 class LLMSettings(Section):
-    backend: str = "transformers"
+    backend: str = Field(
+        "auto",
+        description="auto: llamacpp for a GGUF model (the embedded one) on the CPU when the llamacpp extra is "
+        "installed, else transformers (bot/llm/local.py); or transformers, llamacpp, openai, langchain.",
+    )
     model: str = "smollm2"
     gguf_file: str | None = None
     adapter: Path | None = None
@@ -116,6 +120,11 @@ class LLMSettings(Section):
         le=256,
         description="CPU threads of a local model's generation (0: one per core). One is fastest when the cores are "
         "shared with anything else (benchmarks/generation_speed.py).",
+    )
+    requantize: Literal["q8_0", "none"] = Field(
+        "q8_0",
+        description="llamacpp backend: re-quantise a GGUF's Q4_1 tensors to Q8_0 once (cached), as llama.cpp's "
+        "prebuilt CPU wheel has no fast kernel for Q4_1 (bot/llm/gguf_requantize.py); none loads the file as it is.",
     )
     kv_cache: Literal["static", "dynamic"] = Field(
         "static", description="A local model's key/value cache: static (preallocated, faster decoding) or dynamic."

@@ -85,7 +85,7 @@ def lora(
     prepared = _prepare(data, knowledge, validation, seed)
     assert isinstance(prepared, PreparedData)
     config = settings()
-    if config.llm.backend != "transformers":
+    if config.llm.backend not in {"auto", "transformers"}:  # auto serves a LoRA adapter with transformers
         fail(f"LoRA needs the local transformers backend; [llm] backend is '{config.llm.backend}'")
     options = TrainingOptions(
         output_dir=output,

@@ -18,7 +18,7 @@ path = "knowledge"            # your help-centre documents (md, txt, jsonl); ind
 top_k = 4                     # passages retrieved per question
 
 [llm]
-backend = "transformers"      # local model through Hugging Face transformers
+backend = "auto"              # llama.cpp for the embedded GGUF when installed, else Hugging Face transformers
 model = "smollm2"             # the embedded default; or a Hugging Face id, a folder, a .gguf file
 max_new_tokens = 32           # most tokens of a reply
 max_sentences = 2             # a reply ends after this many complete sentences (0: only max_new_tokens ends it)

@@ -10,7 +10,7 @@ from bot.errors import ConfigError
 
 def test_defaults_without_a_file() -> None:
     settings = load_settings()
-    assert settings.llm.backend == "transformers"
+    assert settings.llm.backend == "auto"
     assert settings.llm.model == "smollm2"
     assert settings.knowledge.path is None
 

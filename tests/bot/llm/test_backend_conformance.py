@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 
@@ -22,22 +23,34 @@ QUESTION = [
 ]
 
 
-def transformers_backend() -> LLMBackend:
+def fake_backend(_models: Path) -> LLMBackend:
+    return FakeLLM()
+
+
+def transformers_backend(_models: Path) -> LLMBackend:
     from bot.llm.transformers_backend import TransformersLLM
 
     return TransformersLLM(LLMSettings(), cache_dir=None)
 
 
+def llamacpp_backend(models: Path) -> LLMBackend:
+    from bot.llm.llamacpp_backend import LlamaCppLLM
+
+    pytest.importorskip("xllamacpp")
+    return LlamaCppLLM(LLMSettings(backend="llamacpp"), cache_dir=models)  # its Q8_0 copy of SmolLM2 goes there
+
+
 BACKENDS = [
-    pytest.param(FakeLLM, id="fake"),
+    pytest.param(fake_backend, id="fake"),
     pytest.param(transformers_backend, id="transformers", marks=pytest.mark.slow),
+    pytest.param(llamacpp_backend, id="llamacpp", marks=pytest.mark.slow),
 ]
 
 
 @pytest.fixture(scope="module", params=BACKENDS)
-def backend(request: pytest.FixtureRequest) -> LLMBackend:
-    factory: Callable[[], LLMBackend] = request.param
-    return factory()
+def backend(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> LLMBackend:
+    factory: Callable[[Path], LLMBackend] = request.param
+    return factory(tmp_path_factory.mktemp("models"))
 
 
 async def test_streams_nonempty_text(backend: LLMBackend) -> None:
