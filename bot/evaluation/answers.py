@@ -5,6 +5,13 @@ guard, command, memory): each item's own history is handed to the engine instead
 abstention metrics take "should not answer" (`answerable` false) as the positive class and an abstained or handed-off
 reply as a positive prediction; ROUGE-L, BLEU and citation precision are over answerable items.
 
+Citation precision asks whether the cited documents are the ones the item's labels call relevant (did the bot answer
+from the right document); citation attribution whether they are the ones the reply came from: the share of cited
+documents that some sentence of the reply draws on (`bot.stages.passages.sources` over the cited documents' text:
+each sentence's best-supporting document - the one holding it verbatim, as a composed or FAQ reply's sentences are,
+else the one holding the largest share of its topic words, at least `MIN_SUPPORT`). A cited document no sentence
+draws on counts against it. It is over every reply that cites something, answerable or not.
+
 Beside those: token F1 (bag-of-words overlap with the reference), the false-abstention rate (answerable items
 declined: read abstention F1 against it), and the unsupported-claim rate - the share of answered items whose reply
 makes a checkable claim (`bot.claims`: a number, code, name, link or yes/no) that the documents it cites do not
@@ -24,6 +31,7 @@ from bot.claims import unsupported_claims
 from bot.engine import Engine, StageRole
 from bot.evaluation.metrics import abstention_scores, bleu, citation_precision, percentile, rouge_l, token_f1
 from bot.evaluation.questions import Question
+from bot.stages.passages import sources
 from bot.types import Message, ReplyKind
 from knowledge.store import KnowledgeStore
 
@@ -39,6 +47,7 @@ KEYS = (
     "abstain_recall",
     "abstain_f1",
     "citation_precision",
+    "citation_attribution",
     "ttft_ms_p50",
     "latency_ms_p50",
     "latency_ms_p95",
@@ -71,6 +80,8 @@ class AnswerResult:
     unsupported: tuple[str, ...] = ()
     """Checkable claims of the reply that its cited documents do not support."""
     corrected: bool = False
+    attributed: tuple[str, ...] | None = None
+    """The cited documents the reply's sentences draw on (None when no document text was at hand to tell)."""
 
 
 def document_texts(store: KnowledgeStore) -> Evidence:
@@ -86,6 +97,22 @@ def unsupported_in(text: str, cited: Sequence[str], evidence: Evidence | None, q
     if evidence is None or not cited:
         return ()
     return tuple(claim.value for claim in unsupported_claims(text, [evidence(doc) for doc in cited], [question]))
+
+
+def attributed_in(text: str, cited: Sequence[str], evidence: Evidence | None) -> tuple[str, ...] | None:
+    """The cited documents that some sentence of the reply draws on (`sources`); None without evidence."""
+    if evidence is None:
+        return None
+    return tuple(cited[index] for index in sources(text, [evidence(doc) for doc in cited]))
+
+
+def citation_attribution(results: Sequence[AnswerResult]) -> float | None:
+    """Share of the documents cited by `results` that their replies draw on (micro-averaged over the replies that
+    cite something and were checked); None when none was."""
+    checked = [r for r in results if r.cited and r.attributed is not None]
+    if not checked:
+        return None
+    return citation_precision([r.cited for r in checked], [r.attributed or () for r in checked])
 
 
 async def answer_all(
@@ -110,6 +137,7 @@ async def answer_all(
                 ttft_ms=reply.ttft_ms if reply.ttft_ms is not None else reply.latency_ms,
                 unsupported=unsupported_in(reply.text, cited, evidence, question.question),
                 corrected=reply.corrected,
+                attributed=attributed_in(reply.text, cited, evidence),
             )
         )
         if progress is not None:
@@ -146,6 +174,7 @@ def summarise(results: Sequence[AnswerResult]) -> dict[str, Any]:
         "citation_precision": citation_precision(
             [r.cited for r in answered], [r.question.relevant_ids for r in answered]
         ),
+        "citation_attribution": citation_attribution(results),
         "ttft_ms_p50": percentile([r.ttft_ms for r in results], 50),
         "latency_ms_p50": percentile([r.latency_ms for r in results], 50),
         "latency_ms_p95": percentile([r.latency_ms for r in results], 95),
@@ -158,13 +187,15 @@ def summarise(results: Sequence[AnswerResult]) -> dict[str, Any]:
     return {key: round(value, 4) if isinstance(value, float) else value for key, value in summary.items()}
 
 
-def by_kind(results: Sequence[AnswerResult], kind: str) -> dict[str, float | int]:
-    """Counts and text scores of the replies of one kind, with their latency p95."""
+def by_kind(results: Sequence[AnswerResult], kind: str) -> dict[str, float | int | None]:
+    """Counts, text scores and citation attribution of the replies of one kind, with their latency p95."""
     of_kind = [r for r in results if r.kind == kind]
     scores = text_scores(of_kind)
+    attribution = citation_attribution(of_kind)
     return {
         "n": len(of_kind),
         **{name: round(value, 4) for name, value in scores.items()},
+        "citation_attribution": round(attribution, 4) if attribution is not None else None,
         "latency_ms_p95": round(percentile([r.latency_ms for r in of_kind], 95), 1),
     }
 

@@ -116,3 +116,41 @@ def test_an_faq_entry_is_answered_with_its_answer_from_the_start() -> None:
     composition = composer(max_units=1).compose("lifeguard at the pool for children?", [entry])
     assert composition is not None
     assert composition.text == entry.chunk.text
+
+
+class GivenSimilarities:
+    """An embedder whose similarity of each text to any question is given: vectors [similarity, 0] against [1, 0]."""
+
+    name = "given"
+
+    def __init__(self, similarities: dict[str, float]) -> None:
+        self._similarities = similarities
+
+    def embed_query(self, text: str) -> list[float]:
+        return [1.0, 0.0]
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        return [[self._similarities.get(text, 0.0), 0.0] for text in texts]
+
+
+def test_the_document_is_chosen_by_its_passage_more_than_by_a_similar_line_of_another() -> None:
+    asked = hit("hotel", "Hotel Beijing", "Nearby restaurants: Tianxingju.")
+    other = hit("tianxingju", "Tianxingju", "Nearby restaurants: Quanjude, Donglaishun.")
+    similarities = {
+        "Nearby restaurants: Tianxingju.": 0.3,
+        "Nearby restaurants: Quanjude, Donglaishun.": 1.0,  # the same kind of line, only more similar
+        "Hotel Beijing": 0.8,  # the heading names what was asked about
+        "Tianxingju": 0.5,
+    }
+    plain = {"lexical_weight": 0.0, "rank_weight": 0.0, "bm25_weight": 0.0, "heading_weight": 2.0}
+    question = "Which restaurants are near Hotel Beijing?"
+
+    def cited(unit_weight: float) -> list[str]:
+        settings = ComposeSettings(**plain, unit_weight=unit_weight)  # type: ignore[arg-type]
+        composition = Composer(GivenSimilarities(similarities), settings).compose(question, [asked, other])  # type: ignore[arg-type]
+        assert composition is not None
+        return [passage.hit.chunk.document_id for passage in composition.passages]
+
+    # whole unit weight: 1.0 + 2 * 0.5 = 2.0 beats 0.3 + 2 * 0.8 = 1.9; at 0.5: 1.75 beats 1.5
+    assert cited(1.0) == ["tianxingju"]
+    assert cited(0.5) == ["hotel"]

@@ -67,3 +67,50 @@ def test_claims_are_checked_against_the_cited_documents_only():
         "1000mAh",
     )
     assert unsupported_in("It uses a 1000mAh pack.", ("e",), lambda doc: evidence(doc, ""), "q") == ()
+
+
+def attributed_result(text: str, cited: tuple[str, ...], kind: str = "answer"):
+    from bot.evaluation.answers import AnswerResult, attributed_in
+    from bot.evaluation.questions import Question
+
+    documents = {
+        "battery": "Nimbus Thermo battery. The Nimbus Thermo takes one CR2032 coin cell.",
+        "returns": "Returns. You can return any product within 30 days of delivery.",
+    }
+    question = Question(id=text, question="q", answer="a", relevant_ids=("battery",))
+    return AnswerResult(
+        question=question,
+        text=text,
+        kind=kind,  # type: ignore[arg-type]
+        abstained=False,
+        cited=cited,
+        latency_ms=1.0,
+        ttft_ms=1.0,
+        attributed=attributed_in(text, cited, lambda doc: documents.get(doc, "")),
+    )
+
+
+def test_citation_attribution_counts_a_cited_document_the_reply_did_not_use_against_it():
+    from bot.evaluation.answers import citation_attribution, summarise
+
+    used = attributed_result("It takes one CR2032 coin cell.", ("battery",))
+    padded = attributed_result("It takes one CR2032 coin cell.", ("battery", "returns"))
+    assert used.attributed == ("battery",) and padded.attributed == ("battery",)
+    assert citation_attribution([used]) == 1.0
+    assert citation_attribution([used, padded]) == 2 / 3
+    wrong = attributed_result("You can return it within 30 days.", ("battery",))
+    assert wrong.attributed == () and citation_attribution([wrong]) == 0.0
+    composed = attributed_result("The Nimbus Thermo takes one CR2032 coin cell.", ("battery",), "composed")
+    summary = summarise([composed, wrong])
+    assert summary["citation_attribution"] == 0.5
+    assert summary["by_kind"]["composed"]["citation_attribution"] == 1.0
+    assert summary["by_kind"]["answer"]["citation_attribution"] == 0.0
+
+
+def test_citation_attribution_is_not_reported_without_document_text():
+    from bot.evaluation.answers import AnswerResult, attributed_in, citation_attribution
+    from bot.evaluation.questions import Question
+
+    assert attributed_in("It takes one CR2032 coin cell.", ("battery",), None) is None
+    result = AnswerResult(Question(id="x", question="q", answer="a"), "It takes one.", "answer", False, ("d",), 1, 1)
+    assert citation_attribution([result]) is None

@@ -108,3 +108,24 @@ async def test_compose_mode_never_loads_the_model() -> None:
             raise AssertionError("compose mode must not load the model")
 
     await stage(Unloadable(), mode="compose").warm_up()
+
+
+async def test_a_generated_reply_cites_only_the_passages_it_drew_on() -> None:
+    returns = Chunk("returns#0", "returns", "Returns", "You can return any product within 30 days of delivery.")
+    shipping = Chunk("shipping#0", "shipping", "Shipping", "Orders ship within two working days from our warehouse.")
+    shown = [*hits(), SearchHit(returns, 0.8, lexical_score=2.0), SearchHit(shipping, 0.7, lexical_score=1.0)]
+
+    async def end(_turn: Turn) -> Reply:
+        raise AssertionError("the answer stage answers")
+
+    async def reply_to(script: str) -> Reply:
+        llm = FakeLLM(script)
+        answer_stage = stage(llm, mode="generate", max_passages=3, max_context_tokens=400)
+        reply = await answer_stage(Turn(Message(text="Can I return the Nimbus Thermo?"), hits=list(shown)), end)
+        assert len(llm.calls) == 1 and llm.calls[0][-1].content.count("<passage ") == 3  # all three were shown
+        return reply
+
+    reply = await reply_to("You can return any product within 30 days of delivery [1].")
+    assert reply.kind == "answer" and [citation.id for citation in reply.citations] == ["returns"]
+    reply = await reply_to("Sorry, I am not sure about that.")
+    assert reply.kind == "answer" and reply.citations == ()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.stages.passages import Passage, citations_for, drawn_on
+from bot.stages.passages import Passage, citations_for, drawn_on, sources, support
 from knowledge.documents import Chunk, SearchHit
 
 
@@ -26,9 +26,30 @@ def test_a_passage_no_sentence_draws_on_is_not_cited() -> None:
     assert drawn_on("Orders ship within two working days.", [BATTERY, RETURNS, SHIPPING]) == [SHIPPING]
 
 
-def test_a_reply_sharing_no_topic_word_cites_the_best_passage() -> None:
-    assert drawn_on("Yes.", [BATTERY, RETURNS]) == [BATTERY]
+def test_a_reply_that_draws_on_no_passage_cites_nothing() -> None:
+    assert drawn_on("Yes.", [BATTERY, RETURNS]) == []
     assert drawn_on("Yes.", []) == []
+    assert drawn_on("I am sorry, I cannot help with solar panels.", [BATTERY, RETURNS, SHIPPING]) == []
+
+
+def test_a_sentence_draws_on_a_passage_only_with_half_its_topic_words() -> None:
+    # topic words: nimbus, thermo, needs, firmware, update -> two of five in BATTERY: below the support threshold
+    assert drawn_on("The Nimbus Thermo needs a firmware update.", [BATTERY]) == []
+    # nimbus, thermo, takes, battery -> all four in BATTERY (its title included)
+    assert drawn_on("The Nimbus Thermo takes a battery.", [BATTERY]) == [BATTERY]
+
+
+def test_a_sentence_held_verbatim_is_fully_supported() -> None:
+    assert support("Yes.", "Yes. Pets can catch it.") == 1.0
+    assert support("  the nimbus thermo TAKES one CR2032 coin cell. ", BATTERY.text) == 1.0
+    assert support("Firmware updates are automatic.", BATTERY.text) == 0.0
+
+
+def test_a_passage_used_only_by_sentences_another_supports_better_is_not_a_source() -> None:
+    texts = [BATTERY.text + " Orders ship within two working days.", SHIPPING.text]
+    # the shipping sentence is in both; the first text holds it verbatim, so it wins the tie on support
+    assert sources("Orders ship within two working days.", texts) == [0]
+    assert sources("Orders ship from our warehouse within two working days.", texts) == [1]
 
 
 def test_a_tie_goes_to_the_better_ranked_passage() -> None:
