@@ -31,6 +31,10 @@ units are shown verbatim, in their passage's order, and the reply cites exactly 
 Headings (a unit that repeats the passage's title or section), table rules and text the injection filter calls an
 instruction (`bot.injection.instruction_like`) are never candidates, so a planted "ignore your rules and ..." in a
 document cannot become the reply. The language is the knowledge's.
+
+The units' and headings' vectors depend only on the passages, so they are embedded when the knowledge is indexed and
+read from its snapshot (`knowledge.sentence_vectors.SentenceVectorLookup`; embedded here, once, for a snapshot that
+lacks them); a turn embeds only the question (and the search query, which the embedder remembers from retrieval).
 """
 
 from __future__ import annotations
@@ -51,6 +55,7 @@ from bot.terms import content_words, share_in
 from bot.types import Reply, Turn
 from knowledge.documents import SearchHit
 from knowledge.embedders.base import Embedder
+from knowledge.sentence_vectors import SentenceVectorLookup, heading_text
 from knowledge.sentences import is_list_item, sentences
 from knowledge.text import has_han
 
@@ -114,17 +119,37 @@ class Composer:
         embedder: Embedder | None,
         settings: ComposeSettings | None = None,
         is_instruction: Callable[[str], bool] | None = None,
+        sentence_vectors: SentenceVectorLookup | None = None,
     ) -> None:
+        """`sentence_vectors`: where the units' and headings' vectors come from (else they are embedded each turn)."""
         self._embedder = embedder
         self._settings = settings or ComposeSettings()
         self._is_instruction = is_instruction or (lambda _text: False)
+        self._sentence_vectors = sentence_vectors
 
     @classmethod
     def build(cls, services: Services) -> Composer:
-        """The composer of the configured `[answer]` limits over the knowledge's embedder, skipping instructions."""
+        """The composer of the configured `[answer]` limits over the knowledge's embedder, skipping instructions,
+        with the sentence vectors of the knowledge base's snapshot."""
         answer = services.settings.answer
         settings = ComposeSettings(max_units=answer.compose_max_units, max_chars=answer.compose_max_chars)
-        return cls(services.embedder, settings, instruction_like)
+        embedder = services.embedder
+        lookup = None
+        if embedder is not None:
+            lookup = SentenceVectorLookup(lambda: getattr(services.retriever, "store", None), embedder)
+        return cls(embedder, settings, instruction_like, lookup)
+
+    def warm_up(self) -> None:
+        """Load the knowledge base's sentence vectors now rather than on the first turn."""
+        if self._sentence_vectors is not None:
+            self._sentence_vectors.warm_up()
+
+    def _document_vectors(self, texts: list[str]) -> np.ndarray:
+        """The vectors of units and headings: from the snapshot's sentence vectors, else embedded now."""
+        if self._sentence_vectors is not None:
+            return self._sentence_vectors.vectors(texts)
+        assert self._embedder is not None
+        return np.asarray(self._embedder.embed_documents(texts), dtype=np.float32)
 
     def reply(self, turn: Turn, answer: AnswerSettings, corrected: bool = False) -> Reply | None:
         """The turn's composed reply, from its `_evidence_hits`, cited; None when they have no usable unit.
@@ -164,8 +189,8 @@ class Composer:
             searched = asked
             if query and query != question:  # the search query names what earlier turns referred to
                 searched = np.asarray(self._embedder.embed_query(query), dtype=np.float32).reshape(-1)
-            texts = [unit.text for unit in units] + [heading(hit) or hit.chunk.text[:200] for hit in hits]
-            vectors = np.asarray(self._embedder.embed_documents(texts), dtype=np.float32)
+            texts = [unit.text for unit in units] + [heading_text(hit.chunk) for hit in hits]
+            vectors = self._document_vectors(texts)
             similarity, heading_similarity = vectors[: len(units)] @ asked, vectors[len(units) :] @ searched
         weights = self._settings
         lexical = [hit.lexical_score or 0.0 for hit in hits]

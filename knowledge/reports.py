@@ -17,6 +17,8 @@ class SyncReport:
     unchanged: int = 0
     chunks_embedded: int = 0
     chunks_reused: int = 0
+    sentences_embedded: int = 0
+    """Sentences and headings embedded for composed answers (`knowledge.sentence_vectors`)."""
     duplicates: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     seconds: float = 0.0
@@ -36,5 +38,6 @@ class RebuildReport:
     chunks_embedded: int = 0
     chunks_reused: int = 0
     """Chunks whose vector the manifest already held for the configured embedder (the embedding cache)."""
+    sentences_embedded: int = 0
     errors: list[str] = field(default_factory=list)
     seconds: float = 0.0

@@ -9,6 +9,10 @@ under the folder's lock; the store it writes to is reloaded afterwards.
 A sync refuses, each with a line in its report, a document whose id another source still holds
 (`sources.refuse_taken_ids`) and a document of more than `max_document_chunks` chunks. `rebuild` is also the repair
 of a damaged index: it writes a fresh snapshot from the newest intact manifest, else from what was ingested.
+
+Every snapshot written also holds the vectors of its chunks' sentences and headings (`knowledge.sentence_vectors`),
+for composed answers: only texts no earlier snapshot embedded are embedded, so the first write after an older
+version (whose snapshots lack them) embeds the sentences of every chunk once.
 """
 
 from __future__ import annotations
@@ -43,6 +47,7 @@ from knowledge.manifest import (
     write_facts,
 )
 from knowledge.reports import Progress, RebuildReport, SyncReport
+from knowledge.sentence_vectors import store_sentence_vectors
 from knowledge.snapshots import MANIFEST, VECTORS, record_ingested
 from knowledge.sources import (
     DocumentReader,
@@ -203,6 +208,7 @@ class KnowledgeWriter:
                 documents=synced.added,
                 chunks_embedded=synced.chunks_embedded,
                 chunks_reused=synced.chunks_reused,
+                sentences_embedded=synced.sentences_embedded,
                 errors=[*missing, *synced.errors],
             )
         report.seconds = time.perf_counter() - started
@@ -266,6 +272,9 @@ class KnowledgeWriter:
                 for row_id, chunk, key, vector in zip(row_ids, chunks, hashes, vectors, strict=True)
             ]
             apply_changes(engine, [], manifest.documents.values(), chunk_rows)
+            report.sentences_embedded = store_sentence_vectors(
+                engine, embedder, chunks, progress, previous=snapshot / MANIFEST
+            )
             index = VectorIndex(embedder.dimension, store.index_type)
             index.add(np.asarray(row_ids, dtype=np.int64), vectors)
             index.write(work / VECTORS)
@@ -370,6 +379,8 @@ class KnowledgeWriter:
                 chunk_row(int(r), c, h, v) for r, c, h, v in zip(row_ids, all_chunks, hashes, vectors, strict=True)
             ]
             apply_changes(engine, replaced, documents, chunk_rows)
+            kept = [chunk for chunk in store.chunk_rows().values() if chunk.document_id not in replaced]
+            report.sentences_embedded = store_sentence_vectors(engine, embedder, [*kept, *all_chunks], progress)
             stale_rows = np.asarray(
                 [row for row, chunk in store.chunk_rows().items() if chunk.document_id in replaced], dtype=np.int64
             )

@@ -29,6 +29,7 @@ def _print_report(report: object, as_json: bool) -> None:
         return
     counts = ", ".join(f"{data[key]} {key}" for key in ("added", "updated", "removed", "unchanged"))
     embedded = f"{data['chunks_embedded']} chunks embedded ({data['chunks_reused']} reused)"
+    embedded += f", {data['sentences_embedded']} sentences" if data["sentences_embedded"] else ""
     err.print(f"documents: {counts}; {embedded} in {data['seconds']:.1f}s")
     for duplicate in data["duplicates"]:
         err.print(f"[yellow]duplicate left out:[/] {escape(duplicate)}", highlight=False)
@@ -213,9 +214,10 @@ def rebuild(kb: KbOption = None) -> None:
     with progress_bar() as update:
         report = knowledge.writer.rebuild(progress=update, sources=[folder] if folder.is_dir() else [])  # type: ignore[arg-type]
     reused = f", {report.chunks_reused} vectors reused" if report.chunks_reused else ""
+    sentences = f", {report.sentences_embedded} sentences embedded" if report.sentences_embedded else ""
     err.print(
         f"rebuilt {report.documents} documents from {report.rebuilt_from}: "
-        f"{report.chunks_embedded} chunks embedded{reused} in {report.seconds:.1f}s",
+        f"{report.chunks_embedded} chunks embedded{reused}{sentences} in {report.seconds:.1f}s",
         highlight=False,
         markup=False,
     )

@@ -152,6 +152,7 @@ class AnswerStage:
     async def warm_up(self) -> None:
         if self._model_policy is not None:
             await asyncio.to_thread(self._model_policy.warm_up)
+        await asyncio.to_thread(self._composer.warm_up)  # composed replies also replace failed generated ones
         if self._answer.mode != "compose":  # compose never calls the model; auto needs its size
             await asyncio.to_thread(self._llm.load)
 

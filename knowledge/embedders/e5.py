@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from knowledge.embedders.base import Vectors, normalise
+from knowledge.embedders.recent_queries import RecentQueries
 from knowledge.errors import KnowledgeError
 
 VARIANTS = {"multilingual-e5-small": "original", "multilingual-e5-small-enpt": "enpt"}
@@ -50,6 +51,7 @@ class E5Embedder:
         self._threads = threads
         self._engine: Any = None
         self._overhead: int | None = None
+        self._queries = RecentQueries(self._embed_query)
 
     def _loaded(self) -> Any:
         if self._engine is None:
@@ -91,6 +93,10 @@ class E5Embedder:
         return normalise(vectors)
 
     def embed_query(self, text: str) -> Vectors:
+        """The query's vector (the last queries' are remembered: `RecentQueries`)."""
+        return self._queries(text)
+
+    def _embed_query(self, text: str) -> Vectors:
         vector = np.asarray(self._loaded().query(text), dtype=np.float32).reshape(1, -1)
         unit: Vectors = normalise(vector)[0]
         return unit

@@ -23,6 +23,7 @@ from typing import Any, Literal
 import numpy as np
 
 from knowledge.embedders.base import Vectors, normalise
+from knowledge.embedders.recent_queries import RecentQueries
 from knowledge.errors import KnowledgeError
 
 log = logging.getLogger(__name__)
@@ -91,6 +92,7 @@ class SentenceTransformerEmbedder:
         self._model: Any = None
         self._counter: Any = None
         self._lock = threading.Lock()
+        self._queries = RecentQueries(self._embed_query)
 
     @property
     def name(self) -> str:
@@ -170,5 +172,9 @@ class SentenceTransformerEmbedder:
         return torch.autocast(model.device.type, dtype=torch.bfloat16)
 
     def embed_query(self, text: str) -> Vectors:
+        """The query's vector (the last queries' are remembered: `RecentQueries`)."""
+        return self._queries(text)
+
+    def _embed_query(self, text: str) -> Vectors:
         vectors: Vectors = self.embed_documents([text])[0]
         return vectors
