@@ -40,7 +40,7 @@ import logging
 from collections.abc import AsyncIterator, Callable, Sequence
 from typing import ClassVar, NamedTuple
 
-from bot.abstention import AbstentionPolicy
+from bot.abstention import AbstentionPolicy, SentenceCosines, SentenceSimilarity
 from bot.claims import ClaimEvidence
 from bot.compose import Composer
 from bot.config import AnswerSettings, LLMSettings
@@ -112,6 +112,7 @@ class AnswerStage:
         composer: Composer | None = None,
         embedder_model: str = "",
         titles: Callable[[], TitleIndex | None] | None = None,
+        similarity: SentenceCosines | None = None,
     ) -> None:
         self._llm = llm
         self._prompts = prompts
@@ -120,7 +121,7 @@ class AnswerStage:
         self._auto_composes: bool | None = None
         self._own_names = (bot_name, company)
         self._model_policy = (
-            AbstentionPolicy.from_settings(answer, embedder_model, titles or (lambda: None))
+            AbstentionPolicy.from_settings(answer, embedder_model, titles or (lambda: None), similarity)
             if answer.policy == "model"
             else None
         )
@@ -147,6 +148,7 @@ class AnswerStage:
             composer=Composer.build(services),
             embedder_model=embedder_model(services),
             titles=TitleLookup(lambda: getattr(services.retriever, "store", None)).current,
+            similarity=SentenceSimilarity(services.embedder).cosines if services.embedder is not None else None,
         )
 
     async def warm_up(self) -> None:
