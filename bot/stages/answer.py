@@ -7,10 +7,11 @@ caught by `OutputGuardStage`, around it.)
    `answer.policy` finds that they answer the message. `model` (default): the abstention model (`bot.abstention`)
    gives P(answerable) from evidence that reads the same across languages and knowledge bases (topic-word coverage,
    whether the search query names the best hit's title, BM25 agreement, the cosine margin, the embedder-relative
-   score), and the bot answers at or above `answer.min_answer_probability`. `thresholds`: the top passages contain
-   `answer.min_coverage` of the message's topic words (`coverage`), less `answer.agreement_credit` for each of dense
-   similarity and BM25 that ranks the best hit first among the retrieved hits (unanswerable questions are usually on
-   topic - similar passages that lack what the customer asks about - so similarity alone separates them poorly).
+   score, the best sentence's similarity to the message), and the bot answers at or above
+   `answer.min_answer_probability`. `thresholds`: the top passages contain `answer.min_coverage` of the message's
+   topic words (`coverage`), less `answer.agreement_credit` for each of dense similarity and BM25 that ranks the
+   best hit first among the retrieved hits (unanswerable questions are usually on topic - similar passages that
+   lack what the customer asks about - so similarity alone separates them poorly).
    For generation, the best passages that fit `answer.max_context_tokens` (counted in the model's own tokens), and
    what is left of `llm.context_window` after the system prompt, the history, the question and
    `llm.max_new_tokens`, go to the model as numbered, delimited context with the last `answer.history_tokens` of the
