@@ -6,6 +6,9 @@ message, the search query and each hit's chunk and scores. The cache (benchmarks
 lets the abstention model be refitted and evaluated without retrieving again; delete it after re-indexing a set.
 Each item's history (the texts of its earlier turns) is read from the dev set itself, and `title_index` reads the
 set's index snapshot for the knowledge base's titles (`knowledge.titles`) without loading an embedder.
+`sentence_cosines` gives each item's cosines of its message to the sentences of its top passages
+(`bot.abstention.SentenceSimilarity` over `answer_spans`, the set's embedder), cached the same way
+(benchmarks/results/abstention_sentences_<name>.json; delete it with the hits cache).
 """
 
 from __future__ import annotations
@@ -15,9 +18,11 @@ import json
 from dataclasses import dataclass, replace
 from typing import Any
 
+import numpy as np
 from rewrite_recall import DATA, RESULTS, open_runtime
 
-from bot.config import KnowledgeSettings
+from bot.abstention import answer_spans
+from bot.config import AnswerSettings, KnowledgeSettings
 from bot.evaluation.questions import load_questions
 from bot.stages.retrieve import RetrieveStage
 from bot.stages.rewrite import RewriteStage
@@ -112,6 +117,41 @@ def dev_items(name: str) -> list[Item]:
         cache.write_text(json.dumps([_item_record(item) for item in items], ensure_ascii=False))
     history = {q.id: tuple(turn.content for turn in q.history) for q in load_questions(DATA / name / "dev.jsonl")}
     return [replace(item, history=history[item.id]) for item in items]
+
+
+def sentence_cosines(name: str, items: list[Item]) -> dict[str, list[float]]:
+    """Per item id, the cosines of its message to `answer_spans` of its hits (from the cache when there is one).
+    As `SentenceSimilarity.cosines` measures them (the message as a query, the sentences as documents), with each
+    distinct sentence of the set embedded once, in batches."""
+    cache = RESULTS / f"abstention_sentences_{name}.json"
+    if cache.exists():
+        cosines: dict[str, list[float]] = json.loads(cache.read_text())
+        if cosines.keys() == {item.id for item in items}:
+            return cosines
+    print(f"embedding the sentences of {name}'s top passages ...", flush=True)
+    embedder = open_runtime(name).services().embedder
+    if embedder is None:
+        raise SystemExit(f"{name}: the runtime has no embedder")
+    max_passages = AnswerSettings().max_passages
+    spans = {item.id: answer_spans(item.hits, max_passages) for item in items}
+    distinct = list(dict.fromkeys(span for item_spans in spans.values() for span in item_spans))
+    rows = (
+        np.concatenate(
+            [
+                np.asarray(embedder.embed_documents(distinct[start : start + 256]), dtype=np.float32)
+                for start in range(0, len(distinct), 256)
+            ]
+        )
+        if distinct
+        else np.zeros((0, embedder.dimension), dtype=np.float32)
+    )
+    row_of = {span: row for span, row in zip(distinct, rows, strict=True)}
+    cosines = {}
+    for item in items:
+        asked = np.asarray(embedder.embed_query(item.message), dtype=np.float32).reshape(-1)
+        cosines[item.id] = [float(row_of[span] @ asked) for span in spans[item.id]]
+    cache.write_text(json.dumps(cosines))
+    return cosines
 
 
 def title_index(name: str) -> TitleIndex:

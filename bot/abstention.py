@@ -19,6 +19,11 @@ in `coverage`.
 - `relative_score`: the best hit's cosine, standardised by the mean and spread of best-hit cosines recorded for the
   embedder (`score_references`; e5 cosines crowd near 0.9, MiniLM's spread from 0.2 to 0.8); 0, the typical
   value, for an embedder without a reference;
+- `sentence_similarity`: the best single sentence's dense similarity to the message: the highest cosine, under the
+  knowledge's own embedder, of the message to a sentence of the top passages (`answer_spans`: the first
+  `MAX_SPANS`, as the composer reads them), standardised by the embedder's score reference as `relative_score` is;
+  0 without an embedder (`SentenceSimilarity`) or a reference. A passage on the right topic that lacks the asked
+  fact ("how much is IAM?" over IAM's overview) matches as a whole but has no sentence close to the question;
 - `distinct_documents`: share of the hits that come from different documents;
 - `topic_words`: how many topic words the message has (capped at 8, over 8): "thank you!" has none;
 - `subject_without_document`: share of the conversation's *subject* names that the knowledge base only names inside
@@ -52,6 +57,7 @@ from bot.config import AnswerSettings
 from bot.errors import ConfigError
 from bot.terms import content_words, share_in
 from knowledge.documents import SearchHit
+from knowledge.embedders.base import Embedder
 from knowledge.sentences import sentences
 from knowledge.titles import Name, TitleIndex, is_enumeration
 
@@ -60,6 +66,7 @@ log = logging.getLogger(__name__)
 SHIPPED_MODEL = Path(__file__).with_name("abstention_model.json")
 TOPIC_WORDS_CAP = 8
 SUBJECT_TURNS = 6
+MAX_SPANS = 32  # sentences compared with the message per turn (the composer's `max_candidates`): bounds the cost
 
 
 @dataclass(frozen=True)
@@ -75,6 +82,7 @@ class Evidence:
     lexical_first: float = 0.0
     dense_margin: float = 0.0
     relative_score: float = 0.0
+    sentence_similarity: float = 0.0
     distinct_documents: float = 0.0
     topic_words: float = 0.0
     subject_without_document: float = 0.0
@@ -84,6 +92,32 @@ class Evidence:
 
 
 EVIDENCE_NAMES = tuple(f.name for f in fields(Evidence))
+
+
+def answer_spans(hits: Sequence[SearchHit], max_passages: int) -> list[str]:
+    """The sentences of the top `max_passages` hits that an answer could be made of, in order, the first `MAX_SPANS`."""
+    return [span for hit in hits[:max_passages] for span in sentences(hit.chunk.text)][:MAX_SPANS]
+
+
+SentenceCosines = Callable[[str, Sequence[str]], Sequence[float]]
+"""A message's cosines to sentences (`SentenceSimilarity.cosines`, or cosines recorded for a benchmark)."""
+
+
+class SentenceSimilarity:
+    """Cosines of a message to sentences under the knowledge's embedder: the message as a query, the sentences as
+    documents. `vectors` gives the sentences' rows (`embedder.embed_documents` unless it is given a reader of
+    vectors kept with the index), so the cost of a turn is one query embedding and the sentences not yet known."""
+
+    def __init__(self, embedder: Embedder, vectors: Callable[[Sequence[str]], np.ndarray] | None = None) -> None:
+        self._embedder = embedder
+        self._vectors = vectors or embedder.embed_documents
+
+    def cosines(self, message: str, spans: Sequence[str]) -> list[float]:
+        if not spans:
+            return []
+        asked = np.asarray(self._embedder.embed_query(message), dtype=np.float32).reshape(-1)
+        rows = np.asarray(self._vectors(list(spans)), dtype=np.float32)
+        return [float(value) for value in rows @ asked]
 
 
 def _lower_words(text: str) -> list[str]:
@@ -104,6 +138,10 @@ def subject(message: str, history: Sequence[str], titles: TitleIndex) -> list[Na
     return []
 
 
+def _relative(cosine: float, reference: tuple[float, float] | None) -> float:
+    return (cosine - reference[0]) / reference[1] if reference else 0.0
+
+
 def _without_document(names: Sequence[Name]) -> float:
     return sum(not name.has_document for name in names) / len(names) if names else 0.0
 
@@ -116,10 +154,12 @@ def evidence(
     score_reference: tuple[float, float] | None = None,
     history: Sequence[str] = (),
     titles: TitleIndex | None = None,
+    sentence_cosines: Sequence[float] = (),
 ) -> Evidence:
     """The evidence of `hits` (in rank order) for `message` and its search `query` (the message when empty);
     `score_reference` is the embedder's (mean, spread) of best-hit cosines; `history` the earlier turns' texts
-    (oldest first) and `titles` the knowledge base's title index, for the subject evidence."""
+    (oldest first) and `titles` the knowledge base's title index, for the subject evidence; `sentence_cosines` the
+    message's cosines to `answer_spans(hits, max_passages)` (`SentenceSimilarity`), none when not measured."""
     words = _lower_words(message)
     topic_words = min(len(words), TOPIC_WORDS_CAP) / TOPIC_WORDS_CAP
     if not hits or not words:
@@ -143,7 +183,8 @@ def evidence(
         dense_first=float(best.score >= max(cosines)),
         lexical_first=float(best.lexical_score is not None and best.lexical_score >= max(lexical)),
         dense_margin=(best.score - max(hit.score for hit in others)) / spread if others and spread > 0 else 0.0,
-        relative_score=(best.score - score_reference[0]) / score_reference[1] if score_reference else 0.0,
+        relative_score=_relative(best.score, score_reference),
+        sentence_similarity=_relative(max(sentence_cosines), score_reference) if sentence_cosines else 0.0,
         distinct_documents=len({hit.chunk.document_id for hit in hits}) / len(hits),
         topic_words=topic_words,
         subject_without_document=_without_document(names),
@@ -259,7 +300,8 @@ def fit(
 
 class AbstentionPolicy:
     """`answer.policy = "model"`: answer when the model's P(answerable) reaches the threshold. `titles` gives the
-    knowledge base's current title index (`knowledge.titles.TitleLookup.current`) for the subject evidence."""
+    knowledge base's current title index (`knowledge.titles.TitleLookup.current`) for the subject evidence and
+    `similarity` the message's cosines to sentences, measured only when the model reads them."""
 
     def __init__(
         self,
@@ -268,13 +310,15 @@ class AbstentionPolicy:
         max_passages: int,
         embedder_model: str,
         titles: Callable[[], TitleIndex | None] = lambda: None,
+        similarity: SentenceCosines | None = None,
     ) -> None:
         self.model = model
         self.threshold = threshold
         self._max_passages = max_passages
         self._titles = titles
+        self._similarity = similarity if "sentence_similarity" in model.features else None
         self._score_reference = model.score_reference(embedder_model)
-        if self._score_reference is None and "relative_score" in model.features:
+        if self._score_reference is None and {"relative_score", "sentence_similarity"} & set(model.features):
             log.info(
                 "the abstention model has no score reference for embedder %s; its scores count as typical",
                 embedder_model,
@@ -282,12 +326,16 @@ class AbstentionPolicy:
 
     @classmethod
     def from_settings(
-        cls, answer: AnswerSettings, embedder_model: str, titles: Callable[[], TitleIndex | None] = lambda: None
+        cls,
+        answer: AnswerSettings,
+        embedder_model: str,
+        titles: Callable[[], TitleIndex | None] = lambda: None,
+        similarity: SentenceCosines | None = None,
     ) -> AbstentionPolicy:
         model = AbstentionModel.load(answer.abstention_model or SHIPPED_MODEL)
         threshold = answer.min_answer_probability
         chosen = model.min_answer_probability if threshold is None else threshold
-        return cls(model, chosen, answer.max_passages, embedder_model, titles)
+        return cls(model, chosen, answer.max_passages, embedder_model, titles, similarity)
 
     def warm_up(self) -> None:
         """Build the knowledge base's title index now rather than on the first turn."""
@@ -296,7 +344,12 @@ class AbstentionPolicy:
     def answerable(
         self, message: str, hits: Sequence[SearchHit], query: str = "", history: Sequence[str] = ()
     ) -> float:
-        found = evidence(message, hits, self._max_passages, query, self._score_reference, history, self._titles())
+        cosines: Sequence[float] = ()
+        if self._similarity is not None and hits:
+            cosines = self._similarity(message, answer_spans(hits, self._max_passages))
+        found = evidence(
+            message, hits, self._max_passages, query, self._score_reference, history, self._titles(), cosines
+        )
         return self.model.answerable(found)
 
     def grounded(self, message: str, hits: Sequence[SearchHit], query: str = "", history: Sequence[str] = ()) -> bool:

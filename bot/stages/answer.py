@@ -7,10 +7,11 @@ caught by `OutputGuardStage`, around it.)
    `answer.policy` finds that they answer the message. `model` (default): the abstention model (`bot.abstention`)
    gives P(answerable) from evidence that reads the same across languages and knowledge bases (topic-word coverage,
    whether the search query names the best hit's title, BM25 agreement, the cosine margin, the embedder-relative
-   score), and the bot answers at or above `answer.min_answer_probability`. `thresholds`: the top passages contain
-   `answer.min_coverage` of the message's topic words (`coverage`), less `answer.agreement_credit` for each of dense
-   similarity and BM25 that ranks the best hit first among the retrieved hits (unanswerable questions are usually on
-   topic - similar passages that lack what the customer asks about - so similarity alone separates them poorly).
+   score, the best sentence's similarity to the message), and the bot answers at or above
+   `answer.min_answer_probability`. `thresholds`: the top passages contain `answer.min_coverage` of the message's
+   topic words (`coverage`), less `answer.agreement_credit` for each of dense similarity and BM25 that ranks the
+   best hit first among the retrieved hits (unanswerable questions are usually on topic - similar passages that
+   lack what the customer asks about - so similarity alone separates them poorly).
    For generation, the best passages that fit `answer.max_context_tokens` (counted in the model's own tokens), and
    what is left of `llm.context_window` after the system prompt, the history, the question and
    `llm.max_new_tokens`, go to the model as numbered, delimited context with the last `answer.history_tokens` of the
@@ -40,7 +41,7 @@ import logging
 from collections.abc import AsyncIterator, Callable, Sequence
 from typing import ClassVar, NamedTuple
 
-from bot.abstention import AbstentionPolicy
+from bot.abstention import AbstentionPolicy, SentenceCosines, SentenceSimilarity
 from bot.claims import ClaimEvidence
 from bot.compose import Composer
 from bot.config import AnswerSettings, LLMSettings
@@ -112,6 +113,7 @@ class AnswerStage:
         composer: Composer | None = None,
         embedder_model: str = "",
         titles: Callable[[], TitleIndex | None] | None = None,
+        similarity: SentenceCosines | None = None,
     ) -> None:
         self._llm = llm
         self._prompts = prompts
@@ -120,7 +122,7 @@ class AnswerStage:
         self._auto_composes: bool | None = None
         self._own_names = (bot_name, company)
         self._model_policy = (
-            AbstentionPolicy.from_settings(answer, embedder_model, titles or (lambda: None))
+            AbstentionPolicy.from_settings(answer, embedder_model, titles or (lambda: None), similarity)
             if answer.policy == "model"
             else None
         )
@@ -147,6 +149,7 @@ class AnswerStage:
             composer=Composer.build(services),
             embedder_model=embedder_model(services),
             titles=TitleLookup(lambda: getattr(services.retriever, "store", None)).current,
+            similarity=SentenceSimilarity(services.embedder).cosines if services.embedder is not None else None,
         )
 
     async def warm_up(self) -> None:

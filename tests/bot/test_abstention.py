@@ -1,14 +1,19 @@
 import json
+import math
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
 
 from bot.abstention import (
+    MAX_SPANS,
     SHIPPED_MODEL,
     SUBJECT_TURNS,
     AbstentionModel,
     AbstentionPolicy,
     Evidence,
+    SentenceSimilarity,
+    answer_spans,
     evidence,
     fit,
     subject,
@@ -19,6 +24,7 @@ from bot.llm.fake import FakeLLM
 from bot.stages.answer import AnswerStage
 from bot.types import ChatMessage
 from knowledge.documents import Chunk, SearchHit
+from knowledge.embedders.hashing import HashEmbedder
 from knowledge.titles import TitleIndex
 from prompts import PromptLibrary
 
@@ -67,12 +73,18 @@ def test_no_hits_or_no_topic_words_is_no_evidence():
     assert evidence(QUESTION, [], 3) == Evidence(topic_words=5 / 8)
 
 
+def fee_sentences(message: str, spans: Sequence[str]) -> list[float]:
+    """MiniLM-like cosines: a sentence about the fee is close to the question, others are not."""
+    return [0.8 if "fee" in span else 0.2 for span in spans]
+
+
 def test_the_shipped_model_loads_and_decides():
     model = AbstentionModel.load(SHIPPED_MODEL)
     assert model.provenance["dev_sets"].keys() >= {"mtrag_cloud_govt", "crosswoz_zh", "covid_faq_paraphrases"}
     assert model.score_reference("all-MiniLM-L6-v2") is not None
     assert model.score_reference("/models/multilingual-e5-small") == model.score_reference("multilingual-e5-small")
-    policy = AbstentionPolicy.from_settings(AnswerSettings(), "all-MiniLM-L6-v2")
+    assert "sentence_similarity" in model.features
+    policy = AbstentionPolicy.from_settings(AnswerSettings(), "all-MiniLM-L6-v2", similarity=fee_sentences)
     answers = [
         hit("fees", "Gym membership fee", "The gym membership fee can be paid in euros or Spanish pesos.", 0.75, 9.0),
         hit("hours", "Opening hours", "The gym opens at six.", 0.45, 3.0),
@@ -278,6 +290,9 @@ async def test_the_answer_stage_reads_the_titles_of_the_index_it_answers_from(ru
     folder.mkdir()
     (folder / "kb.jsonl").write_text("\n".join(json.dumps(v, ensure_ascii=False) for v in venues), encoding="utf-8")
     settings.knowledge.path = folder
+    # The hash embedder has no score reference, so its dense evidence counts as typical and the subject alone
+    # decides: P(answerable) 0.96 with the venue documented, 0.28 without, either side of 0.4.
+    settings.answer.min_answer_probability = 0.4
     services = runtime.services()
     stage = AnswerStage.build(services)
     await stage.warm_up()
@@ -287,3 +302,71 @@ async def test_the_answer_stage_reads_the_titles_of_the_index_it_answers_from(ru
     held_out = [ChatMessage("assistant", "推荐您去北京鹏润国际大酒店。")]
     assert stage.grounded(question, hits, query, documented) and stage.grounded(question, hits, query, [])
     assert not stage.grounded(question, hits, query, held_out)  # the same passages, about a thing they only list
+
+
+def test_answer_spans_are_the_top_passages_sentences_in_order_and_bounded():
+    hits = [
+        hit("hotel", "北京饭店", "名称：北京饭店\n电话：010-65137766。地址：东长安街33号", 0.92),
+        hit("fees", "Gym membership", "The fee is 30 euros. Pay in pesos.", 0.7),
+        hit("hours", "Opening hours", "The gym opens at six.", 0.6),
+    ]
+    assert answer_spans(hits, max_passages=2) == [
+        "名称：北京饭店",
+        "电话：010-65137766。",
+        "地址：东长安街33号",
+        "The fee is 30 euros.",
+        "Pay in pesos.",
+    ]
+    long = [hit("long", "Long", "\n".join(f"Line {i}." for i in range(50)), 0.5)]
+    assert len(answer_spans(long, 3)) == MAX_SPANS
+
+
+def test_sentence_similarity_is_the_best_sentence_cosine_on_the_embedders_scale():
+    embedder = HashEmbedder()
+    spans = ["The membership fee is 30 euros.", "The gym opens at six.", "会员费是三十欧元。"]
+    cosines = SentenceSimilarity(embedder).cosines("membership fee", spans)
+    asked = embedder.embed_query("membership fee")
+    assert cosines == pytest.approx([float(row @ asked) for row in embedder.embed_documents(spans)])
+    assert max(cosines) == cosines[0]  # the sentence that names the fee
+    assert SentenceSimilarity(embedder).cosines("membership fee", []) == []
+    hits = [hit("fees", "Gym membership", " ".join(spans), 0.7)]
+    found = evidence(QUESTION, hits, 3, score_reference=(0.6, 0.1), sentence_cosines=[0.2, 0.8, 0.5])
+    assert found.sentence_similarity == pytest.approx(2.0)  # 0.8 is two spreads above the typical best cosine
+    assert evidence(QUESTION, hits, 3, sentence_cosines=[0.8]).sentence_similarity == 0.0  # no reference: typical
+    assert evidence(QUESTION, hits, 3, score_reference=(0.6, 0.1)).sentence_similarity == 0.0  # not measured
+
+
+def test_chinese_sentence_similarity_prefers_the_line_that_holds_the_asked_field():
+    # A hotel's page answers 电话 (phone) in one line; the customer asks for the phone number.
+    spans = answer_spans([hit("h", "北京饭店", "名称：北京饭店\n电话：010-65137766\n地址：东长安街33号", 0.9)], 3)
+    cosines = SentenceSimilarity(HashEmbedder()).cosines("电话是多少？", spans)
+    assert spans[max(range(len(spans)), key=cosines.__getitem__)] == "电话：010-65137766"
+
+
+def model_reading(features: tuple[str, ...]) -> AbstentionModel:
+    size = len(features)
+    return AbstentionModel(features, (0.0,) * size, (1.0,) * size, (1.0,) * size, 0.0, 0.5, {"m": (0.5, 0.1)})
+
+
+def test_the_policy_measures_sentence_similarity_only_when_its_model_reads_it():
+    asked: list[tuple[str, list[str]]] = []
+
+    def similarity(message: str, spans: Sequence[str]) -> list[float]:
+        asked.append((message, list(spans)))
+        return [0.9 if "30 euros" in span else 0.1 for span in spans]
+
+    hits = [hit("fees", "Gym membership", "Opening in May. The fee is 30 euros.", 0.7)]
+    without = AbstentionPolicy(model_reading(("coverage",)), 0.5, 3, "m", similarity=similarity)
+    without.answerable(QUESTION, hits)
+    assert asked == []
+    reading = AbstentionPolicy(model_reading(("sentence_similarity",)), 0.5, 3, "m", similarity=similarity)
+    assert reading.answerable(QUESTION, hits) == pytest.approx(1 / (1 + math.exp(-4.0)))  # (0.9 - 0.5) / 0.1
+    assert asked == [(QUESTION, ["Opening in May.", "The fee is 30 euros."])]
+    assert reading.answerable(QUESTION, []) == pytest.approx(0.5)  # no hits: nothing to measure
+
+
+def test_a_model_reading_sentence_similarity_survives_its_json(tmp_path: Path):
+    model = model_reading(("coverage", "sentence_similarity"))
+    path = tmp_path / "model.json"
+    path.write_text(model.to_json(), encoding="utf-8")
+    assert AbstentionModel.load(path) == model
