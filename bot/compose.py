@@ -144,12 +144,12 @@ class Composer:
         if self._sentence_vectors is not None:
             self._sentence_vectors.warm_up()
 
-    def _document_vectors(self, texts: list[str]) -> np.ndarray:
+    def document_vectors(self, texts: Sequence[str]) -> np.ndarray:
         """The vectors of units and headings: from the snapshot's sentence vectors, else embedded now."""
         if self._sentence_vectors is not None:
             return self._sentence_vectors.vectors(texts)
         assert self._embedder is not None
-        return np.asarray(self._embedder.embed_documents(texts), dtype=np.float32)
+        return np.asarray(self._embedder.embed_documents(list(texts)), dtype=np.float32)
 
     def reply(self, turn: Turn, answer: AnswerSettings, corrected: bool = False) -> Reply | None:
         """The turn's composed reply, from its `_evidence_hits`, cited; None when they have no usable unit.
@@ -190,7 +190,7 @@ class Composer:
             if query and query != question:  # the search query names what earlier turns referred to
                 searched = np.asarray(self._embedder.embed_query(query), dtype=np.float32).reshape(-1)
             texts = [unit.text for unit in units] + [heading_text(hit.chunk) for hit in hits]
-            vectors = self._document_vectors(texts)
+            vectors = self.document_vectors(texts)
             similarity, heading_similarity = vectors[: len(units)] @ asked, vectors[len(units) :] @ searched
         weights = self._settings
         lexical = [hit.lexical_score or 0.0 for hit in hits]

@@ -139,6 +139,7 @@ class AnswerStage:
     @classmethod
     def build(cls, services: Services) -> AnswerStage:
         settings = services.settings
+        composer = Composer.build(services)  # its sentence vectors serve the abstention evidence too
         return cls(
             services.llm,
             services.prompts,
@@ -146,10 +147,14 @@ class AnswerStage:
             settings.llm,
             services.bot_name,
             services.company,
-            composer=Composer.build(services),
+            composer=composer,
             embedder_model=embedder_model(services),
             titles=TitleLookup(lambda: getattr(services.retriever, "store", None)).current,
-            similarity=SentenceSimilarity(services.embedder).cosines if services.embedder is not None else None,
+            similarity=(
+                SentenceSimilarity(services.embedder, composer.document_vectors).cosines
+                if services.embedder is not None
+                else None
+            ),
         )
 
     async def warm_up(self) -> None:
