@@ -2,7 +2,9 @@
 
 A frame is a 4-byte big-endian length, then that many bytes of UTF-8 JSON (one object). One connection carries one
 turn: the HTTP process sends one request frame, `{"message": {...}, "history": [{"role", "content"}], "stream":
-bool}` (the `Message` as the routes built it, its ids already in the caller's namespace), and the answer process
+bool, "context": {...}}` (the `Message` as the routes built it, its ids already in the caller's namespace; the log
+context of the request, `bot.logging_setup.current_context`, so the answer process logs the turn under the caller's
+request id), and the answer process
 sends back, for a streamed turn, `{"delta": text}` frames as the reply is written, then one `{"reply": {...}}` frame
 (the `Reply` as `answer_worker.reply_record` keeps it, so it is read back unchanged), or `{"error": text}` if the turn
 could not be answered there. Then the answer process closes the connection; the HTTP process closing it first
@@ -19,6 +21,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from adapters.http.answer_worker import reply_from_record, reply_record
+from bot.logging_setup import CONTEXT_FIELDS, current_context
 from bot.types import ChatMessage, Message, Reply, StreamEvent, TextDelta
 
 MAX_FRAME_BYTES = 16 * 1024 * 1024
@@ -55,12 +58,14 @@ class TurnRequest:
     message: Message
     history: tuple[ChatMessage, ...] = ()
     stream: bool = False
+    context: tuple[tuple[str, str], ...] = ()  # log context fields of the request, by name
 
     def record(self) -> dict[str, Any]:
         return {
             "message": asdict(self.message),
             "history": [asdict(turn) for turn in self.history],
             "stream": self.stream,
+            "context": dict(self.context),
         }
 
     @classmethod
@@ -68,13 +73,18 @@ class TurnRequest:
         try:
             message = Message(**record["message"])
             history = tuple(ChatMessage(**turn) for turn in record.get("history", ()))
-            return cls(message, history, bool(record.get("stream", False)))
-        except (KeyError, TypeError) as error:
+            context = tuple(
+                (name, value)
+                for name, value in dict(record.get("context") or {}).items()
+                if name in CONTEXT_FIELDS and isinstance(value, str)
+            )
+            return cls(message, history, bool(record.get("stream", False)), context)
+        except (KeyError, TypeError, ValueError) as error:
             raise FrameError(f"not a turn request: {error}") from error
 
 
 def turn_request(message: Message, history: Sequence[ChatMessage], stream: bool) -> bytes:
-    return frame(TurnRequest(message, tuple(history), stream).record())
+    return frame(TurnRequest(message, tuple(history), stream, tuple(current_context().items())).record())
 
 
 def event_frame(event: StreamEvent) -> bytes:

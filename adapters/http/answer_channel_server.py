@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from adapters.http.answer_channel_frames import FrameError, TurnRequest, error_frame, event_frame, read_frame
+from bot.logging_setup import log_context
 
 if TYPE_CHECKING:
     from bot.responder import Responder
@@ -97,6 +98,10 @@ class AnswerChannelServer:
             log.error("answer channel: the turn of %s failed: %r", request.message.conversation_id, failure)
 
     async def _answer(self, request: TurnRequest, writer: asyncio.StreamWriter) -> None:
+        with log_context(**dict(request.context)):
+            await self._answer_in_context(request, writer)
+
+    async def _answer_in_context(self, request: TurnRequest, writer: asyncio.StreamWriter) -> None:
         message, history = request.message, request.history
         if not request.stream:
             writer.write(event_frame(await self._responder.reply(message, history=history)))

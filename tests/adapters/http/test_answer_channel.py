@@ -15,11 +15,19 @@ import httpx
 import pytest
 
 from adapters.http.answer_channel import AnswerChannel, AnswersUnavailableError
-from adapters.http.answer_channel_frames import event_frame, event_from_record, frame, read_frame
+from adapters.http.answer_channel_frames import (
+    TurnRequest,
+    event_frame,
+    event_from_record,
+    frame,
+    read_frame,
+    turn_request,
+)
 from adapters.http.answer_channel_server import AnswerChannelServer
 from adapters.http.answer_status import AnswerStatusBoard
 from adapters.http.app import build_context, chat_channel, create_app
 from adapters.http.context import ChannelContext
+from bot.logging_setup import log_context
 from bot.runtime import Runtime
 from bot.types import Citation, Message, Reply
 
@@ -331,3 +339,12 @@ async def test_stopping_the_answer_process_cuts_off_turns_with_a_503(served, soc
     with pytest.raises(AnswersUnavailableError):
         await asking
     assert not socket_file.exists()
+
+
+def test_a_turn_request_carries_the_request_log_context_and_nothing_else():
+    with log_context(request_id="req-7", channel="api"):
+        sent = turn_request(Message(text="hi", conversation_id="api:k:c", user_id="api:k:u"), (), stream=False)
+    record = json.loads(sent[4:])
+    assert record["context"] == {"request_id": "req-7", "channel": "api"}
+    record["context"]["password"] = "x"  # a field the log context does not know is dropped, not logged
+    assert dict(TurnRequest.from_record(record).context) == {"request_id": "req-7", "channel": "api"}
