@@ -1,13 +1,15 @@
-"""Shared fixtures: an isolated data folder, fast settings (HashEmbedder + FakeLLM) and a runtime built on them."""
+"""Shared fixtures: an isolated data folder, fast settings (HashEmbedder + FakeLLM), a runtime built on them and a
+fake Slack Web API on loopback."""
 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
 
+from adapters.http.slack.fake_web_api import FakeSlackWebApi
 from bot.config import Settings, load_settings
 from bot.llm.fake import FakeLLM
 from bot.plugins import PluginRegistry
@@ -84,3 +86,11 @@ def exploding_stage(settings: Settings, registry: PluginRegistry) -> str:
     stages = settings.pipeline.stages
     stages.insert(stages.index("retrieve") + 1, "explode")
     return ExplodingStage.SECRET
+
+
+@pytest.fixture
+async def fake_slack() -> AsyncIterator[FakeSlackWebApi]:
+    """Slack's Web API played on loopback (`adapters.http.slack.fake_web_api`), for the tests that post replies."""
+    fake = await FakeSlackWebApi().start()
+    yield fake
+    await fake.stop()

@@ -40,13 +40,6 @@ def postgres() -> Iterator[PostgresServer]:
 
 
 @pytest.fixture
-async def fake_slack() -> AsyncIterator[FakeSlackWebApi]:
-    fake = await FakeSlackWebApi().start()
-    yield fake
-    await fake.stop()
-
-
-@pytest.fixture
 async def client(
     runtime: Runtime, postgres: PostgresServer, fake_slack: FakeSlackWebApi
 ) -> AsyncIterator[httpx.AsyncClient]:

@@ -8,26 +8,17 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import AsyncIterator
 
 import httpx
 import psutil
 import pytest
 
-from adapters.http.slack.fake_web_api import FakeSlackWebApi
 from tests.adapters.http.conftest import fixture, slack_headers
 from tests.faults.serve_process import ServeProcess, alive, wait_gone
 
 pytestmark = pytest.mark.slow
 
 ORPHAN_DEADLINE_S = 5.0
-
-
-@pytest.fixture
-async def fake_slack() -> AsyncIterator[FakeSlackWebApi]:
-    fake = await FakeSlackWebApi().start()
-    yield fake
-    await fake.stop()
 
 
 def mention(index: int) -> bytes:

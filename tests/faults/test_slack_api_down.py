@@ -23,13 +23,6 @@ SLACK_DOWN_S = 10.0
 
 
 @pytest.fixture
-async def fake_slack() -> AsyncIterator[FakeSlackWebApi]:
-    fake = await FakeSlackWebApi().start()
-    yield fake
-    await fake.stop()
-
-
-@pytest.fixture
 async def app(runtime: Runtime, fake_slack: FakeSlackWebApi) -> AsyncIterator[httpx.AsyncClient]:
     settings = runtime.settings
     settings.slack.signing_secret = SecretStr(SIGNING_SECRET)

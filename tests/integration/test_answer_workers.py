@@ -16,7 +16,7 @@ import json
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -81,13 +81,6 @@ def http_only_serve(folder: Path, store_url: str, slack_api_url: str) -> ServePr
     serve = ServeProcess(folder, slack_api_url, answering="external", answer_lease_s=str(LEASE_S))
     serve.env["DESKBOT_STORE__URL"] = store_url
     return serve
-
-
-@pytest.fixture
-async def fake_slack() -> AsyncIterator[FakeSlackWebApi]:
-    fake = await FakeSlackWebApi().start()
-    yield fake
-    await fake.stop()
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ import asyncio
 import json
 import math
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -42,13 +42,6 @@ def store_url(postgres_url: str) -> Iterator[str]:
     """A database of its own on the test PostgreSQL, so that no other test's queued jobs are in it."""
     with database_of_its_own(postgres_url, "instances") as url:
         yield url
-
-
-@pytest.fixture
-async def fake_slack() -> AsyncIterator[FakeSlackWebApi]:
-    fake = await FakeSlackWebApi().start()
-    yield fake
-    await fake.stop()
 
 
 def instance(folder: Path, store_url: str, slack_api_url: str, llm_delay_s: float = 0.0) -> ServeProcess:

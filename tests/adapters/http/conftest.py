@@ -92,13 +92,6 @@ def queue_writes(context: ChannelContext) -> Iterator[list[str]]:
 
 
 @pytest.fixture
-async def fake_slack() -> AsyncIterator[FakeSlackWebApi]:
-    fake = await FakeSlackWebApi().start()
-    yield fake
-    await fake.stop()
-
-
-@pytest.fixture
 def http_runtime(runtime: Runtime, fake_slack: FakeSlackWebApi) -> Runtime:
     slack = runtime.settings.slack
     slack.signing_secret = SecretStr(SIGNING_SECRET)
