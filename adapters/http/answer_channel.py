@@ -8,14 +8,13 @@ the same `reply` and `stream` as the `Responder` (`ChatAnswers`), so the routes 
 
 Admission. Each answer process takes at most `[server] chat_turns_per_answer_process` turns of this HTTP process at
 once; a turn goes to the process with the fewest. When all are full, up to `chat_queue` turns wait (at most
-`chat_queue_wait_s`) for a place, first come first served; beyond that, the turn is refused at once with
-`AnswersUnavailableError`, a 503 with `Retry-After` (`[server] shed_retry_after_s`) that costs the event loop a few
-microseconds. A turn is refused at once too when the queue ahead of it would take more than half of
-`chat_queue_wait_s` to get through, as estimated from how long answered turns held their places (`turn_s`, a moving
-average): when the answer processes are slow, a turn that would only time out in the queue is not kept waiting for
-its 503. One that
-waits anyway and times out is refused then. The places are counted per HTTP process (each of `[server] workers` has
-its own).
+`chat_queue_wait_s`) for a place, first come first served; beyond that (at once, with the default `chat_queue` 0),
+the turn is refused with `AnswersUnavailableError`, a 503 with `Retry-After` (`[server] shed_retry_after_s`) that
+costs the event loop a few microseconds. A turn is refused at once too when the queue ahead of it would take more
+than half of `chat_queue_wait_s` to get through, as estimated from how long answered turns held their places
+(`turn_s`, a moving average): when the answer processes are slow, a turn that would only time out in the queue is
+not kept waiting for its 503. One that waits anyway and times out is refused then. The places are counted per HTTP
+process (each of `[server] workers` has its own).
 
 The channel. Each turn opens a connection to the chosen process's Unix socket (`answer_channel_server`), sends the
 turn and reads its frames (`answer_channel_frames`) as they come; a connection that cannot be opened (the process is

@@ -85,11 +85,11 @@ class ServerSettings(Section):
         description="Chat turns one HTTP process has answered by each answer process at once (with answer_processes).",
     )
     chat_queue: int = Field(
-        32,
+        0,
         ge=0,
         le=100_000,
         description="Chat turns an HTTP process lets wait for a free place when all are taken; beyond, 503 + "
-        "Retry-After at once.",
+        "Retry-After at once. 0 (the default): a turn beyond the places is refused at once, within milliseconds.",
     )
     chat_queue_wait_s: float = Field(
         2.0, gt=0, description="How long a chat turn waits for a free place before it is refused (503 + Retry-After)."
