@@ -20,6 +20,7 @@ the worker thread never starts.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import json
 import logging
@@ -30,11 +31,12 @@ from pathlib import Path
 from typing import Any
 
 from bot.config import LLMSettings, Settings
-from bot.errors import LLMError, LLMTimeoutError
+from bot.errors import LLMError
 from bot.llm.base import GenerationOptions
 from bot.llm.gguf_requantize import GgufSummary, requantized_copy, summarize
 from bot.llm.sentence_stop import stop_after_sentences
 from bot.llm.transformers_backend import resolve_model
+from bot.llm.worker_thread import Emit, load_on_worker, stream_from_worker
 from bot.types import ChatMessage
 
 log = logging.getLogger(__name__)
@@ -189,56 +191,27 @@ class LlamaCppLLM:
         return request
 
     async def _generate(self, messages: Sequence[ChatMessage], options: GenerationOptions) -> AsyncGenerator[str, None]:
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + options.timeout_s
+        deadline = asyncio.get_running_loop().time() + options.timeout_s
         if self._server is None:  # loading takes the worker thread; a loaded model needs no trip to it here
-            try:
-                await asyncio.wait_for(loop.run_in_executor(self._executor, self.load), options.timeout_s)
-            except TimeoutError as error:
-                raise LLMTimeoutError(f"model '{self.name}' took longer than {options.timeout_s:g}s to load") from error
+            await load_on_worker(self._executor, self.load, self.name, options.timeout_s)
         request = self._request(messages, options)
-        cancelled = threading.Event()
-        queue: asyncio.Queue[str | None] = asyncio.Queue()
-        failures: list[str] = []
 
-        def on_chunk(chunk: dict[str, Any]) -> bool:
-            """Called by llama.cpp on the worker thread for each streamed chunk; True ends the generation."""
-            if "error" in chunk or "choices" not in chunk:
-                failures.append(str(chunk.get("error", chunk)))
-                return True
-            text = chunk["choices"][0].get("text") or ""
-            if text:
-                loop.call_soon_threadsafe(queue.put_nowait, text)
-            return cancelled.is_set()
+        def generate(emit: Emit, cancelled: threading.Event) -> None:
+            failures: list[str] = []
 
-        def generate() -> None:
-            try:
-                if cancelled.is_set():  # given up while it waited for the worker thread: spare the others its prefill
-                    log.debug("skipping a generation abandoned before it started")
-                    return
-                self._server.handle_completions(request, on_chunk)
-            finally:
-                loop.call_soon_threadsafe(queue.put_nowait, None)
+            def on_chunk(chunk: dict[str, Any]) -> bool:
+                """Called by llama.cpp for each streamed chunk; True ends the generation."""
+                if "error" in chunk or "choices" not in chunk:
+                    failures.append(str(chunk.get("error", chunk)))
+                    return True
+                emit(chunk["choices"][0].get("text") or "")
+                return cancelled.is_set()
 
-        future = loop.run_in_executor(self._executor, generate)
-        try:
-            while True:
-                remaining = deadline - loop.time()
-                if remaining <= 0:
-                    raise LLMTimeoutError(f"model '{self.name}' took longer than {options.timeout_s:g}s")
-                try:
-                    piece = await asyncio.wait_for(queue.get(), timeout=remaining)
-                except TimeoutError as error:
-                    raise LLMTimeoutError(f"model '{self.name}' took longer than {options.timeout_s:g}s") from error
-                if piece is None:
-                    break
-                yield piece
-            await future
+            self._server.handle_completions(request, on_chunk)
             if failures:
                 raise LLMError(f"model '{self.name}' failed: {failures[0]}")
-        except Exception as error:
-            if isinstance(error, LLMError):
-                raise
-            raise LLMError(f"model '{self.name}' failed: {error}") from error
-        finally:
-            cancelled.set()
+
+        stream = stream_from_worker(self._executor, generate, self.name, deadline, options.timeout_s)
+        async with contextlib.aclosing(stream) as pieces:
+            async for piece in pieces:
+                yield piece

@@ -12,6 +12,7 @@ next token, or never starts when it was still waiting for the thread.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import importlib.metadata
 import logging
@@ -23,10 +24,11 @@ from pathlib import Path
 from typing import Any
 
 from bot.config import LLMSettings, Settings
-from bot.errors import LLMError, LLMTimeoutError
+from bot.errors import LLMError
 from bot.llm.base import GenerationOptions
 from bot.llm.device import resolve_placement
 from bot.llm.sentence_stop import stop_after_sentences
+from bot.llm.worker_thread import Emit, load_on_worker, stream_from_worker
 from bot.types import ChatMessage
 
 log = logging.getLogger(__name__)
@@ -74,20 +76,6 @@ def _use_threads(threads: int) -> None:
         import torch
 
         torch.set_num_threads(threads)
-
-
-class _QueueStreamer:
-    """A transformers streamer that hands decoded text to an asyncio queue on the event loop's thread."""
-
-    def __init__(self, tokenizer: Any, loop: asyncio.AbstractEventLoop, queue: asyncio.Queue[str | None]) -> None:
-        from transformers import TextStreamer
-
-        class Streamer(TextStreamer):
-            def on_finalized_text(self, text: str, stream_end: bool = False) -> None:
-                if text:
-                    loop.call_soon_threadsafe(queue.put_nowait, text)
-
-        self.streamer = Streamer(tokenizer, skip_prompt=True, skip_special_tokens=True)
 
 
 class TransformersLLM:
@@ -217,66 +205,40 @@ class TransformersLLM:
         return stop_after_sentences(self._generate(messages, options), options.max_sentences)
 
     async def _generate(self, messages: Sequence[ChatMessage], options: GenerationOptions) -> AsyncGenerator[str, None]:
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + options.timeout_s
+        deadline = asyncio.get_running_loop().time() + options.timeout_s
         if self._model is None:  # loading takes the model thread; a loaded model needs no trip to it here
-            try:
-                await asyncio.wait_for(loop.run_in_executor(self._executor, self.load), options.timeout_s)
-            except TimeoutError as error:
-                raise LLMTimeoutError(f"model '{self.name}' took longer than {options.timeout_s:g}s to load") from error
-        from transformers import StoppingCriteria, StoppingCriteriaList
-
-        cancelled = threading.Event()
-
-        class StopWhenCancelled(StoppingCriteria):
-            def __call__(self, input_ids: Any, scores: Any, **kwargs: Any) -> bool:
-                return cancelled.is_set()
-
-        queue: asyncio.Queue[str | None] = asyncio.Queue()
-        streamer = _QueueStreamer(self._tokenizer, loop, queue).streamer
+            await load_on_worker(self._executor, self.load, self.name, options.timeout_s)
         inputs = self.encode_chat(messages).to(self._device)
-        generate_kwargs: dict[str, Any] = {
-            **inputs,
-            "max_new_tokens": options.max_new_tokens,
-            "streamer": streamer,
-            "stopping_criteria": StoppingCriteriaList([StopWhenCancelled()]),
-            "pad_token_id": self._tokenizer.pad_token_id,
-            "cache_implementation": self.settings.kv_cache,
-        }
-        if options.temperature > 0:
-            generate_kwargs.update(do_sample=True, temperature=options.temperature)
-        else:
-            generate_kwargs.update(do_sample=False, temperature=None, top_p=None, top_k=None)
+        sampling: dict[str, Any] = (
+            {"do_sample": True, "temperature": options.temperature}
+            if options.temperature > 0
+            else {"do_sample": False, "temperature": None, "top_p": None, "top_k": None}
+        )
 
-        def generate() -> None:
+        def generate(emit: Emit, cancelled: threading.Event) -> None:
             import torch
+            from transformers import StoppingCriteria, StoppingCriteriaList, TextStreamer
 
-            try:
-                if cancelled.is_set():  # given up while it waited for the model thread: spare the others its prefill
-                    log.debug("skipping a generation abandoned before it started")
-                    return
-                with torch.inference_mode():
-                    self._model.generate(**generate_kwargs)
-            finally:
-                loop.call_soon_threadsafe(queue.put_nowait, None)
+            class StopWhenCancelled(StoppingCriteria):
+                def __call__(self, input_ids: Any, scores: Any, **kwargs: Any) -> bool:
+                    return cancelled.is_set()
 
-        future = loop.run_in_executor(self._executor, generate)
-        try:
-            while True:
-                remaining = deadline - loop.time()
-                if remaining <= 0:
-                    raise LLMTimeoutError(f"model '{self.name}' took longer than {options.timeout_s:g}s")
-                try:
-                    piece = await asyncio.wait_for(queue.get(), timeout=remaining)
-                except TimeoutError as error:
-                    raise LLMTimeoutError(f"model '{self.name}' took longer than {options.timeout_s:g}s") from error
-                if piece is None:
-                    break
+            class EmitText(TextStreamer):
+                def on_finalized_text(self, text: str, stream_end: bool = False) -> None:
+                    emit(text)
+
+            with torch.inference_mode():
+                self._model.generate(
+                    **inputs,
+                    **sampling,
+                    max_new_tokens=options.max_new_tokens,
+                    streamer=EmitText(self._tokenizer, skip_prompt=True, skip_special_tokens=True),
+                    stopping_criteria=StoppingCriteriaList([StopWhenCancelled()]),
+                    pad_token_id=self._tokenizer.pad_token_id,
+                    cache_implementation=self.settings.kv_cache,
+                )
+
+        stream = stream_from_worker(self._executor, generate, self.name, deadline, options.timeout_s)
+        async with contextlib.aclosing(stream) as pieces:
+            async for piece in pieces:
                 yield piece
-            await future
-        except Exception as error:
-            if isinstance(error, LLMError):
-                raise
-            raise LLMError(f"model '{self.name}' failed: {error}") from error
-        finally:
-            cancelled.set()
