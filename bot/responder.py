@@ -42,7 +42,10 @@ class Responder:
     """`build_engine(progress)` builds the engine (syncing the knowledge base, reporting to `progress`).
 
     `ready_timeout_s`: how long a reply waits for the engine to load (None: as long as it takes); `freeze_heap`:
-    freeze what loading loaded (set by a process that lives as long as the engine). Set both before `start`.
+    freeze what loading loaded (set by a process that lives as long as the engine); `warm_models`: load the
+    engine's models before it counts as ready (off where other processes answer every turn, and this one only
+    reads the engine's knowledge base: a model it is asked for after all loads on first use). Set them before
+    `start`.
     """
 
     def __init__(
@@ -56,6 +59,7 @@ class Responder:
         self._prompts = prompts
         self.ready_timeout_s = ready_timeout_s
         self.freeze_heap = freeze_heap
+        self.warm_models = True
         self._task: asyncio.Task[Engine] | None = None
         self._listeners: list[ReplyListener] = []
 
@@ -70,7 +74,8 @@ class Responder:
 
     async def _load(self, progress: Progress | None) -> Engine:
         engine = await asyncio.to_thread(self._build_engine, progress)
-        await engine.warm_up()
+        if self.warm_models:
+            await engine.warm_up()
         if self.freeze_heap:
             gc.collect()
             gc.freeze()

@@ -203,6 +203,8 @@ def serving_app(adapter: AdapterContext, answer_processes: AnswerStatusBoard | N
     context.answer_processes = answer_processes
     if answer_processes is not None:
         context.chat_channel = chat_channel(context, answer_processes)
+        # They answer every turn; this process reads the knowledge base (console, citations), not the models.
+        context.responder.warm_models = False
     external = context.server.answering == "external"
     if external:
         from adapters.http.worker_heartbeats import WorkerHeartbeats

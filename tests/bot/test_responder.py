@@ -69,6 +69,29 @@ async def test_a_reply_waits_for_loading_at_most_the_ready_timeout() -> None:
     assert responder.ready and (await responder.reply(Message(text="x"))).text == "hello there"
 
 
+class Warming(Answerer):
+    """An answerer with a model to load (`warm_up`), counted."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.warmed = 0
+
+    async def warm_up(self) -> None:
+        self.warmed += 1
+
+
+async def test_without_warm_models_the_engine_is_ready_once_built_and_still_answers() -> None:
+    stage = Warming()
+    responder = responder_of(stage)
+    responder.warm_models = False
+    await responder.warm_up()
+    assert responder.ready and stage.warmed == 0
+    assert (await responder.reply(Message(text="x"))).text == "hello there"
+    warmed = responder_of(stage)
+    await warmed.warm_up()
+    assert stage.warmed == 1
+
+
 async def test_listeners_see_every_reply_and_a_failing_one_changes_nothing() -> None:
     responder = responder_of(Answerer())
     seen: list[str] = []

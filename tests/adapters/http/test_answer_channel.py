@@ -25,7 +25,7 @@ from adapters.http.answer_channel_frames import (
 )
 from adapters.http.answer_channel_server import AnswerChannelServer
 from adapters.http.answer_status import AnswerStatusBoard
-from adapters.http.app import build_context, chat_channel, create_app
+from adapters.http.app import build_context, chat_channel, create_app, serving_app
 from adapters.http.context import ChannelContext
 from bot.logging_setup import log_context
 from bot.runtime import Runtime
@@ -348,3 +348,10 @@ def test_a_turn_request_carries_the_request_log_context_and_nothing_else():
     assert record["context"] == {"request_id": "req-7", "channel": "api"}
     record["context"]["password"] = "x"  # a field the log context does not know is dropped, not logged
     assert dict(TurnRequest.from_record(record).context) == {"request_id": "req-7", "channel": "api"}
+
+
+def test_an_http_process_with_answer_processes_leaves_the_models_to_them(runtime, socket_file):
+    elsewhere = serving_app(runtime.adapter_context(), AnswerStatusBoard(socket_file.parent)).state.deskbot
+    assert elsewhere.chat_channel is not None and not elsewhere.responder.warm_models
+    in_process = serving_app(runtime.adapter_context()).state.deskbot
+    assert in_process.chat_channel is None and in_process.responder.warm_models
