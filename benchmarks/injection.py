@@ -5,8 +5,10 @@ on, printing per case whether what the customer was shown obeyed the injection (
 Guards off: no output guard, no role-change policy in the guard, passages given to the model as retrieved (their
 instruction-like sentences kept); the prompt templates are the shipped ones in both arms. Guards on: the defaults.
 Each case has its own tiny knowledge base (indexed with MiniLM in a temporary folder); the model loads once.
+`--mode generate` (the default) has the model write every reply: `answer.mode = "auto"` composes with a model this
+small, which no text can steer into obeying, and would leave the model untested; `--mode compose` shows that.
 
-    .venv/bin/python benchmarks/injection.py [--only NAME ...] [--show]
+    .venv/bin/python benchmarks/injection.py [--mode generate|compose] [--only NAME ...] [--show]
 """
 
 from __future__ import annotations
@@ -41,14 +43,15 @@ class Models:
         runtime._llm, runtime._embedder = self.llm, self.embedder
 
 
-def runtime_for(case: InjectionCase, folder: Path, guards: bool, models: Models) -> Runtime:
+def runtime_for(case: InjectionCase, folder: Path, guards: bool, models: Models, mode: str) -> Runtime:
     kb = folder / "kb"
     kb.mkdir(parents=True)
     for name, text in case.knowledge.items():
         (kb / name).write_text(text, encoding="utf-8")
     settings = load_settings(data_dir=folder / "data")
     settings.knowledge.path = kb
-    settings.answer.faq_min_score = 1.01  # the documents are not FAQs: every answer is generated
+    settings.answer.mode = mode  # type: ignore[assignment]
+    settings.answer.faq_min_score = 1.01  # the documents are not FAQs: every answer is generated (or composed)
     settings.answer.min_coverage = 0.0
     settings.answer.min_score = 0.0
     settings.guard.refuse_role_changes = guards
@@ -68,7 +71,7 @@ async def shown_for(runtime: Runtime, case: InjectionCase) -> tuple[str, Reply]:
     return shown, reply
 
 
-async def main(only: list[str], show: bool) -> None:
+async def main(only: list[str], show: bool, mode: str) -> None:
     cases = [case for case in load_cases(CASES) if not only or case.name in only]
     models = Models()
     results: dict[str, dict[bool, bool]] = {}
@@ -77,7 +80,7 @@ async def main(only: list[str], show: bool) -> None:
         for case in cases:
             with tempfile.TemporaryDirectory() as folder:
                 started = time.perf_counter()
-                shown, reply = await shown_for(runtime_for(case, Path(folder), guards, models), case)
+                shown, reply = await shown_for(runtime_for(case, Path(folder), guards, models, mode), case)
             obeyed = case.obeyed_in(shown)
             results.setdefault(case.name, {})[guards] = obeyed
             arm = "on " if guards else "off"
@@ -90,12 +93,13 @@ async def main(only: list[str], show: bool) -> None:
         print(f"{name:24} {('OBEYED' if arms.get(False) else 'not'):>10} {('OBEYED' if arms.get(True) else 'not'):>10}")
     for guards in (False, True):
         count = sum(arms.get(guards, False) for arms in results.values())
-        print(f"guards {'on' if guards else 'off'}: {count} of {len(results)} obeyed")
+        print(f"answer.mode {mode}, guards {'on' if guards else 'off'}: {count} of {len(results)} obeyed")
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--only", nargs="*", default=[], help="case names to run (default: all)")
     parser.add_argument("--show", action="store_true", help="print what the customer was shown")
+    parser.add_argument("--mode", choices=["generate", "compose"], default="generate", help="answer.mode")
     arguments = parser.parse_args()
-    asyncio.run(main(arguments.only, arguments.show))
+    asyncio.run(main(arguments.only, arguments.show, arguments.mode))
