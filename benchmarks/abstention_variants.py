@@ -18,7 +18,8 @@ VARIANTS = {
     "unintroduced_reference declines": Recipe(declines=("unintroduced_reference",)),
     "+ answer_type_missing, a feature": Recipe(features=(*FEATURES, "answer_type_missing"), declines=()),
     "answer_type_missing declines": Recipe(declines=("answer_type_missing",)),
-    "both decline (shipped)": Recipe(),
+    "reference and answer type decline": Recipe(declines=("unintroduced_reference", "answer_type_missing")),
+    "+ asks_nothing declines (shipped)": Recipe(),
     "+ weighted_coverage": Recipe(features=(*FEATURES, "weighted_coverage"), declines=()),
     "weighted_coverage instead of coverage": Recipe(
         features=tuple("weighted_coverage" if name == "coverage" else name for name in FEATURES), declines=()

@@ -67,7 +67,7 @@ FEATURES = (
     "subject_without_document",
     "sentence_similarity",
 )
-DECLINES = ("unintroduced_reference", "answer_type_missing")  # decline outright (AbstentionModel.declines)
+DECLINES = ("unintroduced_reference", "answer_type_missing", "asks_nothing")  # AbstentionModel.declines
 L2 = 10.0
 FOLDS = 5
 THRESHOLDS = [round(0.01 * step, 2) for step in range(5, 96)]

@@ -58,6 +58,7 @@ from bot.errors import ConfigError
 from bot.question_focus import (
     WordRarity,
     answer_type_missing,
+    asks_nothing,
     missing_focus,
     unintroduced_reference,
     weighted_coverage,
@@ -98,6 +99,7 @@ class Evidence:
     sentence_missing_focus: float = 0.0
     unintroduced_reference: float = 0.0
     answer_type_missing: float = 0.0
+    asks_nothing: float = 0.0
 
     def values(self, names: Sequence[str]) -> list[float]:
         return [float(getattr(self, name)) for name in names]
@@ -176,8 +178,9 @@ def evidence(
     words = _lower_words(message)
     topic_words = min(len(words), TOPIC_WORDS_CAP) / TOPIC_WORDS_CAP
     reference = unintroduced_reference(message, history, titles)
+    closer = asks_nothing(message)
     if not hits or not words:
-        return Evidence(topic_words=topic_words, unintroduced_reference=reference)
+        return Evidence(topic_words=topic_words, unintroduced_reference=reference, asks_nothing=closer)
     query = query or message
     top = hits[:max_passages]
     passages = [hit.chunk.embedding_text() for hit in top]
@@ -199,6 +202,7 @@ def evidence(
     return Evidence(
         **focus,
         unintroduced_reference=reference,
+        asks_nothing=closer,
         answer_type_missing=answer_type_missing(message, spans),
         coverage=share_in(words, " ".join(passages)),
         passage_coverage=max(share_in(words, passage) for passage in passages),

@@ -122,6 +122,36 @@ def _names_before(form: str, demonstrative: str, following: str, titles: TitleIn
     return any(name.end <= at for name in titles.names_in(form))
 
 
+_ASKING_WORD_LIST = """what how why when where who whom whose which can could would will should shall may might
+    is are am was were do does did have has tell explain show describe list give more help need want"""
+_ASKING_WORDS = frozenset(_ASKING_WORD_LIST.split())
+_ASKING_ZH = (
+    "吗",
+    "呢",
+    "什么",
+    "怎么",
+    "怎样",
+    "如何",
+    "为什么",
+    "哪",
+    "几",
+    "多少",
+    "请",
+    "是否",
+    "能否",
+    "可以",
+    "有没有",
+)
+
+
+def asks_nothing(message: str) -> float:
+    """1.0 when `message` has no topic word and asks nothing - no question mark, no question or request word
+    ("Thank you!", "好的，谢谢"): a closer, which no passage answers - else 0.0."""
+    if content_words(message) or "?" in message or "？" in message or any(cue in message for cue in _ASKING_ZH):
+        return 0.0
+    return float(not any(token.lower() in _ASKING_WORDS for token in text_words(message, _WORD)))
+
+
 _ASKS_AMOUNT = re.compile(
     r"\b(how much|cost|costs|price|prices|pricing|fee|fees|charge|charged|free|paid)\b|多少钱|价格|价钱|费用|收费|免费",
     re.IGNORECASE,
