@@ -24,12 +24,11 @@ from rewrite_recall import DATA, RESULTS, open_runtime
 from bot.abstention import answer_spans
 from bot.config import AnswerSettings, KnowledgeSettings
 from bot.evaluation.questions import load_questions
-from bot.question_focus import WordRarity
 from bot.stages.retrieve import RetrieveStage
 from bot.stages.rewrite import RewriteStage
 from bot.types import Message, Reply, Turn
 from knowledge.documents import Chunk, SearchHit
-from knowledge.manifest import ManifestContents, read_manifest
+from knowledge.manifest import read_manifest
 from knowledge.snapshots import MANIFEST, SnapshotStore
 from knowledge.titles import TitleIndex
 
@@ -155,20 +154,10 @@ def sentence_cosines(name: str, items: list[Item]) -> dict[str, list[float]]:
     return cosines
 
 
-def _manifest(name: str) -> ManifestContents:
-    """The manifest of the set's knowledge base (its live snapshot under benchmarks/results/kb/<name>)."""
+def title_index(name: str) -> TitleIndex:
+    """The title index of the set's knowledge base (its live snapshot under benchmarks/results/kb/<name>)."""
     snapshot = SnapshotStore(RESULTS / "kb" / name / ".deskbot-index").current()
     if snapshot is None:
         raise SystemExit(f"{name}: no index under benchmarks/results/kb/{name}; run benchmarks/rewrite_recall.py")
-    return read_manifest(snapshot / MANIFEST)
-
-
-def title_index(name: str) -> TitleIndex:
-    """The title index of the set's knowledge base."""
-    manifest = _manifest(name)
+    manifest = read_manifest(snapshot / MANIFEST)
     return TitleIndex.build({doc_id: row.title for doc_id, row in manifest.documents.items()}, manifest.chunks.values())
-
-
-def word_rarity(name: str) -> WordRarity:
-    """The topic words' chunk frequencies of the set's knowledge base (`bot.question_focus.WordRarity`)."""
-    return WordRarity.of_chunks(_manifest(name).chunks.values())

@@ -10,7 +10,7 @@ F1, covid's and dstc11's false abstentions, and the threshold fitted on all sets
 
 from __future__ import annotations
 
-from calibrate_answer_policy import DECLINES, FEATURES, FOLDS, Recipe, Scores, dev_sets, evaluate
+from calibrate_answer_policy import FEATURES, FOLDS, Recipe, Scores, dev_sets, evaluate
 
 VARIANTS = {
     "before: seven features, no declines": Recipe(declines=()),
@@ -20,17 +20,6 @@ VARIANTS = {
     "answer_type_missing declines": Recipe(declines=("answer_type_missing",)),
     "reference and answer type decline": Recipe(declines=("unintroduced_reference", "answer_type_missing")),
     "+ asks_nothing declines (shipped)": Recipe(),
-    "+ weighted_coverage": Recipe(features=(*FEATURES, "weighted_coverage"), declines=()),
-    "weighted_coverage instead of coverage": Recipe(
-        features=tuple("weighted_coverage" if name == "coverage" else name for name in FEATURES), declines=()
-    ),
-    "+ missing_focus": Recipe(features=(*FEATURES, "missing_focus"), declines=()),
-    "+ sentence_missing_focus": Recipe(features=(*FEATURES, "sentence_missing_focus"), declines=()),
-    "+ weighted_coverage + missing_focus": Recipe(
-        features=(*FEATURES, "weighted_coverage", "missing_focus"), declines=()
-    ),
-    "both decline + weighted_coverage": Recipe(features=(*FEATURES, "weighted_coverage"), declines=DECLINES),
-    "both decline + missing_focus": Recipe(features=(*FEATURES, "missing_focus"), declines=DECLINES),
 }
 
 

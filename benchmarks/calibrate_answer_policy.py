@@ -41,14 +41,13 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
-from abstention_hits import Item, dev_items, sentence_cosines, title_index, word_rarity
+from abstention_hits import Item, dev_items, sentence_cosines, title_index
 from rewrite_recall import EMBEDDERS
 
 from bot.abstention import SHIPPED_MODEL, AbstentionModel, Evidence, answer_spans, evidence, fit
 from bot.config import AnswerSettings, LLMSettings
 from bot.evaluation.metrics import abstention_scores
 from bot.llm.fake import FakeLLM
-from bot.question_focus import WordRarity
 from bot.stages.answer import AnswerStage, agreeing_retrievers
 from bot.stages.faq import FaqStage, is_faq_entry
 from bot.terms import coverage
@@ -108,7 +107,6 @@ def rows_of(
     reference: tuple[float, float],
     titles: TitleIndex,
     cosines: Mapping[str, Sequence[float]],
-    rarity: WordRarity,
 ) -> list[Row]:
     rows = []
     for item in items:
@@ -131,7 +129,6 @@ def rows_of(
                     item.history,
                     titles,
                     cosines[item.id],
-                    rarity,
                 ),
                 answered_verbatim=bool(hits) and hits[0].score >= answer.faq_min_score and is_faq_entry(hits[0]),
                 below_min_score=not hits or hits[0].score < answer.min_score,
@@ -342,13 +339,10 @@ def dev_sets() -> DevSets:
     references = score_references(items)
     titles = {name: title_index(name) for name in DEV_SETS}
     cosines = {name: sentence_cosines(name, items[name]) for name in DEV_SETS}
-    rarities = {name: word_rarity(name) for name in DEV_SETS}
     rows = [
         row
         for name in DEV_SETS
-        for row in rows_of(
-            name, items[name], answer, references[embedder_of(name)], titles[name], cosines[name], rarities[name]
-        )
+        for row in rows_of(name, items[name], answer, references[embedder_of(name)], titles[name], cosines[name])
     ]
     return DevSets(items, references, titles, cosines, rows)
 

@@ -55,14 +55,7 @@ import numpy as np
 
 from bot.config import AnswerSettings
 from bot.errors import ConfigError
-from bot.question_focus import (
-    WordRarity,
-    answer_type_missing,
-    asks_nothing,
-    missing_focus,
-    unintroduced_reference,
-    weighted_coverage,
-)
+from bot.question_focus import answer_type_missing, asks_nothing, unintroduced_reference
 from bot.terms import content_words, share_in
 from knowledge.documents import SearchHit
 from knowledge.embedders.base import Embedder
@@ -94,9 +87,6 @@ class Evidence:
     distinct_documents: float = 0.0
     topic_words: float = 0.0
     subject_without_document: float = 0.0
-    weighted_coverage: float = 0.0
-    missing_focus: float = 0.0
-    sentence_missing_focus: float = 0.0
     unintroduced_reference: float = 0.0
     answer_type_missing: float = 0.0
     asks_nothing: float = 0.0
@@ -169,7 +159,6 @@ def evidence(
     history: Sequence[str] = (),
     titles: TitleIndex | None = None,
     sentence_cosines: Sequence[float] = (),
-    rarity: WordRarity | None = None,
 ) -> Evidence:
     """The evidence of `hits` (in rank order) for `message` and its search `query` (the message when empty);
     `score_reference` is the embedder's (mean, spread) of best-hit cosines; `history` the earlier turns' texts
@@ -191,16 +180,7 @@ def evidence(
     lexical = [hit.lexical_score for hit in hits if hit.lexical_score is not None]
     query_words = _lower_words(query)
     names = subject(message, history, titles) if titles is not None else []
-    together = " ".join(passages)
-    focus = {}
-    if rarity is not None:
-        focus = {
-            "weighted_coverage": weighted_coverage(words, rarity, together),
-            "missing_focus": missing_focus(words, rarity, together),
-            "sentence_missing_focus": min((missing_focus(words, rarity, span) for span in spans), default=1.0),
-        }
     return Evidence(
-        **focus,
         unintroduced_reference=reference,
         asks_nothing=closer,
         answer_type_missing=answer_type_missing(message, spans),

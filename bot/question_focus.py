@@ -1,88 +1,34 @@
-"""What a question hinges on, and whether the passages have it: the abstention model's focus evidence.
+"""What a question needs before any passage can answer it: evidence that declines a turn outright.
 
-Three readings of a message, each the same in English and Chinese (words come from `bot.terms`, so Chinese is
-segmented by the same layer BM25 uses):
+The abstention model (`bot.abstention`) weighs retrieval evidence; these three readings of the message itself are
+rules instead, listed in the model file's `declines`: each names a kind of turn that no passage answers as asked,
+so no weight is fitted (a weight could only be learnt from the one dev set where the kind occurs, and would not
+transfer). Each reads English and Chinese alike (words from `knowledge.text`, Chinese segmented as BM25 does).
 
-- **The focus word.** `WordRarity` counts, once per index snapshot, in how many chunks each topic word occurs
-  (no labels: the chunk texts only) and gives a word's rarity as its inverse document frequency over that of a word
-  no chunk has, log(N + 1) / log(N + 1) = 1. The rarest topic words of a question are what it is about beyond its
-  topic ("Is it available in *Spanish*?", "will it work on *iOS*?", "Do I need a *lawyer*?" over pages that are
-  about the service, the app, the form): `missing_focus` is the rarity of the rarest topic word that the top
-  passages do not contain (0 when they contain them all), `weighted_coverage` the rarity-weighted share that they
-  contain.
-- **A reference nothing introduced.** "Does *this* Superior Court publish ...?", "the main purpose of *that* NASA
-  mission" on the first turn: a demonstrative (this, that, these, those; 这个, 那个, 这些, 那些, 该, 这家, 那家, 此)
-  before a topic word that no earlier turn contains. The question cannot be answered as asked; the right reply asks
-  which one. `unintroduced_reference` is 1 then.
-- **The expected answer type.** A question that asks for an amount ("how much", "cost", "fee", "free", 多少钱,
-  价格, 免费), a time or duration ("when", "how long", 什么时候, 多久) or a count ("how many", 几个) needs a sentence of
-  that kind among the top passages (a currency or price word, a number with a time unit, a date, any number).
-  `answer_type_missing` is 1 when the message asks for one of them and no sentence of the passages has it.
+- **A reference nothing introduced** (`unintroduced_reference`): the conversation has named nothing yet (no earlier
+  turn has a topic word) and the message refers by a demonstrative (this, these, those, "of/is that"; 这个, 那个,
+  这些, 那些, 该, 这家, 那家, 此, ...) to a thing it has not named before - neither by the word after the
+  demonstrative nor, with the knowledge base's title index, by a title ("我要去庆云楼吃饭，这家餐馆…" names the
+  restaurant first). "Does *this* Superior Court publish judges roster?" on the first turn is underspecified: the
+  right reply asks which one, not an answer about some court.
+- **The expected answer type** (`answer_type_missing`): a question that asks for an amount ("how much", "cost",
+  "fee", "free", "paid", 多少钱, 价格, 免费), a time or duration ("when ...", "how long", 什么时候, 多久, 几点) or a
+  count ("how many", 几个) needs a sentence of that kind among the top passages: a currency, price or ticket word
+  (元, 价, 费, 票, 人均), a number with a time unit, a weekday, month or clock time, a number. "Is it a paid
+  service?" over a product overview that never mentions a price is declined.
+- **A closer** (`asks_nothing`): no topic word, no question mark, no question or request word ("Thank you!",
+  "好的，谢谢"). "How does it work?" has no topic word but asks, and goes on to the model.
 """
 
 from __future__ import annotations
 
-import math
 import re
-from collections import Counter
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 from itertools import pairwise
 
 from bot.terms import STOPWORDS, content_words
-from knowledge.documents import Chunk
-from knowledge.store import KnowledgeStore
 from knowledge.text import words as text_words
 from knowledge.titles import TitleIndex, name_form
-
-
-@dataclass(frozen=True)
-class WordRarity:
-    """In how many of `chunks` chunks each topic word (lower-case) occurs."""
-
-    document_frequency: dict[str, int]
-    chunks: int
-
-    @classmethod
-    def build(cls, texts: Iterable[str]) -> WordRarity:
-        counts: Counter[str] = Counter()
-        total = 0
-        for text in texts:
-            total += 1
-            counts.update({word.lower() for word in content_words(text)})
-        return cls(dict(counts), total)
-
-    @classmethod
-    def of_chunks(cls, chunks: Iterable[Chunk]) -> WordRarity:
-        """The frequencies over chunks as BM25 reads them (title, section and text)."""
-        return cls.build(chunk.embedding_text() for chunk in chunks)
-
-    @classmethod
-    def of_store(cls, store: KnowledgeStore) -> WordRarity:
-        """The frequencies over the chunks of the store's current snapshot."""
-        return cls.of_chunks(store.chunk_rows().values())
-
-    def rarity(self, word: str) -> float:
-        """log((N + 1) / (df + 1)) / log(N + 1): 1 for a word no chunk has, near 0 for a word every chunk has."""
-        if self.chunks == 0:
-            return 1.0
-        frequency = self.document_frequency.get(word.lower(), 0)
-        return math.log((self.chunks + 1) / (frequency + 1)) / math.log(self.chunks + 1)
-
-
-def missing_focus(words: Sequence[str], rarity: WordRarity, text: str) -> float:
-    """The rarity of the rarest of `words` (lower-case) that `text` does not contain; 0 when it contains them all."""
-    haystack = text.lower()
-    return max((rarity.rarity(word) for word in words if word not in haystack), default=0.0)
-
-
-def weighted_coverage(words: Sequence[str], rarity: WordRarity, text: str) -> float:
-    """The rarity-weighted share of `words` (lower-case) that `text` contains; 0 for no words."""
-    haystack = text.lower()
-    weights = [(rarity.rarity(word), word in haystack) for word in words]
-    total = sum(weight for weight, _ in weights)
-    return sum(weight for weight, found in weights if found) / total if total > 0 else 0.0
-
 
 _DEMONSTRATIVES = frozenset({"this", "these", "those"})
 _WORDS_BEFORE_THAT = "of in on for about with from at to by is was does did"

@@ -20,8 +20,7 @@ found in "billing questions" but not in "rebilling". The index knows nothing of 
 whether the thing a conversation names has a document of its own (`bot.abstention`).
 
 `TitleLookup` serves the index of a store's current snapshot, built on first use and again when the snapshot
-changes (keyed by `KnowledgeStore.revision`, as the BM25 index is); `SnapshotLookup` does the same for anything else
-derived from a snapshot (the answer policy's word frequencies, `bot.question_focus.WordRarity`).
+changes (keyed by `KnowledgeStore.revision`, as the BM25 index is).
 """
 
 from __future__ import annotations
@@ -31,7 +30,6 @@ import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import pairwise
-from typing import Generic, TypeVar
 
 from knowledge.documents import Chunk
 from knowledge.store import KnowledgeStore
@@ -44,7 +42,6 @@ _ITEM_SEPARATORS = re.compile(r"[、,，;；]")
 _LABEL = re.compile(r"^[^:：]{1,20}[:：]")
 _WORD_CHAR = re.compile(r"[A-Za-z0-9\u00c0-\u024f]")
 _SPACES = re.compile(r"\s+")
-Derived = TypeVar("Derived")
 _LIST_GAP = re.compile(r"[\s、,，;；]*(?:(?:and|&|和|及|与|以及)[\s]*)?")
 
 
@@ -166,30 +163,19 @@ def _at_boundaries(form: str, start: int, end: int) -> bool:
     return not cuts_before and not cuts_after
 
 
-class SnapshotLookup(Generic[Derived]):
-    """What `build` derives from the store `store_of()` returns now, rebuilt when its snapshot changes; None
-    without a store."""
+class TitleLookup:
+    """The `TitleIndex` of the store `store_of()` returns now, rebuilt when its snapshot changes; None without one."""
 
-    def __init__(
-        self, store_of: Callable[[], KnowledgeStore | None], build: Callable[[KnowledgeStore], Derived]
-    ) -> None:
+    def __init__(self, store_of: Callable[[], KnowledgeStore | None]) -> None:
         self._store_of = store_of
-        self._build = build
-        self._built: tuple[str | None, Derived] | None = None
+        self._built: tuple[str | None, TitleIndex] | None = None
         self._lock = threading.Lock()
 
-    def current(self) -> Derived | None:
+    def current(self) -> TitleIndex | None:
         store = self._store_of()
         if store is None:
             return None
         with self._lock:
             if self._built is None or self._built[0] != store.revision:
-                self._built = (store.revision, self._build(store))
+                self._built = (store.revision, TitleIndex.of_store(store))
             return self._built[1]
-
-
-class TitleLookup(SnapshotLookup[TitleIndex]):
-    """The `TitleIndex` of the store `store_of()` returns now, rebuilt when its snapshot changes; None without one."""
-
-    def __init__(self, store_of: Callable[[], KnowledgeStore | None]) -> None:
-        super().__init__(store_of, TitleIndex.of_store)

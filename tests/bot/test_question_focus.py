@@ -1,66 +1,5 @@
-import math
-
-import pytest
-
-from bot.question_focus import (
-    WordRarity,
-    answer_type_missing,
-    asked_types,
-    missing_focus,
-    unintroduced_reference,
-    weighted_coverage,
-)
-from knowledge.documents import Chunk
+from bot.question_focus import answer_type_missing, asked_types, asks_nothing, unintroduced_reference
 from knowledge.titles import TitleIndex
-
-HELP_CENTRE = [
-    "IAM overview: IAM controls access to IBM Cloud resources.",
-    "IAM access groups: give users access to resources.",
-    "IAM pricing: IAM is free of charge.",
-    "The mobile app runs on Android.",
-]
-
-
-def test_rarity_is_one_for_a_word_no_chunk_has_and_falls_with_its_chunk_frequency():
-    rarity = WordRarity.build(HELP_CENTRE)
-    assert rarity.chunks == 4
-    assert rarity.rarity("Spanish") == pytest.approx(1.0)
-    assert rarity.rarity("android") == pytest.approx(math.log(5 / 2) / math.log(5))
-    assert rarity.rarity("iam") == pytest.approx(math.log(5 / 4) / math.log(5))
-    assert rarity.rarity("android") > rarity.rarity("access") > rarity.rarity("iam")
-
-
-def test_rarity_reads_chunks_as_bm25_does_title_and_section_included():
-    rarity = WordRarity.of_chunks([Chunk("c1", "d1", "Restraining orders", "How to file.", section="Forms")])
-    assert rarity.document_frequency["restraining"] == 1
-    assert rarity.document_frequency["forms"] == 1
-
-
-def test_chinese_words_are_counted_segmented():
-    rarity = WordRarity.build(["营业时间：周一至周日", "人均消费：137", "营业时间：全天"])
-    assert rarity.document_frequency["营业时间"] == 2
-    assert rarity.rarity("门票") == pytest.approx(1.0)
-
-
-def test_an_empty_knowledge_base_makes_every_word_rare():
-    assert WordRarity.build([]).rarity("anything") == 1.0
-
-
-def test_missing_focus_is_the_rarity_of_the_rarest_word_the_passages_lack():
-    rarity = WordRarity.build(HELP_CENTRE)
-    passages = "IAM overview: IAM controls access to IBM Cloud resources."
-    assert missing_focus(["iam", "spanish"], rarity, passages) == pytest.approx(1.0)  # "Is IAM in Spanish?"
-    assert missing_focus(["iam", "access"], rarity, passages) == 0.0
-    assert missing_focus([], rarity, passages) == 0.0
-
-
-def test_weighted_coverage_counts_a_rare_word_more_than_a_common_one():
-    rarity = WordRarity.build(HELP_CENTRE)
-    text = "IAM controls access."
-    common_found = weighted_coverage(["iam", "android"], rarity, text)
-    assert 0.0 < common_found < 0.5  # one of two words found, but the rarer one is missing
-    assert weighted_coverage(["iam", "android"], rarity, "Android") > 0.5
-    assert weighted_coverage([], rarity, text) == 0.0
 
 
 def test_a_demonstrative_on_the_first_turn_refers_to_nothing_introduced():
@@ -112,3 +51,13 @@ def test_an_asked_time_needs_a_time_and_a_count_a_number():
     assert answer_type_missing("几点开门？", ["营业时间：周一至周日 10:00-22:00"]) == 0.0
     assert answer_type_missing("How many regions are there?", ["There are 12 regions."]) == 0.0
     assert answer_type_missing("Why Mars?", ["Mars is red."]) == 0.0  # no asked type: never fires
+
+
+def test_a_closer_asks_nothing_but_a_question_without_topic_words_does():
+    assert asks_nothing("Thank you!") == 1.0
+    assert asks_nothing("好的，谢谢") == 1.0
+    assert asks_nothing("How does it work?") == 0.0
+    assert asks_nothing("how do I use them") == 0.0  # a question word, even without "?"
+    assert asks_nothing("tell me more") == 0.0  # a request
+    assert asks_nothing("还有吗") == 0.0
+    assert asks_nothing("Thanks, the refund arrived") == 0.0  # topic words: the model decides
