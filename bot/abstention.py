@@ -33,12 +33,17 @@ in `coverage`.
   A question about a thing held out of the knowledge base finds a confident passage that merely mentions it
   ("周边酒店：…、北京鹏润国际大酒店、…" for "这家酒店是什么类型的？" after "推荐您去北京鹏润国际大酒店"). It is 0 when
   nothing is named or no title index is given: the typical value of English help centres, whose lists are seldom
-  lists of titles.
+  lists of titles;
+- `unintroduced_reference`, `answer_type_missing`, `asks_nothing`: readings of the message that no passage answers
+  as asked (`bot.question_focus`: "this X" with nothing named before, an asked price, time or count that no
+  sentence of the top passages has, a closer such as "Thank you!"). A model file lists them in `declines`: each,
+  when present, declines the turn whatever P(answerable) is.
 
 `AbstentionModel` is a logistic regression over standardised evidence, fitted by `fit` (Newton's method with an L2
 penalty: deterministic, numpy only) and shipped as JSON with its provenance (`bot/abstention_model.json`, written by
-`benchmarks/calibrate_answer_policy.py --fit`). `AbstentionPolicy` is what the answer stage asks: it answers when
-P(the passages hold the answer) reaches `answer.min_answer_probability`, else the model file's calibrated threshold.
+`benchmarks/calibrate_answer_policy.py --fit`). `AbstentionPolicy` is what the answer stage asks: it answers when no
+evidence of `declines` is present and P(the passages hold the answer) reaches `answer.min_answer_probability`, else
+the model file's calibrated threshold.
 """
 
 from __future__ import annotations

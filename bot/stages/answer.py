@@ -8,7 +8,8 @@ caught by `OutputGuardStage`, around it.)
    gives P(answerable) from evidence that reads the same across languages and knowledge bases (topic-word coverage,
    whether the search query names the best hit's title, BM25 agreement, the cosine margin, the embedder-relative
    score, the best sentence's similarity to the message), and the bot answers at or above
-   `answer.min_answer_probability`. `thresholds`: the top passages contain `answer.min_coverage` of the message's
+   `answer.min_answer_probability` unless the message is one no passage answers as asked (a reference nothing
+   introduced, an asked price, time or count the passages lack, a closer: the model file's `declines`). `thresholds`: the top passages contain `answer.min_coverage` of the message's
    topic words (`coverage`), less `answer.agreement_credit` for each of dense similarity and BM25 that ranks the
    best hit first among the retrieved hits (unanswerable questions are usually on topic - similar passages that
    lack what the customer asks about - so similarity alone separates them poorly).
