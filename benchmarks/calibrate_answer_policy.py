@@ -276,7 +276,7 @@ def check_against_stages(
             decided = [
                 faq.faq_answer(list(item.hits)) is None
                 and (
-                    not stage.select_passages(list(item.hits))
+                    not stage.reaches_min_score(item.hits)
                     or not stage.grounded(
                         item.message, item.hits, item.query, [ChatMessage("user", text) for text in item.history]
                     )

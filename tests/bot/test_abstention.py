@@ -23,7 +23,7 @@ from bot.config import AnswerSettings, LLMSettings
 from bot.errors import ConfigError
 from bot.llm.fake import FakeLLM
 from bot.stages.answer import AnswerStage
-from bot.types import ChatMessage
+from bot.types import ChatMessage, Message, Reply, Turn
 from knowledge.documents import Chunk, SearchHit
 from knowledge.embedders.hashing import HashEmbedder
 from knowledge.titles import TitleIndex
@@ -416,3 +416,17 @@ def test_a_model_reading_sentence_similarity_survives_its_json(tmp_path: Path):
     path = tmp_path / "model.json"
     path.write_text(model.to_json(), encoding="utf-8")
     assert AbstentionModel.load(path) == model
+
+
+async def test_a_composed_answer_needs_a_best_hit_above_min_score_as_a_generated_one_does():
+    answer = AnswerSettings(mode="compose", min_answer_probability=0.0)
+    composing = AnswerStage(FakeLLM(), PromptLibrary(), answer, LLMSettings(backend="fake"))
+    weak = [hit("iam", "IBM Cloud IAM", "IAM access groups hold users.", answer.min_score - 0.01, 9.0)]
+    strong = [replace(weak[0], score=answer.min_score + 0.2)]
+
+    async def end(_turn: Turn) -> Reply:
+        raise AssertionError("the answer stage answers")
+
+    question = "Who can use IAM access groups?"
+    assert (await composing(Turn(Message(text=question), hits=weak), end)).abstained
+    assert not (await composing(Turn(Message(text=question), hits=strong), end)).abstained
