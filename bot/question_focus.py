@@ -71,23 +71,8 @@ def _names_before(form: str, demonstrative: str, following: str, titles: TitleIn
 _ASKING_WORD_LIST = """what how why when where who whom whose which can could would will should shall may might
     is are am was were do does did have has tell explain show describe list give more help need want"""
 _ASKING_WORDS = frozenset(_ASKING_WORD_LIST.split())
-_ASKING_ZH = (
-    "吗",
-    "呢",
-    "什么",
-    "怎么",
-    "怎样",
-    "如何",
-    "为什么",
-    "哪",
-    "几",
-    "多少",
-    "请",
-    "是否",
-    "能否",
-    "可以",
-    "有没有",
-)
+_ASKING_LIST_ZH = "吗 呢 什么 怎么 怎样 如何 为什么 哪 几 多少 请 是否 能否 可以 有没有"
+_ASKING_ZH = tuple(_ASKING_LIST_ZH.split())
 
 
 def asks_nothing(message: str) -> float:
@@ -132,7 +117,8 @@ _HAS = {"amount": _AMOUNT, "time": _TIME, "count": _NUMBER}
 
 
 def answer_type_missing(message: str, spans: Sequence[str]) -> float:
-    """1.0 when `message` asks for a kind of answer (`asked_types`) that no sentence of `spans` has, else 0.0."""
+    """1.0 when `message` asks for kinds of answer (`asked_types`) and no sentence of `spans` has content of any of
+    them, else 0.0."""
     kinds = asked_types(message)
     if not kinds:
         return 0.0
