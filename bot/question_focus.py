@@ -97,11 +97,16 @@ _AMOUNT = re.compile(
 _TIME = re.compile(
     r"\d\s*(?:ms|s|sec|seconds?|min|minutes?|h|hrs?|hours?|days?|weeks?|months?|years?|am|pm)\b|\d{1,2}:\d{2}|"
     r"\b(monday|tuesday|wednesday|thursday|friday|saturday|sunday|january|february|march|april|may|june|july|"
-    r"august|september|october|november|december|daily|weekly|monthly|annually|immediately|hours)\b|"
+    r"august|september|october|november|december|daily|weekly|monthly|annually|immediately|seconds?|minutes?|"
+    r"hours?|days?|weeks?|months?|years?)\b|"
     r"\d\s*(?:天|小时|分钟|秒|周|月|年|点)|营业时间|全天|周一|周末",
     re.IGNORECASE,
 )
-_NUMBER = re.compile(r"\d|[一二三四五六七八九十两]+[个家种]")
+_NUMBER = re.compile(
+    r"\d|\b(one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|dozens?|hundreds?|thousands?|several)\b|"
+    r"[一二三四五六七八九十两]+[个家种]",
+    re.IGNORECASE,
+)
 
 
 def asked_types(message: str) -> list[str]:

@@ -48,6 +48,8 @@ def test_an_asked_amount_needs_a_sentence_with_a_price():
 def test_an_asked_time_needs_a_time_and_a_count_a_number():
     assert answer_type_missing("How long does a refund take?", ["Refunds go to your card."]) == 1.0
     assert answer_type_missing("How long does a refund take?", ["Refunds take 5 days."]) == 0.0
+    assert answer_type_missing("How long do refunds take?", ["Refunds reach your card within five days."]) == 0.0
+    assert answer_type_missing("How many regions are there?", ["There are three regions."]) == 0.0
     assert answer_type_missing("几点开门？", ["营业时间：周一至周日 10:00-22:00"]) == 0.0
     assert answer_type_missing("How many regions are there?", ["There are 12 regions."]) == 0.0
     assert answer_type_missing("Why Mars?", ["Mars is red."]) == 0.0  # no asked type: never fires
