@@ -66,6 +66,7 @@ FEATURES = (
     "subject_without_document",
     "sentence_similarity",
 )
+DECLINES = ("unintroduced_reference", "answer_type_missing", "asks_nothing")  # AbstentionModel.declines
 L2 = 10.0
 FOLDS = 5
 THRESHOLDS = [round(0.01 * step, 2) for step in range(5, 96)]
@@ -164,23 +165,43 @@ def probabilities(model: AbstentionModel, rows: Sequence[Row]) -> np.ndarray:
     return np.array([model.answerable(row.evidence) for row in rows])
 
 
+def grounded_by(model: AbstentionModel, rows: Sequence[Row], threshold: float) -> np.ndarray:
+    """The model's decisions at `threshold`: P(answerable) reaches it and no evidence declines outright."""
+    declined = np.array([model.declined(row.evidence) for row in rows], dtype=bool)
+    return (probabilities(model, rows) >= threshold) & ~declined
+
+
 def model_abstains(model: AbstentionModel, rows: Sequence[Row]) -> np.ndarray:
-    return pipeline_abstains(rows, probabilities(model, rows) >= model.min_answer_probability)
+    return pipeline_abstains(rows, grounded_by(model, rows, model.min_answer_probability))
 
 
-def fit_on(rows: Sequence[Row]) -> AbstentionModel:
+@dataclass(frozen=True)
+class Recipe:
+    """How a model is fitted: the evidence it weighs, the evidence that declines outright, the L2 penalty."""
+
+    features: tuple[str, ...] = FEATURES
+    declines: tuple[str, ...] = DECLINES
+    l2: float = L2
+
+
+SHIPPED_RECIPE = Recipe()
+
+
+def fit_on(rows: Sequence[Row], recipe: Recipe = SHIPPED_RECIPE) -> AbstentionModel:
     """The model fitted on `rows` (each set weighed as a whole), with the highest threshold at which no set of them
     declines more than `FA_LIMIT` of its answerable questions (else the one that declines fewest)."""
     by_set: dict[str, list[Row]] = {}
     for row in rows:
         by_set.setdefault(row.dataset, []).append(row)
     weights = [1.0 / len(by_set[row.dataset]) for row in rows]
-    model = fit([row.evidence for row in rows], [row.supported for row in rows], weights, FEATURES, L2)
+    fitted = fit([row.evidence for row in rows], [row.supported for row in rows], weights, recipe.features, recipe.l2)
+    model = replace(fitted, declines=recipe.declines)
     p = {name: probabilities(model, members) for name, members in by_set.items()}
+    declined = {name: np.array([model.declined(row.evidence) for row in members]) for name, members in by_set.items()}
 
     def worst_false_abstention(threshold: float) -> float:
         return max(
-            scores(members, pipeline_abstains(members, p[name] >= threshold)).false_abstention
+            scores(members, pipeline_abstains(members, (p[name] >= threshold) & ~declined[name])).false_abstention
             for name, members in by_set.items()
         )
 
@@ -189,7 +210,7 @@ def fit_on(rows: Sequence[Row]) -> AbstentionModel:
     return replace(model, min_answer_probability=chosen)
 
 
-def cross_validated(rows: Sequence[Row], name: str, folds: int) -> np.ndarray:
+def cross_validated(rows: Sequence[Row], name: str, folds: int, recipe: Recipe = SHIPPED_RECIPE) -> np.ndarray:
     """Abstentions on set `name`, each fold of its dialogues predicted by a model fitted without that fold."""
     members = [i for i, row in enumerate(rows) if row.dataset == name]
     dialogues = sorted({rows[i].dialogue_id for i in members})
@@ -199,25 +220,28 @@ def cross_validated(rows: Sequence[Row], name: str, folds: int) -> np.ndarray:
     for fold in range(folds):
         held = [k for k, i in enumerate(members) if fold_of[rows[i].dialogue_id] == fold]
         held_rows = {members[k] for k in held}
-        model = fit_on([row for i, row in enumerate(rows) if i not in held_rows])
+        model = fit_on([row for i, row in enumerate(rows) if i not in held_rows], recipe)
         predicted[held] = model_abstains(model, [rows[members[k]] for k in held])
     return predicted
 
 
-def evaluate(rows: Sequence[Row], folds: int) -> tuple[AbstentionModel, dict[str, dict[str, Scores]]]:
-    model = fit_on(rows)
+def evaluate(
+    rows: Sequence[Row], folds: int, recipe: Recipe = SHIPPED_RECIPE, quiet: bool = False
+) -> tuple[AbstentionModel, dict[str, dict[str, Scores]]]:
+    model = fit_on(rows, recipe)
     table: dict[str, dict[str, Scores]] = {}
     for name in dict.fromkeys(row.dataset for row in rows):
         members = [row for row in rows if row.dataset == name]
-        held_out = fit_on([row for row in rows if row.dataset != name])
+        held_out = fit_on([row for row in rows if row.dataset != name], recipe)
         thresholds = np.array([row.thresholds_grounded for row in members])
         table[name] = {
             "in-sample": scores(members, model_abstains(model, members)),
-            f"{folds}-fold CV": scores(members, cross_validated(rows, name, folds)),
+            f"{folds}-fold CV": scores(members, cross_validated(rows, name, folds, recipe)),
             "leave-one-set-out": scores(members, model_abstains(held_out, members)),
             "thresholds": scores(members, pipeline_abstains(members, thresholds)),
         }
-        print(f"{name}: leave-one-set-out threshold {held_out.min_answer_probability:.2f}", flush=True)
+        if not quiet:
+            print(f"{name}: leave-one-set-out threshold {held_out.min_answer_probability:.2f}", flush=True)
     return model, table
 
 
@@ -252,7 +276,7 @@ def check_against_stages(
             decided = [
                 faq.faq_answer(list(item.hits)) is None
                 and (
-                    not stage.select_passages(list(item.hits))
+                    not stage.reaches_min_score(item.hits)
                     or not stage.grounded(
                         item.message, item.hits, item.query, [ChatMessage("user", text) for text in item.history]
                     )
@@ -298,11 +322,18 @@ def provenance(rows: Sequence[Row], table: Mapping[str, Mapping[str, Scores]]) -
     }
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--folds", type=int, default=FOLDS)
-    parser.add_argument("--fit", action="store_true", help=f"Write the model fitted on all sets to {SHIPPED_MODEL}.")
-    args = parser.parse_args()
+@dataclass(frozen=True)
+class DevSets:
+    """The dev sets as the policies see them, with what the stages need to decide them again."""
+
+    items: Mapping[str, Sequence[Item]]
+    references: Mapping[str, tuple[float, float]]
+    titles: Mapping[str, TitleIndex]
+    cosines: Mapping[str, Mapping[str, Sequence[float]]]
+    rows: Sequence[Row]
+
+
+def dev_sets() -> DevSets:
     answer = AnswerSettings()
     items = {name: dev_items(name) for name in DEV_SETS}
     references = score_references(items)
@@ -313,8 +344,18 @@ def main() -> None:
         for name in DEV_SETS
         for row in rows_of(name, items[name], answer, references[embedder_of(name)], titles[name], cosines[name])
     ]
+    return DevSets(items, references, titles, cosines, rows)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--folds", type=int, default=FOLDS)
+    parser.add_argument("--fit", action="store_true", help=f"Write the model fitted on all sets to {SHIPPED_MODEL}.")
+    args = parser.parse_args()
+    sets = dev_sets()
+    rows, references = sets.rows, sets.references
     model, table = evaluate(rows, args.folds)
-    check_against_stages(replace(model, score_references=references), items, rows, titles, cosines)
+    check_against_stages(replace(model, score_references=references), sets.items, rows, sets.titles, sets.cosines)
     print_table(table)
     print(f"threshold fitted on all sets: {model.min_answer_probability:.2f}")
     print("weights: " + ", ".join(f"{n} {w:+.2f}" for n, w in zip(model.features, model.weights, strict=True)))

@@ -33,12 +33,17 @@ in `coverage`.
   A question about a thing held out of the knowledge base finds a confident passage that merely mentions it
   ("周边酒店：…、北京鹏润国际大酒店、…" for "这家酒店是什么类型的？" after "推荐您去北京鹏润国际大酒店"). It is 0 when
   nothing is named or no title index is given: the typical value of English help centres, whose lists are seldom
-  lists of titles.
+  lists of titles;
+- `unintroduced_reference`, `answer_type_missing`, `asks_nothing`: readings of the message that no passage answers
+  as asked (`bot.question_focus`: "this X" with nothing named before, an asked price, time or count that no
+  sentence of the top passages has, a closer such as "Thank you!"). A model file lists them in `declines`: each,
+  when present, declines the turn whatever P(answerable) is.
 
 `AbstentionModel` is a logistic regression over standardised evidence, fitted by `fit` (Newton's method with an L2
 penalty: deterministic, numpy only) and shipped as JSON with its provenance (`bot/abstention_model.json`, written by
-`benchmarks/calibrate_answer_policy.py --fit`). `AbstentionPolicy` is what the answer stage asks: it answers when
-P(the passages hold the answer) reaches `answer.min_answer_probability`, else the model file's calibrated threshold.
+`benchmarks/calibrate_answer_policy.py --fit`). `AbstentionPolicy` is what the answer stage asks: it answers when no
+evidence of `declines` is present and P(the passages hold the answer) reaches `answer.min_answer_probability`, else
+the model file's calibrated threshold.
 """
 
 from __future__ import annotations
@@ -55,6 +60,7 @@ import numpy as np
 
 from bot.config import AnswerSettings
 from bot.errors import ConfigError
+from bot.question_focus import answer_type_missing, asks_nothing, unintroduced_reference
 from bot.terms import content_words, share_in
 from knowledge.documents import SearchHit
 from knowledge.embedders.base import Embedder
@@ -86,6 +92,9 @@ class Evidence:
     distinct_documents: float = 0.0
     topic_words: float = 0.0
     subject_without_document: float = 0.0
+    unintroduced_reference: float = 0.0
+    answer_type_missing: float = 0.0
+    asks_nothing: float = 0.0
 
     def values(self, names: Sequence[str]) -> list[float]:
         return [float(getattr(self, name)) for name in names]
@@ -162,8 +171,10 @@ def evidence(
     message's cosines to `answer_spans(hits, max_passages)` (`SentenceSimilarity`), none when not measured."""
     words = _lower_words(message)
     topic_words = min(len(words), TOPIC_WORDS_CAP) / TOPIC_WORDS_CAP
+    reference = unintroduced_reference(message, history, titles)
+    closer = asks_nothing(message)
     if not hits or not words:
-        return Evidence(topic_words=topic_words)
+        return Evidence(topic_words=topic_words, unintroduced_reference=reference, asks_nothing=closer)
     query = query or message
     top = hits[:max_passages]
     passages = [hit.chunk.embedding_text() for hit in top]
@@ -175,6 +186,9 @@ def evidence(
     query_words = _lower_words(query)
     names = subject(message, history, titles) if titles is not None else []
     return Evidence(
+        unintroduced_reference=reference,
+        asks_nothing=closer,
+        answer_type_missing=answer_type_missing(message, spans),
         coverage=share_in(words, " ".join(passages)),
         passage_coverage=max(share_in(words, passage) for passage in passages),
         sentence_coverage=max((share_in(words, span) for span in spans), default=0.0),
@@ -203,9 +217,11 @@ class AbstentionModel:
     min_answer_probability: float
     score_references: Mapping[str, tuple[float, float]] = field(default_factory=dict)
     provenance: Mapping[str, Any] = field(default_factory=dict)
+    declines: tuple[str, ...] = ()
+    """Evidence that declines a turn whatever its P(answerable), when over 0.5 (`unintroduced_reference`)."""
 
     def __post_init__(self) -> None:
-        unknown = [name for name in self.features if name not in EVIDENCE_NAMES]
+        unknown = [name for name in (*self.features, *self.declines) if name not in EVIDENCE_NAMES]
         if unknown:
             raise ValueError(f"unknown evidence {unknown}; known: {', '.join(EVIDENCE_NAMES)}")
         if len({len(self.features), len(self.means), len(self.scales), len(self.weights)}) != 1:
@@ -220,6 +236,10 @@ class AbstentionModel:
     def score_reference(self, embedder_model: str) -> tuple[float, float] | None:
         """The recorded (mean, spread) of best-hit cosines for `embedder_model` (a name, id or path)."""
         return self.score_references.get(embedder_model) or self.score_references.get(Path(embedder_model).name)
+
+    def declined(self, found: Evidence) -> bool:
+        """Whether evidence that declines outright (`declines`) is present."""
+        return any(value > 0.5 for value in found.values(self.declines))
 
     def answerable(self, found: Evidence) -> float:
         """P(answerable) of a turn with this evidence."""
@@ -254,6 +274,7 @@ class AbstentionModel:
                 min_answer_probability=float(record["min_answer_probability"]),
                 score_references={str(name): (float(pair[0]), float(pair[1])) for name, pair in references.items()},
                 provenance=dict(record.get("provenance") or {}),
+                declines=tuple(str(name) for name in record.get("declines") or ()),
             )
         except (AttributeError, KeyError, IndexError, TypeError, ValueError) as error:
             raise ConfigError(f"{where}: not an abstention model ({type(error).__name__}: {error})") from error
@@ -341,16 +362,21 @@ class AbstentionPolicy:
         """Build the knowledge base's title index now rather than on the first turn."""
         self._titles()
 
-    def answerable(
+    def evidence(
         self, message: str, hits: Sequence[SearchHit], query: str = "", history: Sequence[str] = ()
-    ) -> float:
+    ) -> Evidence:
         cosines: Sequence[float] = ()
         if self._similarity is not None and hits:
             cosines = self._similarity(message, answer_spans(hits, self._max_passages))
-        found = evidence(
+        return evidence(
             message, hits, self._max_passages, query, self._score_reference, history, self._titles(), cosines
         )
-        return self.model.answerable(found)
+
+    def answerable(
+        self, message: str, hits: Sequence[SearchHit], query: str = "", history: Sequence[str] = ()
+    ) -> float:
+        return self.model.answerable(self.evidence(message, hits, query, history))
 
     def grounded(self, message: str, hits: Sequence[SearchHit], query: str = "", history: Sequence[str] = ()) -> bool:
-        return self.answerable(message, hits, query, history) >= self.threshold
+        found = self.evidence(message, hits, query, history)
+        return not self.model.declined(found) and self.model.answerable(found) >= self.threshold

@@ -8,10 +8,12 @@ caught by `OutputGuardStage`, around it.)
    gives P(answerable) from evidence that reads the same across languages and knowledge bases (topic-word coverage,
    whether the search query names the best hit's title, BM25 agreement, the cosine margin, the embedder-relative
    score, the best sentence's similarity to the message), and the bot answers at or above
-   `answer.min_answer_probability`. `thresholds`: the top passages contain `answer.min_coverage` of the message's
-   topic words (`coverage`), less `answer.agreement_credit` for each of dense similarity and BM25 that ranks the
-   best hit first among the retrieved hits (unanswerable questions are usually on topic - similar passages that
-   lack what the customer asks about - so similarity alone separates them poorly).
+   `answer.min_answer_probability` unless the message is one no passage answers as asked (a reference nothing
+   introduced, an asked price, time or count the passages lack, a closer: the model file's `declines`).
+   `thresholds`: the top passages contain `answer.min_coverage` of the message's topic words (`coverage`), less
+   `answer.agreement_credit` for each of dense similarity and BM25 that ranks the best hit first among the
+   retrieved hits (unanswerable questions are usually on topic - similar passages that lack what the customer asks
+   about - so similarity alone separates them poorly).
    For generation, the best passages that fit `answer.max_context_tokens` (counted in the model's own tokens), and
    what is left of `llm.context_window` after the system prompt, the history, the question and
    `llm.max_new_tokens`, go to the model as numbered, delimited context with the last `answer.history_tokens` of the
@@ -264,8 +266,15 @@ class AnswerStage:
         """The composed answer for the turn (an abstention when the passages have no usable sentence)."""
         return self._composer.reply(turn, self._answer, corrected) or self.abstain(turn)
 
+    def reaches_min_score(self, hits: Sequence[SearchHit]) -> bool:
+        """Whether the best hit scores at least `answer.min_score`: below it no passage is evidence of an answer,
+        whichever way the answer is written (the abstention model is calibrated with this floor)."""
+        return bool(hits) and hits[0].score >= self._answer.min_score
+
     async def __call__(self, turn: Turn, call_next: Next) -> Reply:
-        if not turn.hits or not self.grounded(turn.message.text, turn.hits, turn.query, turn.history):
+        if not self.reaches_min_score(turn.hits) or not self.grounded(
+            turn.message.text, turn.hits, turn.query, turn.history
+        ):
             return self.abstain(turn)
         if self.composes():
             reply = self.composed(turn)

@@ -1,6 +1,7 @@
 import json
 import math
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -22,7 +23,7 @@ from bot.config import AnswerSettings, LLMSettings
 from bot.errors import ConfigError
 from bot.llm.fake import FakeLLM
 from bot.stages.answer import AnswerStage
-from bot.types import ChatMessage
+from bot.types import ChatMessage, Message, Reply, Turn
 from knowledge.documents import Chunk, SearchHit
 from knowledge.embedders.hashing import HashEmbedder
 from knowledge.titles import TitleIndex
@@ -69,7 +70,7 @@ def test_chinese_evidence_segments_words_and_sees_the_named_hotel_missing():
 
 
 def test_no_hits_or_no_topic_words_is_no_evidence():
-    assert evidence("thank you!", [hit("d", "Thanks", "Thank you for asking.", 0.9)], 3) == Evidence()
+    assert evidence("thank you!", [hit("d", "Thanks", "Thank you for asking.", 0.9)], 3) == Evidence(asks_nothing=1.0)
     assert evidence(QUESTION, [], 3) == Evidence(topic_words=5 / 8)
 
 
@@ -194,10 +195,53 @@ def test_the_fit_is_deterministic_and_learns_which_way_evidence_points():
 
 def test_a_fitted_model_survives_its_json(tmp_path: Path):
     rows, labels = rows_and_labels()
-    model = fit(rows, labels, [1.0] * len(rows), ("coverage", "lexical_first"))
+    model = replace(fit(rows, labels, [1.0] * len(rows), ("coverage", "lexical_first")), declines=("asks_nothing",))
     path = tmp_path / "model.json"
     path.write_text(model.to_json(), encoding="utf-8")
     assert AbstentionModel.load(path) == model
+    assert AbstentionModel.load(path).declines == ("asks_nothing",)
+
+
+def test_a_model_declining_on_unknown_evidence_is_refused(tmp_path: Path):
+    rows, labels = rows_and_labels()
+    model = fit(rows, labels, [1.0] * len(rows), ("coverage",))
+    with pytest.raises(ValueError, match="unknown evidence"):
+        replace(model, declines=("gut_feeling",))
+    record = json.loads(model.to_json())
+    record["declines"] = ["gut_feeling"]
+    path = tmp_path / "model.json"
+    path.write_text(json.dumps(record), encoding="utf-8")
+    with pytest.raises(ConfigError, match="not an abstention model"):
+        AbstentionModel.load(path)
+
+
+OVERVIEW = [
+    hit("iam", "IBM Cloud IAM", "IAM controls access to IBM Cloud resources. Access groups hold users.", 0.8, 9.0),
+    hit("iam", "IBM Cloud IAM", "IAM service IDs identify an application to IAM.", 0.6, 4.0),
+]
+
+
+def test_evidence_reads_the_rules_that_decline_outright_in_english_and_chinese():
+    assert evidence("Is IAM a paid service?", OVERVIEW, 3).answer_type_missing == 1.0
+    assert evidence("Who can use IAM access groups?", OVERVIEW, 3).answer_type_missing == 0.0
+    assert evidence("Does this IAM group need a service ID?", OVERVIEW, 3).unintroduced_reference == 1.0
+    named = ["Tell me about IAM groups.", "Access groups hold users."]
+    assert evidence("Does this group need a service ID?", OVERVIEW, 3, history=named).unintroduced_reference == 0.0
+    venue = [hit("g", "国子监", "名称：国子监\n地址：国子监街15号\n电话：010-84011977", 0.92, 6.0)]
+    assert evidence("国子监的门票多少钱？", venue, 3).answer_type_missing == 1.0
+    assert evidence("国子监在哪里？这个景点的电话是多少？", venue, 3, titles=VENUES).unintroduced_reference == 0.0
+    assert evidence("这个景点的电话是多少？", venue, 3, titles=VENUES).unintroduced_reference == 1.0
+
+
+def test_the_shipped_model_declines_what_no_passage_answers_as_asked_whatever_its_probability():
+    model = AbstentionModel.load(SHIPPED_MODEL)
+    assert set(model.declines) == {"unintroduced_reference", "answer_type_missing", "asks_nothing"}
+    policy = AbstentionPolicy(model, 0.0, 3, "all-MiniLM-L6-v2")  # a threshold of 0 answers anything else
+    assert policy.grounded("Who can use IAM access groups?", OVERVIEW)
+    assert not policy.grounded("Is IAM a paid service?", OVERVIEW)
+    assert not policy.grounded("Does this IAM group need a service ID?", OVERVIEW)
+    assert policy.grounded("Does this group need a service ID?", OVERVIEW, history=["Tell me about IAM groups."])
+    assert not policy.grounded("Thank you!", OVERVIEW)
 
 
 # A venue knowledge base in miniature: 北京鹏润国际大酒店 is listed by its neighbours but has no document of its own.
@@ -256,8 +300,9 @@ def test_no_titles_no_history_or_nothing_named_is_no_subject_evidence():
     assert evidence(message, MENTIONS, 3).subject_without_document == 0.0  # no title index
     assert evidence(message, MENTIONS, 3, history=[], titles=VENUES).subject_without_document == 0.0
     untitled = TitleIndex.build({"x": "", "y": "  "}, [Chunk("x#0", "x", "", NEIGHBOURS)])
-    assert evidence(message, MENTIONS, 3, history=["推荐您去北京鹏润国际大酒店。"], titles=untitled) == evidence(
-        message, MENTIONS, 3
+    history = ["推荐您去北京鹏润国际大酒店。"]
+    assert evidence(message, MENTIONS, 3, history=history, titles=untitled) == evidence(
+        message, MENTIONS, 3, history=history
     )
 
 
@@ -300,8 +345,9 @@ async def test_the_answer_stage_reads_the_titles_of_the_index_it_answers_from(ru
     hits = services.retriever.retrieve(query, 4)
     documented = [ChatMessage("assistant", "推荐您去北京饭店。")]
     held_out = [ChatMessage("assistant", "推荐您去北京鹏润国际大酒店。")]
-    assert stage.grounded(question, hits, query, documented) and stage.grounded(question, hits, query, [])
+    assert stage.grounded(question, hits, query, documented)
     assert not stage.grounded(question, hits, query, held_out)  # the same passages, about a thing they only list
+    assert not stage.grounded(question, hits, query, [])  # "这家酒店" with nothing named before: which one?
 
 
 def test_answer_spans_are_the_top_passages_sentences_in_order_and_bounded():
@@ -370,3 +416,17 @@ def test_a_model_reading_sentence_similarity_survives_its_json(tmp_path: Path):
     path = tmp_path / "model.json"
     path.write_text(model.to_json(), encoding="utf-8")
     assert AbstentionModel.load(path) == model
+
+
+async def test_a_composed_answer_needs_a_best_hit_above_min_score_as_a_generated_one_does():
+    answer = AnswerSettings(mode="compose", min_answer_probability=0.0)
+    composing = AnswerStage(FakeLLM(), PromptLibrary(), answer, LLMSettings(backend="fake"))
+    weak = [hit("iam", "IBM Cloud IAM", "IAM access groups hold users.", answer.min_score - 0.01, 9.0)]
+    strong = [replace(weak[0], score=answer.min_score + 0.2)]
+
+    async def end(_turn: Turn) -> Reply:
+        raise AssertionError("the answer stage answers")
+
+    question = "Who can use IAM access groups?"
+    assert (await composing(Turn(Message(text=question), hits=weak), end)).abstained
+    assert not (await composing(Turn(Message(text=question), hits=strong), end)).abstained
