@@ -70,6 +70,7 @@ from knowledge.titles import Name, TitleIndex, is_enumeration
 log = logging.getLogger(__name__)
 
 SHIPPED_MODEL = Path(__file__).with_name("abstention_model.json")
+UNLIKELY = "unlikely"  # `AbstentionPolicy.why_not`: P(answerable) below the threshold
 TOPIC_WORDS_CAP = 8
 SUBJECT_TURNS = 6
 MAX_SPANS = 32  # sentences compared with the message per turn (the composer's `max_candidates`): bounds the cost
@@ -237,9 +238,14 @@ class AbstentionModel:
         """The recorded (mean, spread) of best-hit cosines for `embedder_model` (a name, id or path)."""
         return self.score_references.get(embedder_model) or self.score_references.get(Path(embedder_model).name)
 
+    def declined_by(self, found: Evidence) -> str | None:
+        """The first evidence of `declines` that is present (it declines the turn outright), else None."""
+        present = zip(self.declines, found.values(self.declines), strict=True)
+        return next((name for name, value in present if value > 0.5), None)
+
     def declined(self, found: Evidence) -> bool:
         """Whether evidence that declines outright (`declines`) is present."""
-        return any(value > 0.5 for value in found.values(self.declines))
+        return self.declined_by(found) is not None
 
     def answerable(self, found: Evidence) -> float:
         """P(answerable) of a turn with this evidence."""
@@ -378,5 +384,15 @@ class AbstentionPolicy:
         return self.model.answerable(self.evidence(message, hits, query, history))
 
     def grounded(self, message: str, hits: Sequence[SearchHit], query: str = "", history: Sequence[str] = ()) -> bool:
+        return self.why_not(message, hits, query, history) is None
+
+    def why_not(
+        self, message: str, hits: Sequence[SearchHit], query: str = "", history: Sequence[str] = ()
+    ) -> str | None:
+        """Why the passages do not answer the message: the name of the evidence that declines it outright, or
+        `UNLIKELY` (P(answerable) below the threshold); None when they answer it."""
         found = self.evidence(message, hits, query, history)
-        return not self.model.declined(found) and self.model.answerable(found) >= self.threshold
+        declined_by = self.model.declined_by(found)
+        if declined_by is not None:
+            return declined_by
+        return None if self.model.answerable(found) >= self.threshold else UNLIKELY

@@ -9,8 +9,8 @@ import pytest
 from prompts import SHIPPED_DIR, PromptLibrary, language_code
 
 CANNED = [
-    "abstain", "error", "feedback_nothing", "feedback_usage", "handoff", "not_handed_off", "rate_limited",
-    "released", "reset", "store_error",
+    "abstain", "clarify", "closer", "error", "feedback_nothing", "feedback_usage", "handoff", "not_handed_off",
+    "rate_limited", "released", "reset", "store_error",
 ]  # fmt: skip
 
 

@@ -43,7 +43,7 @@ import logging
 from collections.abc import AsyncIterator, Callable, Sequence
 from typing import ClassVar, NamedTuple
 
-from bot.abstention import AbstentionPolicy, SentenceCosines, SentenceSimilarity
+from bot.abstention import UNLIKELY, AbstentionPolicy, SentenceCosines, SentenceSimilarity
 from bot.claims import ClaimEvidence
 from bot.compose import Composer
 from bot.config import AnswerSettings, LLMSettings
@@ -62,6 +62,8 @@ from prompts import PromptLibrary
 
 log = logging.getLogger(__name__)
 
+# The reply to a turn without an answer, by why (`why_not`); any other reason: "abstain" (I could not find this).
+ABSTAIN_TEMPLATES = {"unintroduced_reference": "clarify", "asks_nothing": "closer"}
 _TOLERANCE = 1e-9  # coverage is a ratio of small counts; 0.8 - 2 * 0.3 must still admit 1/5
 CHAT_TEMPLATE_TOKENS = 8  # what a chat template adds around each message, at most, in the models we ship for
 CLAIM_CHECK = "claims"
@@ -192,9 +194,16 @@ class AnswerStage:
         """True when the passages carry enough of what the message (searched as `query`, after `history`) asks
         about to answer from them: by the abstention model (`answer.policy = "model"`, bot/abstention.py, which
         reads the knowledge's titles) or the thresholds."""
+        return self.why_not(message, hits, query, history) is None
+
+    def why_not(
+        self, message: str, hits: Sequence[SearchHit], query: str = "", history: Sequence[ChatMessage] = ()
+    ) -> str | None:
+        """Why the passages do not answer the message (`AbstentionPolicy.why_not`; the thresholds: `UNLIKELY`),
+        None when they do."""
         if self._model_policy is not None:
-            return self._model_policy.grounded(message, hits, query, [turn.content for turn in history])
-        return self.coverage(message, hits) >= self.required_coverage(hits) - _TOLERANCE
+            return self._model_policy.why_not(message, hits, query, [turn.content for turn in history])
+        return None if self.coverage(message, hits) >= self.required_coverage(hits) - _TOLERANCE else UNLIKELY
 
     def window_left(self, question: str, history: RecentHistory, profile: dict[str, str]) -> int:
         """Tokens of `llm.context_window` the passages may use: what the system prompt, the history, the prompt
@@ -254,9 +263,12 @@ class AnswerStage:
         )
         return [ChatMessage("system", self._system), *(history or []), ChatMessage("user", prompt)]
 
-    def abstain(self, turn: Turn) -> Reply:
+    def abstain(self, turn: Turn, why: str = UNLIKELY) -> Reply:
+        """ "I could not find this", or the reply that fits why there is no answer (`ABSTAIN_TEMPLATES`): a question
+        about "this X" with nothing named asks which one, a closer is acknowledged."""
+        template = ABSTAIN_TEMPLATES.get(why, "abstain")
         return Reply(
-            text=self._prompts.render("abstain", reply_language(turn.message, turn.profile)),
+            text=self._prompts.render(template, reply_language(turn.message, turn.profile)),
             abstained=True,
             kind="abstain",
             conversation_id=turn.message.conversation_id,
@@ -272,10 +284,12 @@ class AnswerStage:
         return bool(hits) and hits[0].score >= self._answer.min_score
 
     async def __call__(self, turn: Turn, call_next: Next) -> Reply:
-        if not self.reaches_min_score(turn.hits) or not self.grounded(
-            turn.message.text, turn.hits, turn.query, turn.history
-        ):
-            return self.abstain(turn)
+        # Why not is read first, so that a closer or an unnamed "this X" gets its own reply below the floor too.
+        why_not = self.why_not(turn.message.text, turn.hits, turn.query, turn.history) if turn.hits else UNLIKELY
+        if why_not is None and not self.reaches_min_score(turn.hits):
+            why_not = UNLIKELY
+        if why_not is not None:
+            return self.abstain(turn, why_not)
         if self.composes():
             reply = self.composed(turn)
             await turn.send(reply.text)

@@ -242,6 +242,35 @@ def test_the_shipped_model_declines_what_no_passage_answers_as_asked_whatever_it
     assert not policy.grounded("Does this IAM group need a service ID?", OVERVIEW)
     assert policy.grounded("Does this group need a service ID?", OVERVIEW, history=["Tell me about IAM groups."])
     assert not policy.grounded("Thank you!", OVERVIEW)
+    assert policy.why_not("Is IAM a paid service?", OVERVIEW) == "answer_type_missing"
+    assert policy.why_not("Thank you!", OVERVIEW) == "asks_nothing"
+    assert policy.why_not("Who can use IAM access groups?", OVERVIEW) is None
+
+
+async def _stage_reply(stage: AnswerStage, text: str, hits: list[SearchHit]) -> Reply:
+    turn = Turn(message=Message(text=text))
+    turn.hits = hits
+
+    async def unreachable(_turn: Turn) -> Reply:
+        raise AssertionError("the answer stage ends the chain")
+
+    return await stage(turn, unreachable)
+
+
+async def test_a_declined_turn_gets_the_reply_that_fits_why_in_its_language():
+    prompts = PromptLibrary()
+    answer = stage(mode="compose")
+    unnamed = await _stage_reply(answer, "Does this Superior Court publish a judges roster?", OVERVIEW)
+    assert unnamed.abstained and unnamed.kind == "abstain" and unnamed.text == prompts.render("clarify")
+    closer = await _stage_reply(answer, "Thank you!", OVERVIEW)
+    assert closer.abstained and closer.text == prompts.render("closer")
+    faint = [replace(OVERVIEW[0], score=0.1)]  # below answer.min_score: still a closer, not "I could not find"
+    assert (await _stage_reply(answer, "Thanks a lot!", faint)).text == prompts.render("closer")
+    venue = [hit("g", "国子监", "名称：国子监\n地址：国子监街15号", 0.92, 6.0)]
+    chinese = await _stage_reply(answer, "这个景点的电话是多少？", venue)
+    assert chinese.abstained and chinese.text == prompts.render("clarify", "zh")
+    unanswered = await _stage_reply(answer, "Is IAM a paid service?", OVERVIEW)
+    assert unanswered.abstained and unanswered.text == prompts.render("abstain")
 
 
 # A venue knowledge base in miniature: 北京鹏润国际大酒店 is listed by its neighbours but has no document of its own.
