@@ -19,6 +19,7 @@ import argparse
 import asyncio
 import dataclasses
 import statistics
+from collections.abc import Callable
 
 from rewrite_recall import DATA, open_runtime
 
@@ -70,7 +71,7 @@ async def ranked_items(runtime: Runtime, name: str, limit: int | None) -> list[R
 
 
 def row(items: list[RankedItem]) -> dict[str, float]:
-    def mean_of(measure) -> float:  # type: ignore[no-untyped-def]
+    def mean_of(measure: Callable[..., float]) -> float:
         return statistics.mean(measure(item.ranked_ids, item.question.relevant_ids) for item in items)
 
     latencies = [item.latency_ms for item in items]
