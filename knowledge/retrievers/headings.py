@@ -10,21 +10,24 @@ Courts") names a topic many passages share, and ranking by it lowered mtrag_clou
 The heading's vector is the one the composer compares headings by (`knowledge.sentence_vectors.heading_text`), kept
 in the snapshot's sentence vectors, so ranking by it costs one matrix product over the entries' headings per query
 and no extra embedding. The matrix is built from the store's current snapshot on first use and again after each
-change (keyed by `KnowledgeStore.revision`).
+change (keyed by `KnowledgeStore.revision`): only the entries' heading rows are read from the manifest, and headings
+a snapshot written before sentence vectors were kept lacks are embedded then, once.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from knowledge.documents import Chunk
+from knowledge.embedding_cache import key_of
 from knowledge.filters import matches
-from knowledge.sentence_vectors import SentenceVectorLookup, heading_text
+from knowledge.sentence_vectors import heading_text, read_sentence_vectors
+from knowledge.snapshots import MANIFEST
 from knowledge.store import KnowledgeStore
 
 
@@ -44,7 +47,6 @@ class _HeadingMatrix:
 class HeadingRanker:
     def __init__(self, store: KnowledgeStore) -> None:
         self.store = store
-        self._vectors = SentenceVectorLookup(lambda: store, store.embedder)
         self._matrix: _HeadingMatrix | None = None
         self._lock = threading.Lock()
 
@@ -73,6 +75,17 @@ class HeadingRanker:
             if self._matrix is None or self._matrix.revision != revision:
                 entries = {row: chunk for row, chunk in self.store.chunk_rows().items() if answers_a_question(chunk)}
                 row_ids = np.fromiter(entries.keys(), dtype=np.int64, count=len(entries))
-                vectors = self._vectors.vectors([heading_text(chunk) for chunk in entries.values()])
-                self._matrix = _HeadingMatrix(revision, row_ids, vectors)
+                self._matrix = _HeadingMatrix(revision, row_ids, self._heading_vectors(revision, entries.values()))
             return self._matrix
+
+    def _heading_vectors(self, revision: str | None, chunks: Collection[Chunk]) -> np.ndarray:
+        embedder = self.store.embedder
+        if not chunks:
+            return np.zeros((0, embedder.dimension), dtype=np.float32)
+        keys = {key_of(embedder, heading_text(chunk)): heading_text(chunk) for chunk in chunks}
+        kept = read_sentence_vectors(self.store.directory / revision / MANIFEST, keys) if revision else {}
+        missing = [key for key in keys if key not in kept]
+        if missing:
+            fresh = embedder.embed_documents([keys[key] for key in missing])
+            kept.update(zip(missing, np.asarray(fresh, dtype=np.float32), strict=True))
+        return np.stack([kept[key_of(embedder, heading_text(chunk))] for chunk in chunks])

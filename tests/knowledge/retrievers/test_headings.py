@@ -81,3 +81,16 @@ def test_the_question_ranking_follows_filters_and_index_changes(tmp_path: Path) 
     assert [rows[row].document_id for row, _ in only] == ["refund-method"]
     kb.writer.remove(["refund-timing"])
     assert [kb.store.chunk_rows()[row].document_id for row, _ in ranker.candidates(vector, 5)] == ["refund-method"]
+
+
+def test_questions_a_snapshot_has_no_vectors_for_are_embedded(tmp_path: Path) -> None:
+    import sqlite3
+
+    from knowledge.snapshots import MANIFEST
+
+    kb = _index(tmp_path, FAQ)
+    kept = HeadingRanker(kb.store).candidates(HashEmbedder().embed_query(ASKED), 5)
+    manifest = kb.store.directory / str(kb.store.revision) / MANIFEST
+    with sqlite3.connect(manifest) as connection:  # as a snapshot written before sentence vectors were kept
+        connection.execute("DROP TABLE sentence_vectors")
+    assert HeadingRanker(kb.store).candidates(HashEmbedder().embed_query(ASKED), 5) == kept
