@@ -12,6 +12,9 @@ takes seconds per item; `--limit` keeps it short.
 
     PYTHONPATH=.:benchmarks .venv/bin/python benchmarks/answer_modes.py covid_faq_paraphrases --limit 40
     PYTHONPATH=.:benchmarks .venv/bin/python benchmarks/answer_modes.py crosswoz_zh --modes compose --limit 300
+
+`--embedder e5` answers an English set from its e5 index; `--retrieval question_headings=false` with hybrid
+retrieval other than the shipped (the variants of `retrieval_ceiling.py`).
 """
 
 from __future__ import annotations
@@ -20,7 +23,8 @@ import argparse
 import asyncio
 from typing import Any
 
-from rewrite_recall import DATA, open_runtime
+from retrieval_ceiling import hybrid_settings, runtime_with
+from rewrite_recall import DATA
 
 from bot.config import KnowledgeSettings
 from bot.evaluation.answers import ANSWER_ROLES, answer_all, document_texts, summarise
@@ -37,8 +41,10 @@ COLUMNS = (
 )
 
 
-async def evaluate(name: str, mode: str, limit: int | None) -> dict[str, Any]:
-    runtime = open_runtime(name)
+async def evaluate(
+    name: str, mode: str, limit: int | None, embedder: str | None = None, retrieval: str = "shipped"
+) -> dict[str, Any]:
+    runtime = runtime_with(name, embedder, hybrid_settings(retrieval))
     runtime.settings.knowledge.top_k = KnowledgeSettings().top_k  # as deskbot answers (open_runtime ranks deeper)
     runtime.settings.answer.mode = mode  # type: ignore[assignment]
     engine = runtime.engine(roles=ANSWER_ROLES, given=frozenset({"history"}))
@@ -59,6 +65,8 @@ def main() -> None:
     parser.add_argument("datasets", nargs="+")
     parser.add_argument("--modes", nargs="+", default=["compose", "generate"], choices=["compose", "generate"])
     parser.add_argument("--limit", type=int, default=None)
+    parser.add_argument("--embedder", choices=["minilm", "e5"], help="default: the set's own (MiniLM for English)")
+    parser.add_argument("--retrieval", default="shipped", help="hybrid variant, as in retrieval_ceiling.py")
     args = parser.parse_args()
     header = [
         "dev set",
@@ -75,7 +83,7 @@ def main() -> None:
     print("|" + " --- |" * len(header))
     for name in args.datasets:
         for mode in args.modes:
-            summary = asyncio.run(evaluate(name, mode, args.limit))
+            summary = asyncio.run(evaluate(name, mode, args.limit, args.embedder, args.retrieval))
             by_kind = ", ".join(
                 f"{kind} {row['n']}: {_number(row['citation_attribution'])} / {row['latency_ms_p95']:.0f}"
                 for kind, row in summary["by_kind"].items()

@@ -45,17 +45,24 @@ STRATEGIES: dict[str, Callable[[list[ChatMessage], str], str]] = {
 
 # `knowledge.embedder`, `knowledge.embedder_model` of the dev sets that are not English; the rest use the default.
 EMBEDDERS = {"crosswoz_zh": ("e5", "multilingual-e5-small")}
+ALTERNATIVES = {"minilm": ("sentence-transformers", "all-MiniLM-L6-v2"), "e5": EMBEDDERS["crosswoz_zh"]}
+"""The embedders a set can be indexed with (`open_runtime(name, embedder)`)."""
 
 
-def open_runtime(name: str) -> Runtime:
+def open_runtime(name: str, embedder: str | None = None) -> Runtime:
     """A runtime on the dev set's knowledge base with the set's embedder (`EMBEDDERS`, else MiniLM, the embedded
-    default), indexed on first use."""
-    kb = RESULTS / "kb" / name
+    default), indexed on first use. `embedder="e5"` or `"minilm"` overrides the set's own; an index built with an
+    embedder other than the set's lives in its own folder, benchmarks/results/kb/<name>-<embedder>."""
+    own = "e5" if name in EMBEDDERS else "minilm"
+    chosen = embedder or own
+    if chosen not in ALTERNATIVES:
+        raise ValueError(f"unknown embedder {chosen!r}; choose one of {', '.join(ALTERNATIVES)}")
+    kb = RESULTS / "kb" / (name if chosen == own else f"{name}-{chosen}")
     kb.mkdir(parents=True, exist_ok=True)
     settings = load_settings(data_dir=RESULTS / "data")
     settings.knowledge.path = kb
-    if name in EMBEDDERS:
-        settings.knowledge.embedder, settings.knowledge.embedder_model = EMBEDDERS[name]
+    if not chosen == own == "minilm":  # MiniLM on an English set: the default, as its index records
+        settings.knowledge.embedder, settings.knowledge.embedder_model = ALTERNATIVES[chosen]
     settings.knowledge.top_k = 10
     settings.knowledge.sync_on_start = False
     runtime = Runtime(settings)

@@ -7,30 +7,36 @@ lines). Each unit is scored for the question by two signals already at hand:
   multilingual when the knowledge is), and
 - words: the share of the question's topic words (`bot.terms`) the unit contains, so a unit naming what was asked
   about ("退款" / "refund", a field name such as 电话) beats a merely similar one. Topic words in the passage's
-  title are left out: they chose the passage ("北京饭店", "Nimbus Thermo"), the rest of the question chooses the unit;
+  title are left out: they chose the passage ("北京饭店", "Nimbus Thermo"), the rest of the question chooses the unit.
+Between the units of one document each word counts by its rarity among the candidate units (smoothed inverse
+frequency, `_rarity`), so a word most candidate units share ("thermostat" in a thermostat guide) weighs less than
+the one word that tells them apart;
 
-`score = similarity + lexical_weight * word share`, plus what speaks for the unit's passage: `rank_weight * the hit's
-retrieval score`, `bm25_weight * its BM25 score relative to the best BM25 score among the hits` (a passage both
-retrievers rank high is more often the one asked about than one only similar in meaning) and
-`heading_weight * the similarity of the passage's heading to the search query` (the question with what earlier turns
-referred to: "这个景点" becomes the venue's name), so that the unit comes from the passage
-about what was asked (an article titled with the customer's question, usually).
+`score = similarity + lexical_weight * rare-word share`, plus what speaks for the unit's passage: `rank_weight * the
+hit's retrieval score`, `bm25_weight * its BM25 score relative to the best BM25 score among the hits` (a passage
+both retrievers rank high is more often the one asked about than one only similar in meaning) and `heading_weight *
+the similarity of the passage's heading to the search query` (the question with what earlier turns referred to:
+"这个景点" becomes the venue's name), so that the unit comes from the passage about what was asked (an article titled
+with the customer's question, usually).
 
 The answer comes from one document, chosen first: the one whose units score best when each unit's own evidence (its
-similarity and word share) counts `unit_weight` (0.5) and what speaks for its passage counts whole. Units of the same
-kind stand in every passage of a knowledge base of like documents (every venue has a "周边餐馆：" line, every FAQ
-entry an answer sentence), so a unit's own similarity says more about which unit answers than about which document
-is asked about; at full weight it chose another venue's line (crosswoz dev, 300 items: citation precision 0.733 at
-1.0, 0.769 at 0.5). The best unit of that document's passages is the answer's core. When its passage is an FAQ
+similarity and plain word share) counts `unit_weight` (0.5) and what speaks for its passage counts whole. Units of
+the same kind stand in every passage of a knowledge base of like documents (every venue has a "周边餐馆：" line, every
+FAQ entry an answer sentence), so a unit's own similarity says more about which unit answers than about which
+document is asked about; at full weight it chose another venue's line (crosswoz dev, 300 items: citation precision
+0.733 at 1.0, 0.769 at 0.5). The best unit of that document's passages (by `score`, rare-word share and all) is the
+answer's core. Counting words by rarity in the document choice too cost a crosswoz item (citation precision 0.755 ->
+0.751) and mtrag_cloud_govt ROUGE-L (0.201 -> 0.196); in the unit choice alone it raised crosswoz_zh ROUGE-L 0.325
+-> 0.359 (token F1 0.339 -> 0.372, 300 dev items) and left covid and mtrag as they were. When its passage is an FAQ
 entry (its heading is a question, or its document is marked `faq`: `bot.stages.faq.is_faq_entry`), the answer is
 that entry's answer from its start, as far as `faq_max_chars` allows - the curated answer to the question the
-customer matched. Otherwise a unit that introduces a list (ends with ":") brings the list items after it; a unit
-too short to stand alone brings its next unit; a table row brings its table's header row; further units of the
-same passage join while they score within `keep_ratio` of the best and fit `max_units` / `max_chars`. The chosen
-units are shown verbatim, in their passage's order, and the reply cites exactly the documents they came from.
-Headings (a unit that repeats the passage's title or section), table rules and text the injection filter calls an
-instruction (`bot.injection.instruction_like`) are never candidates, so a planted "ignore your rules and ..." in a
-document cannot become the reply. The language is the knowledge's.
+customer matched. Otherwise a unit that introduces a list (ends with ":") brings the list items after it; a unit too
+short to stand alone brings its next unit; a table row brings its table's header row; further units of the same
+passage join while they score within `keep_ratio` of the best and fit `max_units` / `max_chars`. The chosen units
+are shown verbatim, in their passage's order, and the reply cites exactly the documents they came from. Headings (a
+unit that repeats the passage's title or section), table rules and text the injection filter calls an instruction
+(`bot.injection.instruction_like`) are never candidates, so a planted "ignore your rules and ..." in a document
+cannot become the reply. The language is the knowledge's.
 
 The units' and headings' vectors depend only on the passages, so they are embedded when the knowledge is indexed and
 read from its snapshot (`knowledge.sentence_vectors.SentenceVectorLookup`; embedded here, once, for a snapshot that
@@ -41,7 +47,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -85,7 +91,9 @@ class Unit:
     passage: int  # index of its hit among the candidates
     position: int  # index within its passage
     score: float = 0.0
-    own: float = 0.0  # the part of `score` that is the unit's own evidence: similarity and word share
+    """What chooses the unit within its document: its passage's evidence, its similarity and its rare-word share."""
+    document_score: float = 0.0
+    """What it says for its document: its passage's evidence and `unit_weight` x (similarity + word share)."""
 
 
 @dataclass(frozen=True)
@@ -195,23 +203,28 @@ class Composer:
         weights = self._settings
         lexical = [hit.lexical_score or 0.0 for hit in hits]
         top_lexical = max(lexical, default=0.0) or 1.0
-        own = [
-            float(similarity[i]) + weights.lexical_weight * share_in(focus[unit.passage], unit.text)
-            for i, unit in enumerate(units)
+        passage = [
+            weights.rank_weight * hit.score
+            + weights.heading_weight * float(heading_similarity[index])
+            + weights.bm25_weight * lexical[index] / top_lexical
+            for index, hit in enumerate(hits)
         ]
-        return [
-            Unit(
-                unit.text,
-                unit.passage,
-                unit.position,
-                own[i]
-                + weights.rank_weight * hits[unit.passage].score
-                + weights.heading_weight * float(heading_similarity[unit.passage])
-                + weights.bm25_weight * lexical[unit.passage] / top_lexical,
-                own[i],
+        rarity = _rarity(topic, [unit.text for unit in units])
+        scored = []
+        for i, unit in enumerate(units):
+            words, meaning = focus[unit.passage], float(similarity[i])
+            own = meaning + weights.lexical_weight * share_in(words, unit.text)
+            distinct = meaning + weights.lexical_weight * _rare_share(words, unit.text, rarity)
+            scored.append(
+                Unit(
+                    unit.text,
+                    unit.passage,
+                    unit.position,
+                    score=passage[unit.passage] + distinct,
+                    document_score=passage[unit.passage] + weights.unit_weight * own,
+                )
             )
-            for i, unit in enumerate(units)
-        ]
+        return scored
 
     def compose(self, question: str, hits: Sequence[SearchHit], query: str = "") -> Composition | None:
         """The best units of `hits` for `question`, verbatim, with the passages they came from; None when the
@@ -251,13 +264,12 @@ class Composer:
         return sorted(chosen, key=lambda unit: (unit.passage, unit.position))
 
     def _best_document(self, scored: list[Unit], hits: Sequence[SearchHit]) -> str:
-        """The document the answer comes from: the best by its units' scores with their own evidence counted
-        `unit_weight`; the better-ranked of equals (units come in rank order)."""
-        discount = 1.0 - self._settings.unit_weight
+        """The document the answer comes from: the one of the best `document_score`; the better-ranked of equals
+        (units come in rank order)."""
         value: dict[str, float] = {}
         for unit in scored:
             document = hits[unit.passage].chunk.document_id
-            value[document] = max(value.get(document, -math.inf), unit.score - discount * unit.own)
+            value[document] = max(value.get(document, -math.inf), unit.document_score)
         return max(value, key=lambda document: value[document])
 
     def _faq_answer(self, in_passage: list[Unit]) -> list[Unit]:
@@ -288,6 +300,23 @@ class Composer:
                 pieces.append(_joiner(before, unit, hits))
             pieces.append(unit.text)
         return Composition("".join(pieces), passages)
+
+
+def _rarity(words: Sequence[str], texts: Sequence[str]) -> dict[str, float]:
+    """Each word's smoothed inverse frequency among `texts` (the candidate units): log((n + 1) / (df + 1)) + 1."""
+    lowered = [text.lower() for text in texts]
+    return {
+        word: math.log((len(lowered) + 1) / (sum(1 for text in lowered if word in text) + 1)) + 1.0 for word in words
+    }
+
+
+def _rare_share(words: Sequence[str], text: str, rarity: Mapping[str, float]) -> float:
+    """`share_in` with each word counted by its rarity: the share of the words' total rarity found in `text`."""
+    total = sum(rarity[word] for word in words)
+    if not total:
+        return 0.0
+    haystack = text.lower()
+    return sum(rarity[word] for word in words if word in haystack) / total
 
 
 def _score(unit: Unit) -> float:

@@ -14,13 +14,12 @@ from bot.services import Services
 from bot.stages.passages import Passage, citations_for
 from bot.types import Reply, Turn
 from knowledge.documents import SearchHit
+from knowledge.retrievers.headings import answers_a_question
 
 
 def is_faq_entry(hit: SearchHit) -> bool:
-    chunk = hit.chunk
-    kind = str(chunk.metadata.get("doc_type") or chunk.metadata.get("type") or "").lower()
-    heading = (chunk.section or chunk.title).strip()
-    return kind == "faq" or heading.endswith("?")
+    """Whether the hit is an FAQ entry (its heading is a question, or its document is marked `faq`)."""
+    return answers_a_question(hit.chunk)
 
 
 class FaqStage:

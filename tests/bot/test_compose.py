@@ -154,3 +154,17 @@ def test_the_document_is_chosen_by_its_passage_more_than_by_a_similar_line_of_an
     # whole unit weight: 1.0 + 2 * 0.5 = 2.0 beats 0.3 + 2 * 0.8 = 1.9; at 0.5: 1.75 beats 1.5
     assert cited(1.0) == ["tianxingju"]
     assert cited(0.5) == ["hotel"]
+
+
+def test_within_a_passage_a_rare_question_word_outweighs_common_ones() -> None:
+    common = [f"The thermostat follows the schedule on day {day}." for day in range(1, 7)]
+    text = " ".join(["The thermostat schedule is shown on the home screen.", *common[:3]])
+    text += " Hold the dial for ten seconds to reset it. " + " ".join(common[3:])
+    guide = hit("guide", "Help", text)
+    # Word share alone ties the first sentence (2 of 3 topic words) with every "follows the schedule" one and beats
+    # the reset sentence (1 of 3); counted by rarity among the candidates, "reset" (in one sentence) outweighs them.
+    composition = Composer(None, ComposeSettings(max_units=1)).compose(
+        "How do I reset the thermostat schedule?", [guide]
+    )
+    assert composition is not None
+    assert composition.text == "Hold the dial for ten seconds to reset it."

@@ -176,7 +176,7 @@ async def test_context_budget_counts_model_tokens(runtime, settings, fake_llm):
 
 
 @pytest.mark.parametrize(
-    ("window", "new_tokens", "passages"), [(2048, 160, 3), (300, 160, 2), (270, 160, 1), (256, 230, 0)]
+    ("window", "new_tokens", "passages"), [(2048, 160, 3), (420, 160, 2), (270, 160, 1), (256, 230, 0)]
 )
 async def test_passages_are_cut_to_what_the_context_window_leaves(
     settings, registry, fake_llm, window, new_tokens, passages
