@@ -88,9 +88,11 @@ def record_gc_pauses(path: Path, every_s: float = 1.0) -> None:
             pauses.append((time.perf_counter() - started[0]) * 1000.0)
 
     def write() -> None:
+        written = path.with_suffix(".json.tmp")
         while True:
             time.sleep(every_s)
-            path.write_text(json.dumps(pauses))
+            written.write_text(json.dumps(pauses))
+            written.replace(path)  # whole, so the benchmark never reads a file half written
 
     gc.callbacks.append(time_collection)
     threading.Thread(target=write, name="bench-gc-pauses", daemon=True).start()
