@@ -5,6 +5,7 @@ Adapters and CLI commands receive a `Runtime` and ask it for what they need; eve
 
 from __future__ import annotations
 
+import hashlib
 import inspect
 import logging
 import os
@@ -43,6 +44,12 @@ log = logging.getLogger(__name__)
 SAMPLE_COMPANY = "Nimbus Home"
 
 
+def _copy_name(folder: Path) -> str:
+    """A name for this copy of the sample (its resolved path, hashed): two checkouts or installs that share a data
+    folder, or one that moved, index their own files instead of refusing each other's document ids."""
+    return hashlib.sha256(str(folder.resolve()).encode("utf-8")).hexdigest()[:12]
+
+
 def _slug(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "-", text).strip("-") or "default"
 
@@ -78,7 +85,7 @@ class Runtime:
             return knowledge.path / ".deskbot-index"
         samples = self.settings.data_dir / "sample-index"
         folder = samples if knowledge.sample == "en" else samples / knowledge.sample
-        return folder / _slug(self.embedder().name)
+        return folder / _slug(self.embedder().name) / _copy_name(self.documents_folder())
 
     def embedder(self, sources: Sequence[Path] = ()) -> Embedder:
         """The configured embedder, built once; with `embedder = "auto"` chosen for the knowledge base (see
