@@ -355,3 +355,19 @@ def test_an_http_process_with_answer_processes_leaves_the_models_to_them(runtime
     assert elsewhere.chat_channel is not None and not elsewhere.responder.warm_models
     in_process = serving_app(runtime.adapter_context()).state.deskbot
     assert in_process.chat_channel is None and in_process.responder.warm_models
+
+
+async def test_by_default_a_turn_beyond_the_places_is_refused_at_once(served, answer_server, socket_file, fake_llm):
+    client, context = served
+    context.server.answer_processes, context.server.chat_turns_per_answer_process = 1, 1  # the queue as shipped
+    context.chat_channel = chat_channel(context, AnswerStatusBoard(socket_file.parent))
+    headers = {"Authorization": f"Bearer {context.api_keys.create('tests')}"}
+    fake_llm.first_token_delay_s = 1.0
+    first = asyncio.create_task(client.post("/v1/chat", json={"message": QUESTION}, headers=headers))
+    while answer_server.turns == 0:
+        await asyncio.sleep(0.01)
+    started = time.perf_counter()
+    refused = await client.post("/v1/chat", json={"message": QUESTION}, headers=headers)
+    assert refused.status_code == 503 and "every answer place is taken" in refused.json()["detail"]
+    assert time.perf_counter() - started < 0.2 and context.chat_channel.waiting == 0
+    assert (await first).status_code == 200
