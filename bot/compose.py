@@ -47,7 +47,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -214,7 +214,7 @@ class Composer:
         for i, unit in enumerate(units):
             words, meaning = focus[unit.passage], float(similarity[i])
             own = meaning + weights.lexical_weight * share_in(words, unit.text)
-            distinct = meaning + weights.lexical_weight * _rare_share(words, unit.text, rarity)
+            distinct = meaning + weights.lexical_weight * share_in(words, unit.text, rarity)
             scored.append(
                 Unit(
                     unit.text,
@@ -308,15 +308,6 @@ def _rarity(words: Sequence[str], texts: Sequence[str]) -> dict[str, float]:
     return {
         word: math.log((len(lowered) + 1) / (sum(1 for text in lowered if word in text) + 1)) + 1.0 for word in words
     }
-
-
-def _rare_share(words: Sequence[str], text: str, rarity: Mapping[str, float]) -> float:
-    """`share_in` with each word counted by its rarity: the share of the words' total rarity found in `text`."""
-    total = sum(rarity[word] for word in words)
-    if not total:
-        return 0.0
-    haystack = text.lower()
-    return sum(rarity[word] for word in words if word in haystack) / total
 
 
 def _score(unit: Unit) -> float:

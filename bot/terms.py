@@ -5,7 +5,7 @@ Words come from `knowledge.text`, so Chinese is segmented into words; English is
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from knowledge.text import words as text_words
 
@@ -53,12 +53,16 @@ def content_words(text: str) -> list[str]:
     return words
 
 
-def share_in(words: Sequence[str], text: str) -> float:
-    """Share of `words` (lower-case) that occur in `text` as substrings, so "refund" finds "refunds"; 0.0 for none."""
-    if not words:
+def share_in(words: Sequence[str], text: str, weights: Mapping[str, float] | None = None) -> float:
+    """Share of `words` (lower-case) that occur in `text` as substrings, so "refund" finds "refunds"; 0.0 for none.
+    With `weights` (a weight per word, 1 for a word it lacks) each word counts by its weight: the share of the words'
+    total weight found in `text`."""
+    total = sum(weights.get(word, 1.0) for word in words) if weights else len(words)
+    if not total:
         return 0.0
     haystack = text.lower()
-    return sum(1 for word in words if word in haystack) / len(words)
+    found = [word for word in words if word in haystack]
+    return (sum(weights.get(word, 1.0) for word in found) if weights else len(found)) / total
 
 
 def coverage(message: str, text: str) -> float:

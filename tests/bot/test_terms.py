@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot.stages.rewrite import KeywordRewriter, is_follow_up
-from bot.terms import content_words, coverage
+from bot.terms import content_words, coverage, share_in
 from bot.types import ChatMessage
 
 
@@ -35,3 +35,12 @@ def test_a_chinese_follow_up_carries_the_venue_from_the_assistants_turn() -> Non
     question = "这个景点的游玩时间是多长时间啊？"
     assert is_follow_up(question)
     assert "养心殿" in KeywordRewriter().rewrite(history, question)
+
+
+def test_share_in_counts_each_word_once_or_by_its_weight() -> None:
+    words = ["refund", "thermostat"]
+    assert share_in(words, "Refunds take five days.") == 0.5
+    assert share_in(words, "Refunds take five days.", {"refund": 3.0, "thermostat": 1.0}) == 0.75
+    assert share_in(words, "Refunds take five days.", {"thermostat": 3.0}) == 0.25  # a word it lacks weighs 1
+    assert share_in([], "anything", {"refund": 2.0}) == 0.0
+    assert share_in(["refund"], "anything", {"refund": 0.0}) == 0.0  # no weight at all: nothing to share
