@@ -37,7 +37,8 @@ in `coverage`.
 - `unintroduced_reference`, `answer_type_missing`, `asks_nothing`: readings of the message that no passage answers
   as asked (`bot.question_focus`: "this X" with nothing named before, an asked price, time or count that no
   sentence of the top passages has, a closer such as "Thank you!"). A model file lists them in `declines`: each,
-  when present, declines the turn whatever P(answerable) is.
+  when present, declines the turn whatever P(answerable) is. The policy computes only those its model reads, and the
+  two that need no passage (`message_evidence`: the reference, the closer) before any other evidence.
 
 `AbstentionModel` is a logistic regression over standardised evidence, fitted by `fit` (Newton's method with an L2
 penalty: deterministic, numpy only) and shipped as JSON with its provenance (`bot/abstention_model.json`, written by
@@ -51,8 +52,8 @@ from __future__ import annotations
 import json
 import logging
 import math
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import asdict, dataclass, field, fields
+from collections.abc import Callable, Collection, Mapping, Sequence
+from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -156,6 +157,30 @@ def _without_document(names: Sequence[Name]) -> float:
     return sum(not name.has_document for name in names) / len(names) if names else 0.0
 
 
+QUESTION_READINGS = frozenset({"unintroduced_reference", "answer_type_missing", "asks_nothing"})
+"""The evidence `bot.question_focus` reads; `evidence` computes those of them it is asked for (`readings`)."""
+MESSAGE_READINGS = frozenset({"unintroduced_reference", "asks_nothing"})
+"""The readings the message and the history show alone, without any passage (`message_evidence`)."""
+
+
+def message_evidence(
+    message: str,
+    history: Sequence[str] = (),
+    titles: TitleIndex | None = None,
+    readings: Collection[str] = QUESTION_READINGS,
+) -> Evidence:
+    """What the message shows before any retrieval: its topic words and, of `readings`, a reference nothing
+    introduced (with the `history` and the `titles`) and a closer."""
+    words = _lower_words(message)
+    return Evidence(
+        topic_words=min(len(words), TOPIC_WORDS_CAP) / TOPIC_WORDS_CAP,
+        unintroduced_reference=(
+            unintroduced_reference(message, history, titles) if "unintroduced_reference" in readings else 0.0
+        ),
+        asks_nothing=asks_nothing(message) if "asks_nothing" in readings else 0.0,
+    )
+
+
 def evidence(
     message: str,
     hits: Sequence[SearchHit],
@@ -165,17 +190,17 @@ def evidence(
     history: Sequence[str] = (),
     titles: TitleIndex | None = None,
     sentence_cosines: Sequence[float] = (),
+    readings: Collection[str] = QUESTION_READINGS,
 ) -> Evidence:
     """The evidence of `hits` (in rank order) for `message` and its search `query` (the message when empty);
     `score_reference` is the embedder's (mean, spread) of best-hit cosines; `history` the earlier turns' texts
     (oldest first) and `titles` the knowledge base's title index, for the subject evidence; `sentence_cosines` the
-    message's cosines to `answer_spans(hits, max_passages)` (`SentenceSimilarity`), none when not measured."""
+    message's cosines to `answer_spans(hits, max_passages)` (`SentenceSimilarity`), none when not measured;
+    `readings` the question readings to compute (`QUESTION_READINGS`; the others stay 0)."""
+    asked = message_evidence(message, history, titles, readings)
     words = _lower_words(message)
-    topic_words = min(len(words), TOPIC_WORDS_CAP) / TOPIC_WORDS_CAP
-    reference = unintroduced_reference(message, history, titles)
-    closer = asks_nothing(message)
     if not hits or not words:
-        return Evidence(topic_words=topic_words, unintroduced_reference=reference, asks_nothing=closer)
+        return asked
     query = query or message
     top = hits[:max_passages]
     passages = [hit.chunk.embedding_text() for hit in top]
@@ -186,10 +211,9 @@ def evidence(
     lexical = [hit.lexical_score for hit in hits if hit.lexical_score is not None]
     query_words = _lower_words(query)
     names = subject(message, history, titles) if titles is not None else []
-    return Evidence(
-        unintroduced_reference=reference,
-        asks_nothing=closer,
-        answer_type_missing=answer_type_missing(message, spans),
+    return replace(
+        asked,
+        answer_type_missing=answer_type_missing(message, spans) if "answer_type_missing" in readings else 0.0,
         coverage=share_in(words, " ".join(passages)),
         passage_coverage=max(share_in(words, passage) for passage in passages),
         sentence_coverage=max((share_in(words, span) for span in spans), default=0.0),
@@ -201,7 +225,6 @@ def evidence(
         relative_score=_relative(best.score, score_reference),
         sentence_similarity=_relative(max(sentence_cosines), score_reference) if sentence_cosines else 0.0,
         distinct_documents=len({hit.chunk.document_id for hit in hits}) / len(hits),
-        topic_words=topic_words,
         subject_without_document=_without_document(names),
     )
 
@@ -344,6 +367,7 @@ class AbstentionPolicy:
         self._max_passages = max_passages
         self._titles = titles
         self._similarity = similarity if "sentence_similarity" in model.features else None
+        self._readings = QUESTION_READINGS & {*model.features, *model.declines}
         self._score_reference = model.score_reference(embedder_model)
         if self._score_reference is None and {"relative_score", "sentence_similarity"} & set(model.features):
             log.info(
@@ -375,7 +399,15 @@ class AbstentionPolicy:
         if self._similarity is not None and hits:
             cosines = self._similarity(message, answer_spans(hits, self._max_passages))
         return evidence(
-            message, hits, self._max_passages, query, self._score_reference, history, self._titles(), cosines
+            message,
+            hits,
+            self._max_passages,
+            query,
+            self._score_reference,
+            history,
+            self._titles(),
+            cosines,
+            self._readings,
         )
 
     def answerable(
@@ -385,6 +417,15 @@ class AbstentionPolicy:
 
     def grounded(self, message: str, hits: Sequence[SearchHit], query: str = "", history: Sequence[str] = ()) -> bool:
         return self.why_not(message, hits, query, history) is None
+
+    def declined_by_message(self, message: str, history: Sequence[str] = ()) -> str | None:
+        """The decline of the model's `declines` that the message shows without any passage (`MESSAGE_READINGS`:
+        a reference nothing introduced, a closer), else None: read before retrieval's evidence is weighed, so that
+        such a turn gets its own reply even when no passage is kept."""
+        readings = self._readings & MESSAGE_READINGS
+        if not readings:
+            return None
+        return self.model.declined_by(message_evidence(message, history, self._titles(), readings))
 
     def why_not(
         self, message: str, hits: Sequence[SearchHit], query: str = "", history: Sequence[str] = ()

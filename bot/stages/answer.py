@@ -205,6 +205,13 @@ class AnswerStage:
             return self._model_policy.why_not(message, hits, query, [turn.content for turn in history])
         return None if self.coverage(message, hits) >= self.required_coverage(hits) - _TOLERANCE else UNLIKELY
 
+    def declined_by_message(self, message: str, history: Sequence[ChatMessage] = ()) -> str | None:
+        """The model's decline that the message shows without any passage (a reference nothing introduced, a
+        closer: `AbstentionPolicy.declined_by_message`), else None; the thresholds read none."""
+        if self._model_policy is None:
+            return None
+        return self._model_policy.declined_by_message(message, [turn.content for turn in history])
+
     def window_left(self, question: str, history: RecentHistory, profile: dict[str, str]) -> int:
         """Tokens of `llm.context_window` the passages may use: what the system prompt, the history, the prompt
         around the passages and the reply (`llm.max_new_tokens`) leave."""
@@ -284,10 +291,13 @@ class AnswerStage:
         return bool(hits) and hits[0].score >= self._answer.min_score
 
     async def __call__(self, turn: Turn, call_next: Next) -> Reply:
-        # Why not is read first, so that a closer or an unnamed "this X" gets its own reply below the floor too.
-        why_not = self.why_not(turn.message.text, turn.hits, turn.query, turn.history) if turn.hits else UNLIKELY
+        # What the message alone declines is read first, so that a closer or an unnamed "this X" gets its own reply
+        # below the floor too; the passages' evidence is weighed only above it.
+        why_not = self.declined_by_message(turn.message.text, turn.history)
         if why_not is None and not self.reaches_min_score(turn.hits):
             why_not = UNLIKELY
+        if why_not is None:
+            why_not = self.why_not(turn.message.text, turn.hits, turn.query, turn.history)
         if why_not is not None:
             return self.abstain(turn, why_not)
         if self.composes():

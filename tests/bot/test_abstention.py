@@ -459,3 +459,34 @@ async def test_a_composed_answer_needs_a_best_hit_above_min_score_as_a_generated
     question = "Who can use IAM access groups?"
     assert (await composing(Turn(Message(text=question), hits=weak), end)).abstained
     assert not (await composing(Turn(Message(text=question), hits=strong), end)).abstained
+
+
+async def test_below_min_score_only_the_message_is_read_not_the_passages_evidence():
+    measured: list[str] = []
+
+    def cosines(message: str, spans: Sequence[str]) -> list[float]:
+        measured.append(message)
+        return [0.5] * len(spans)
+
+    answer = AnswerStage(
+        FakeLLM(), PromptLibrary(), AnswerSettings(mode="compose"), LLMSettings(backend="fake"), similarity=cosines
+    )
+    faint = [replace(OVERVIEW[0], score=0.1)]  # below answer.min_score
+    assert (await _stage_reply(answer, "Thank you!", faint)).text == PromptLibrary().render("closer")
+    unanswered = await _stage_reply(answer, "Who can use IAM access groups?", faint)
+    assert unanswered.abstained and unanswered.text == PromptLibrary().render("abstain")
+    assert measured == []  # no sentence similarity for a turn the floor already declines
+    await _stage_reply(answer, "Who can use IAM access groups?", OVERVIEW)
+    assert measured == ["Who can use IAM access groups?"]
+
+
+def test_only_the_question_readings_a_model_reads_are_computed():
+    assert evidence("Thank you!", OVERVIEW, 3, readings=frozenset()).asks_nothing == 0.0
+    assert evidence("Is IAM a paid service?", OVERVIEW, 3, readings={"asks_nothing"}).answer_type_missing == 0.0
+    model = replace(AbstentionModel.load(SHIPPED_MODEL), declines=("asks_nothing",))
+    policy = AbstentionPolicy(model, 0.0, 3, "all-MiniLM-L6-v2")
+    found = policy.evidence("Does this IAM group need a paid service ID?", OVERVIEW)
+    assert (found.unintroduced_reference, found.answer_type_missing) == (0.0, 0.0)  # not read by this model
+    assert policy.why_not("Does this IAM group need a paid service ID?", OVERVIEW) is None
+    assert policy.declined_by_message("Thank you!") == "asks_nothing"
+    assert policy.declined_by_message("Does this IAM group need a service ID?") is None
