@@ -64,6 +64,8 @@ log = logging.getLogger(__name__)
 
 # The reply to a turn without an answer, by why (`why_not`); any other reason: "abstain" (I could not find this).
 ABSTAIN_TEMPLATES = {"unintroduced_reference": "clarify", "asks_nothing": "closer"}
+CLARIFY_OPTIONS = 3  # titles a "which one do you mean?" reply offers
+CLARIFY_TITLE_CHARS = 80
 _TOLERANCE = 1e-9  # coverage is a ratio of small counts; 0.8 - 2 * 0.3 must still admit 1/5
 CHAT_TEMPLATE_TOKENS = 8  # what a chat template adds around each message, at most, in the models we ship for
 CLAIM_CHECK = "claims"
@@ -272,14 +274,30 @@ class AnswerStage:
 
     def abstain(self, turn: Turn, why: str = UNLIKELY) -> Reply:
         """ "I could not find this", or the reply that fits why there is no answer (`ABSTAIN_TEMPLATES`): a question
-        about "this X" with nothing named asks which one, a closer is acknowledged."""
+        about "this X" with nothing named asks which one, naming the things the knowledge base has that it may mean
+        (`clarify_options`); a closer is acknowledged."""
         template = ABSTAIN_TEMPLATES.get(why, "abstain")
+        options = self.clarify_options(turn.hits) if template == "clarify" else []
         return Reply(
-            text=self._prompts.render(template, reply_language(turn.message, turn.profile)),
+            text=self._prompts.render(template, reply_language(turn.message, turn.profile), options=options),
             abstained=True,
             kind="abstain",
             conversation_id=turn.message.conversation_id,
         )
+
+    def clarify_options(self, hits: Sequence[SearchHit]) -> list[str]:
+        """The titles of the documents among `hits` that reach `answer.min_score`, distinct, in rank order, the first
+        `CLARIFY_OPTIONS` (each cut to `CLARIFY_TITLE_CHARS`): what "this X" may be, for the customer to choose."""
+        titles: list[str] = []
+        for hit in hits:
+            title = " ".join(hit.chunk.title.split())
+            if hit.score < self._answer.min_score or len(titles) == CLARIFY_OPTIONS:
+                break
+            if title and title not in titles:
+                titles.append(title)
+        return [
+            title if len(title) <= CLARIFY_TITLE_CHARS else title[: CLARIFY_TITLE_CHARS - 1] + "…" for title in titles
+        ]
 
     def composed(self, turn: Turn, corrected: bool = False) -> Reply:
         """The composed answer for the turn (an abstention when the passages have no usable sentence)."""

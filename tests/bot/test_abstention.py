@@ -261,14 +261,16 @@ async def test_a_declined_turn_gets_the_reply_that_fits_why_in_its_language():
     prompts = PromptLibrary()
     answer = stage(mode="compose")
     unnamed = await _stage_reply(answer, "Does this Superior Court publish a judges roster?", OVERVIEW)
-    assert unnamed.abstained and unnamed.kind == "abstain" and unnamed.text == prompts.render("clarify")
+    assert unnamed.abstained and unnamed.kind == "abstain"
+    assert unnamed.text == prompts.render("clarify", options=["IBM Cloud IAM"])  # what the knowledge base has
     closer = await _stage_reply(answer, "Thank you!", OVERVIEW)
     assert closer.abstained and closer.text == prompts.render("closer")
     faint = [replace(OVERVIEW[0], score=0.1)]  # below answer.min_score: still a closer, not "I could not find"
     assert (await _stage_reply(answer, "Thanks a lot!", faint)).text == prompts.render("closer")
     venue = [hit("g", "国子监", "名称：国子监\n地址：国子监街15号", 0.92, 6.0)]
     chinese = await _stage_reply(answer, "这个景点的电话是多少？", venue)
-    assert chinese.abstained and chinese.text == prompts.render("clarify", "zh")
+    assert chinese.abstained and chinese.text == prompts.render("clarify", "zh", options=["国子监"])
+    assert "例如：国子监。" in chinese.text
     unanswered = await _stage_reply(answer, "Is IAM a paid service?", OVERVIEW)
     assert unanswered.abstained and unanswered.text == prompts.render("abstain")
 
@@ -490,3 +492,20 @@ def test_only_the_question_readings_a_model_reads_are_computed():
     assert policy.why_not("Does this IAM group need a paid service ID?", OVERVIEW) is None
     assert policy.declined_by_message("Thank you!") == "asks_nothing"
     assert policy.declined_by_message("Does this IAM group need a service ID?") is None
+
+
+def test_the_clarifying_reply_offers_the_distinct_titles_that_reach_min_score_in_rank_order():
+    answer = stage(mode="compose", min_score=0.5)
+    courts = [
+        hit("sc", "Superior Court  of Santa Clara", "Jury duty at the Superior Court.", 0.7),
+        hit("sc", "Superior Court  of Santa Clara", "Judges are listed by department.", 0.68),
+        hit("sm", "Superior Court of San Mateo", "Court hours are 8 to 4.", 0.6),
+        hit("long", "Small Claims " + "Advisor " * 20, "Small claims up to $12,500.", 0.55),
+        hit("ca", "California Courts", "The judicial branch of California.", 0.54),
+        hit("weak", "Parking", "Parking near the court.", 0.3),
+    ]
+    options = answer.clarify_options(courts)
+    assert options[:2] == ["Superior Court of Santa Clara", "Superior Court of San Mateo"]
+    assert len(options) == 3 and options[2].endswith("…") and len(options[2]) == 80
+    assert answer.clarify_options(courts[-1:]) == []  # below the floor: nothing to offer, the plain question
+    assert "For example" not in PromptLibrary().render("clarify", options=[])
