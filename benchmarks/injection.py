@@ -57,6 +57,7 @@ def runtime_for(case: InjectionCase, folder: Path, guards: bool, models: Models,
     settings.guard.refuse_role_changes = guards
     if not guards:
         settings.pipeline.stages = [stage for stage in settings.pipeline.stages if stage != "output_guard"]
+        settings.answer.check_grounding = False  # obeyed text draws on no passage: this check guards too
     runtime = Runtime(settings)
     models.lend(runtime)
     return runtime

@@ -158,6 +158,11 @@ class AnswerSettings(Section):
     check_claims: bool = Field(
         True, description="Replace a generated reply whose numbers, names, codes or links the passages lack."
     )
+    check_grounding: bool = Field(
+        True,
+        description="Cut a generated reply before a sentence no passage supports (half its topic words), and "
+        "replace one that draws on no passage with the composed answer.",
+    )
     policy: Literal["model", "thresholds"] = Field(
         "model",
         description="How the bot decides that the passages answer the message: model (the abstention model, "

@@ -54,9 +54,10 @@ from bot.llm.base import GenerationOptions, LLMBackend
 from bot.sentence_release import SentenceRelease
 from bot.services import Services
 from bot.stages.passages import Passage, citations_for, drawn_on, heading, neutralise_tags, passage_text
-from bot.terms import coverage
+from bot.terms import content_words, coverage
 from bot.types import ChatMessage, Reply, SentenceCheck, Turn
 from knowledge.documents import SearchHit
+from knowledge.text import language_of
 from knowledge.titles import TitleIndex, TitleLookup
 from prompts import PromptLibrary
 
@@ -69,6 +70,7 @@ CLARIFY_TITLE_CHARS = 80
 _TOLERANCE = 1e-9  # coverage is a ratio of small counts; 0.8 - 2 * 0.3 must still admit 1/5
 CHAT_TEMPLATE_TOKENS = 8  # what a chat template adds around each message, at most, in the models we ship for
 CLAIM_CHECK = "claims"
+GROUNDING_CHECK = "grounding"
 
 
 class RecentHistory(NamedTuple):
@@ -88,6 +90,36 @@ def agreeing_retrievers(hits: Sequence[SearchHit]) -> int:
     lexical = [hit.lexical_score for hit in hits if hit.lexical_score is not None]
     lexical_first = best.lexical_score is not None and best.lexical_score >= max(lexical)
     return int(dense_first) + int(lexical_first)
+
+
+class Grounding:
+    """What a generated reply must draw on: the passages it was given (`drawn_on`: a passage holding a sentence
+    verbatim or at least half of its topic words), so that a small model's own knowledge ("Can children get
+    corona? The answer is no.") is not sent as the help centre's. A sentence without topic words ("Yes.",
+    "Anything else?") needs none, and text in another language than the passages' (a translated answer shares no
+    words with them) is not held to it: its claims are still checked."""
+
+    def __init__(self, passages: Sequence[Passage]) -> None:
+        self._passages = passages
+        self._language = language_of(" ".join(passage.text for passage in passages))
+
+    def check(self) -> SentenceCheck:
+        """The check that stops the reply before a sentence with topic words that no passage supports."""
+
+        def problem(sentence: str, _so_far: str) -> str | None:
+            if not content_words(sentence) or not self._holds(sentence):
+                return None
+            return None if drawn_on(sentence, self._passages) else "no passage supports it"
+
+        return SentenceCheck(GROUNDING_CHECK, problem)
+
+    def draws_on_nothing(self, text: str) -> bool:
+        """Whether no sentence of `text` draws on a passage: `text` is empty, or in the passages' language and
+        supported by none."""
+        return not text.strip() or (self._holds(text) and not drawn_on(text, self._passages))
+
+    def _holds(self, text: str) -> bool:
+        return language_of(text) == self._language
 
 
 async def close(stream: AsyncIterator[str]) -> None:
@@ -340,8 +372,11 @@ class AnswerStage:
         evidence = ClaimEvidence(
             [f"{passage.title} {passage.text}" for passage in passages], (turn.message.text, *self._own_names)
         )
-        checks = [self._claim_check(evidence)] if self._answer.check_claims else []
-        release = SentenceRelease(turn.send, [*checks, *turn.checks])
+        claims = [self._claim_check(evidence)] if self._answer.check_claims else []
+        grounding = Grounding(passages) if self._answer.check_grounding else None
+        # The output guard's checks (a leaked prompt, another persona) come before the grounding one, so that the
+        # guard answers a breach with its own reply.
+        release = SentenceRelease(turn.send, [*claims, *turn.checks, *([grounding.check()] if grounding else [])])
         stream = self._llm.stream(messages, self._options)
         try:
             async for piece in stream:
@@ -357,7 +392,7 @@ class AnswerStage:
             )
         finally:
             await close(stream)  # stops the model when a check failed
-        return self._generated_reply(turn, release, passages)
+        return self._generated_reply(turn, release, passages, grounding)
 
     def _claim_check(self, evidence: ClaimEvidence) -> SentenceCheck:
         def problem(sentence: str, _so_far: str) -> str | None:
@@ -366,21 +401,35 @@ class AnswerStage:
 
         return SentenceCheck(CLAIM_CHECK, problem)
 
-    def _generated_reply(self, turn: Turn, release: SentenceRelease, passages: list[Passage]) -> Reply:
-        """The reply the released text makes: composed instead when a claim failed; with the stopped sentence when
-        another stage's check failed (that stage replaces the reply); an abstention when the model wrote nothing."""
+    def _generated_reply(
+        self, turn: Turn, release: SentenceRelease, passages: list[Passage], grounding: Grounding | None
+    ) -> Reply:
+        """The reply the released text makes: composed instead when a claim failed or nothing drawn on a passage
+        is left (`Grounding`); cut before the first sentence no passage supports; with the stopped sentence
+        when another stage's check failed (that stage replaces the reply); an abstention when the model wrote
+        nothing."""
         failure = release.failure
         text = release.released
+        conversation = turn.message.conversation_id
         if failure is not None and failure.check == CLAIM_CHECK:
             log.warning(
                 "generated reply in conversation %s claims what its passages do not say (%s); composing instead",
-                turn.message.conversation_id,
+                conversation,
                 failure.problem,
             )
             return self.composed(turn, corrected=True)
-        if failure is not None:
-            text += failure.sentence
-        if not text.strip():
+        if failure is not None and failure.check != GROUNDING_CHECK:
+            return self._reply(turn, text + failure.sentence, passages)
+        if failure is None and not text.strip():
             return self.abstain(turn)
+        if grounding is not None and grounding.draws_on_nothing(text):
+            log.warning("generated reply in conversation %s draws on no passage; composing instead", conversation)
+            return self.composed(turn, corrected=True)
+        if failure is not None:
+            log.info("generated reply in conversation %s cut before a sentence no passage supports", conversation)
+        return self._reply(turn, text, passages)
+
+    def _reply(self, turn: Turn, text: str, passages: list[Passage]) -> Reply:
+        """A generated reply citing the passages its sentences draw on."""
         citations = citations_for(drawn_on(text, passages))
         return Reply(text=text.strip(), citations=citations, conversation_id=turn.message.conversation_id)

@@ -76,8 +76,34 @@ async def test_a_generated_reply_whose_claims_hold_is_streamed_and_kept() -> Non
 
 async def test_claim_checks_can_be_switched_off() -> None:
     llm = FakeLLM("It uses a 1000mAh battery.")
-    reply, _ = await answer(stage(llm, mode="generate", check_claims=False))
+    reply, _ = await answer(stage(llm, mode="generate", check_claims=False, check_grounding=False))
     assert reply.kind == "answer" and "1000mAh" in reply.text
+    grounded_only, _ = await answer(stage(FakeLLM("It uses a 1000mAh battery."), mode="generate", check_claims=False))
+    assert grounded_only.kind == "composed" and grounded_only.corrected  # "uses", "1000mAh": not the passage's
+
+
+async def test_a_generated_reply_is_cut_before_a_sentence_no_passage_supports() -> None:
+    llm = FakeLLM("It takes one CR2032 coin cell. Always recycle old cells at a pharmacy. Ask me more.")
+    reply, sent = await answer(stage(llm, mode="generate"))
+    assert reply.kind == "answer" and not reply.corrected
+    assert reply.text == "It takes one CR2032 coin cell." and "".join(sent).strip() == reply.text
+    assert [citation.id for citation in reply.citations] == ["battery"]
+
+
+@pytest.mark.parametrize("script", ["The answer is no.", "No.", "Children cannot get it, as experts agree."])
+async def test_a_generated_reply_that_draws_on_no_passage_is_replaced_by_the_composed_one(script: str) -> None:
+    reply, _ = await answer(stage(FakeLLM(script), mode="generate"))
+    assert reply.kind == "composed" and reply.corrected and "CR2032" in reply.text
+
+
+async def test_a_reply_in_another_language_than_the_passages_is_not_held_to_their_words() -> None:
+    llm = FakeLLM("它使用一颗 CR2032 纽扣电池。")  # the passage is English; the claim CR2032 is still checked
+    reply, _ = await answer(stage(llm, mode="generate"), "Nimbus Thermo 用什么电池？")
+    assert reply.kind == "answer" and reply.text == "它使用一颗 CR2032 纽扣电池。"
+    wrong, _ = await answer(
+        stage(FakeLLM("它使用一颗 CR2016 纽扣电池。"), mode="generate"), "Nimbus Thermo 用什么电池？"
+    )
+    assert wrong.kind == "composed" and wrong.corrected
 
 
 @pytest.mark.parametrize(("parameters", "kind"), [(135_000_000, "composed"), (7_000_000_000, "answer")])
@@ -127,5 +153,5 @@ async def test_a_generated_reply_cites_only_the_passages_it_drew_on() -> None:
 
     reply = await reply_to("You can return any product within 30 days of delivery [1].")
     assert reply.kind == "answer" and [citation.id for citation in reply.citations] == ["returns"]
-    reply = await reply_to("Sorry, I am not sure about that.")
-    assert reply.kind == "answer" and reply.citations == ()
+    reply = await reply_to("Sorry, I am not sure about that.")  # draws on no passage: the composed answer instead
+    assert reply.kind == "composed" and reply.corrected

@@ -66,7 +66,7 @@ async def streamed(script: str, max_sentences: int = 0) -> tuple[Reply, list[str
 
 async def test_sentence_one_is_sent_before_sentence_two_is_generated() -> None:
     reply, events, _, _ = await streamed(
-        "It takes one CR2032 coin cell. Open the back cover with a coin. Then close it."
+        "It takes one CR2032 coin cell. Open the back cover with a coin. Then reach it."
     )
     assert events[: events.index("model: back") + 1] == [
         "model: It",
@@ -81,7 +81,7 @@ async def test_sentence_one_is_sent_before_sentence_two_is_generated() -> None:
         "model: back",
     ]
     assert events.index("sent: Open the back cover with a coin.") == events.index("model: Then") + 1
-    assert events[-1] == "sent: Then close it." and reply.kind == "answer"
+    assert events[-1] == "sent: Then reach it." and reply.kind == "answer"
 
 
 async def test_a_breach_in_sentence_two_stops_the_model_and_the_reply_is_replaced() -> None:
