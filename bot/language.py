@@ -55,11 +55,27 @@ def written_language(text: str) -> str:
     scripts = Counter(language_of(char) for char in letters if language_of(char) != "en")
     if letters and scripts.total() * 3 >= len(letters):
         return scripts.most_common(1)[0][0]
-    counts = dict.fromkeys(_FUNCTION_WORDS, 0)
-    for word in words(text.lower()):
-        for code in _LANGUAGES_OF_WORD.get(word, ()):
-            counts[code] += 1
+    counts = _function_words(text)
     best = max(counts, key=lambda code: (counts[code], code == "en"))
     if best != "en" and counts[best] >= MIN_FUNCTION_WORDS and counts[best] >= 2 * counts["en"]:
         return best
     return "en"
+
+
+def surely_written_in(text: str, language: str) -> bool:
+    """Whether `text` is written in `language` beyond doubt: `written_language` says so and, for English, no other
+    language's function words outnumber English's ("Le Nimbus Thermo utilise une pile." is too short to be called
+    French, and it is not English either)."""
+    if written_language(text) != language:
+        return False
+    counts = _function_words(text)
+    return language != "en" or all(count <= counts["en"] for count in counts.values())
+
+
+def _function_words(text: str) -> dict[str, int]:
+    """How many of each language's common function words `text` uses."""
+    counts = dict.fromkeys(_FUNCTION_WORDS, 0)
+    for word in words(text.lower()):
+        for code in _LANGUAGES_OF_WORD.get(word, ()):
+            counts[code] += 1
+    return counts

@@ -49,7 +49,7 @@ from bot.compose import Composer
 from bot.config import AnswerSettings, LLMSettings
 from bot.engine import Next, StageInfo
 from bot.errors import LLMError
-from bot.language import reply_language
+from bot.language import reply_language, surely_written_in, written_language
 from bot.llm.base import GenerationOptions, LLMBackend
 from bot.sentence_release import SentenceRelease
 from bot.services import Services
@@ -57,7 +57,6 @@ from bot.stages.passages import Passage, citations_for, drawn_on, heading, neutr
 from bot.terms import content_words, coverage
 from bot.types import ChatMessage, Reply, SentenceCheck, Turn
 from knowledge.documents import SearchHit
-from knowledge.text import language_of
 from knowledge.titles import TitleIndex, TitleLookup
 from prompts import PromptLibrary
 
@@ -96,18 +95,19 @@ class Grounding:
     """What a generated reply must draw on: the passages it was given (`drawn_on`: a passage holding a sentence
     verbatim or at least half of its topic words), so that a small model's own knowledge ("Can children get
     corona? The answer is no.") is not sent as the help centre's. A sentence without topic words ("Yes.",
-    "Anything else?") needs none, and text in another language than the passages' (a translated answer shares no
-    words with them) is not held to it: its claims are still checked."""
+    "Anything else?") needs none, and a reply not surely written in the passages' language
+    (`bot.language.surely_written_in`, of the reply so far: a translation shares no words with them) is not held to
+    their words: its claims are still checked."""
 
     def __init__(self, passages: Sequence[Passage]) -> None:
         self._passages = passages
-        self._language = language_of(" ".join(passage.text for passage in passages))
+        self._language = written_language(" ".join(passage.text for passage in passages))
 
     def check(self) -> SentenceCheck:
         """The check that stops the reply before a sentence with topic words that no passage supports."""
 
-        def problem(sentence: str, _so_far: str) -> str | None:
-            if not content_words(sentence) or not self._holds(sentence):
+        def problem(sentence: str, so_far: str) -> str | None:
+            if not content_words(sentence) or not surely_written_in(so_far, self._language):
                 return None
             return None if drawn_on(sentence, self._passages) else "no passage supports it"
 
@@ -116,10 +116,9 @@ class Grounding:
     def draws_on_nothing(self, text: str) -> bool:
         """Whether no sentence of `text` draws on a passage: `text` is empty, or in the passages' language and
         supported by none."""
-        return not text.strip() or (self._holds(text) and not drawn_on(text, self._passages))
-
-    def _holds(self, text: str) -> bool:
-        return language_of(text) == self._language
+        if not text.strip():
+            return True
+        return surely_written_in(text, self._language) and not drawn_on(text, self._passages)
 
 
 async def close(stream: AsyncIterator[str]) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.language import reply_language
+from bot.language import reply_language, surely_written_in
 from bot.runtime import Runtime
 from bot.types import Message
 from prompts import PromptLibrary
@@ -45,3 +45,12 @@ def test_the_written_language_follows_the_script_then_the_function_words() -> No
     assert written_language("商品签收后三十天内可以退货。") == "zh"
     assert written_language("The Nimbus 温控器 can be reset in the app.") == "en", "a Chinese name in English text"
     assert written_language("Merci!") == "en", "too few words to tell"
+
+
+def test_a_text_is_surely_english_only_when_no_other_languages_words_outnumber_englishs() -> None:
+    assert surely_written_in("The answer is no.", "en")
+    assert surely_written_in("Children cannot get it.", "en")
+    assert not surely_written_in("Le Nimbus Thermo utilise une pile.", "en")  # too short to be French, not English
+    assert not surely_written_in("Vous pouvez ouvrir le couvercle avec une pièce de monnaie.", "en")
+    assert surely_written_in("Vous pouvez ouvrir le couvercle avec une pièce de monnaie.", "fr")
+    assert surely_written_in("它使用一颗纽扣电池。", "zh") and not surely_written_in("它使用一颗纽扣电池。", "en")

@@ -104,6 +104,9 @@ async def test_a_reply_in_another_language_than_the_passages_is_not_held_to_thei
         stage(FakeLLM("它使用一颗 CR2016 纽扣电池。"), mode="generate"), "Nimbus Thermo 用什么电池？"
     )
     assert wrong.kind == "composed" and wrong.corrected
+    french = "Le Nimbus Thermo utilise une pile bouton CR2032. Vous pouvez ouvrir le couvercle avec une pièce."
+    reply, _ = await answer(stage(FakeLLM(french), mode="generate"), "Quelle pile pour le Nimbus Thermo ?")
+    assert reply.kind == "answer" and reply.text == french  # written in French: held to its claims only
 
 
 @pytest.mark.parametrize(("parameters", "kind"), [(135_000_000, "composed"), (7_000_000_000, "answer")])
