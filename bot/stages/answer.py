@@ -24,8 +24,10 @@ caught by `OutputGuardStage`, around it.)
    LLM write it, streamed a sentence at a time through the one hold-back (`bot.sentence_release`): each sentence's
    checkable claims (numbers, codes, names, links, yes/no: `bot.claims`) are verified against the passages, and the
    checks of the stages around this one (`Turn.checks`: the output guard's) run on the same sentence, before it is
-   sent - the first unsupported claim stops the model and the composed answer replaces the reply (`corrected`); a
-   failed check of another stage stops it too, and that stage replaces the reply; **auto** composes with a local
+   sent - the first unsupported claim stops the model and the composed answer replaces the reply (`corrected`);
+   each sentence must also draw on a passage (`bot.stages.grounding`): the reply ends before the first that does
+   not, and one that draws on none is composed instead (`corrected`); a failed check of another stage stops it
+   too, and that stage replaces the reply; **auto** composes with a local
    model smaller than `answer.compose_below_parameters` (the embedded 135M model, whose answers score about half
    the composed ones' ROUGE-L on the same passages) and generates with a larger or a remote one.
 2. **Honest abstention.** Otherwise the bot says it could not find the answer and offers a person (`/human`): small
@@ -49,12 +51,13 @@ from bot.compose import Composer
 from bot.config import AnswerSettings, LLMSettings
 from bot.engine import Next, StageInfo
 from bot.errors import LLMError
-from bot.language import reply_language, surely_written_in, written_language
+from bot.language import reply_language
 from bot.llm.base import GenerationOptions, LLMBackend
 from bot.sentence_release import SentenceRelease
 from bot.services import Services
+from bot.stages.grounding import GROUNDING_CHECK, Grounding
 from bot.stages.passages import Passage, citations_for, drawn_on, heading, neutralise_tags, passage_text
-from bot.terms import content_words, coverage
+from bot.terms import coverage
 from bot.types import ChatMessage, Reply, SentenceCheck, Turn
 from knowledge.documents import SearchHit
 from knowledge.titles import TitleIndex, TitleLookup
@@ -69,7 +72,6 @@ CLARIFY_TITLE_CHARS = 80
 _TOLERANCE = 1e-9  # coverage is a ratio of small counts; 0.8 - 2 * 0.3 must still admit 1/5
 CHAT_TEMPLATE_TOKENS = 8  # what a chat template adds around each message, at most, in the models we ship for
 CLAIM_CHECK = "claims"
-GROUNDING_CHECK = "grounding"
 
 
 class RecentHistory(NamedTuple):
@@ -89,36 +91,6 @@ def agreeing_retrievers(hits: Sequence[SearchHit]) -> int:
     lexical = [hit.lexical_score for hit in hits if hit.lexical_score is not None]
     lexical_first = best.lexical_score is not None and best.lexical_score >= max(lexical)
     return int(dense_first) + int(lexical_first)
-
-
-class Grounding:
-    """What a generated reply must draw on: the passages it was given (`drawn_on`: a passage holding a sentence
-    verbatim or at least half of its topic words), so that a small model's own knowledge ("Can children get
-    corona? The answer is no.") is not sent as the help centre's. A sentence without topic words ("Yes.",
-    "Anything else?") needs none, and a reply not surely written in the passages' language
-    (`bot.language.surely_written_in`, of the reply so far: a translation shares no words with them) is not held to
-    their words: its claims are still checked."""
-
-    def __init__(self, passages: Sequence[Passage]) -> None:
-        self._passages = passages
-        self._language = written_language(" ".join(passage.text for passage in passages))
-
-    def check(self) -> SentenceCheck:
-        """The check that stops the reply before a sentence with topic words that no passage supports."""
-
-        def problem(sentence: str, so_far: str) -> str | None:
-            if not content_words(sentence) or not surely_written_in(so_far, self._language):
-                return None
-            return None if drawn_on(sentence, self._passages) else "no passage supports it"
-
-        return SentenceCheck(GROUNDING_CHECK, problem)
-
-    def draws_on_nothing(self, text: str) -> bool:
-        """Whether no sentence of `text` draws on a passage: `text` is empty, or in the passages' language and
-        supported by none."""
-        if not text.strip():
-            return True
-        return surely_written_in(text, self._language) and not drawn_on(text, self._passages)
 
 
 async def close(stream: AsyncIterator[str]) -> None:
