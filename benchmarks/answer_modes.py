@@ -52,8 +52,7 @@ async def evaluate(
     questions = load_questions(DATA / name / "dev.jsonl", limit)
     results = await answer_all(engine, questions, None, document_texts(runtime.knowledge(sync=False).store))
     citing = [len(set(result.cited)) for result in results if result.cited]
-    uncited = sum(1 for result in results if not result.cited and not result.abstained)
-    return {**summarise(results), "cited_per_reply": sum(citing) / len(citing) if citing else 0.0, "uncited": uncited}
+    return {**summarise(results), "cited_per_reply": sum(citing) / len(citing) if citing else 0.0}
 
 
 def _number(value: float | None) -> str:
@@ -91,7 +90,7 @@ def main() -> None:
             cells = [name, mode, summary["n"], *(_number(summary[key]) for key in COLUMNS)]
             cells += [
                 f"{summary['cited_per_reply']:.2f}",
-                summary["uncited"],
+                summary["citing_nothing"],
                 summary["corrected"],
                 f"{summary['latency_ms_p95']:.0f}",
                 by_kind,

@@ -182,6 +182,7 @@ def summarise(results: Sequence[AnswerResult]) -> dict[str, Any]:
         "false_abstain_rate": sum(1 for r in answerable if r.abstained) / len(answerable) if answerable else 0.0,
         "unsupported_claim_rate": scores["unsupported_claim_rate"],
         "corrected": sum(1 for r in results if r.corrected),
+        "citing_nothing": sum(1 for r in results if not r.cited and not r.abstained),
         "by_kind": {kind: by_kind(results, kind) for kind in sorted({r.kind for r in results})},
     }
     return {key: round(value, 4) if isinstance(value, float) else value for key, value in summary.items()}

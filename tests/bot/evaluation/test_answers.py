@@ -56,6 +56,9 @@ def test_the_summary_counts_invented_claims_per_answered_item_and_by_kind():
     assert summary["by_kind"]["answer"]["unsupported_claim_rate"] == 1.0
     assert summary["by_kind"]["abstain"]["n"] == 2
     assert summary["token_f1"] > 0.0
+    assert summary["citing_nothing"] == 0  # abstentions cite nothing and are not counted
+    uncited = summarise([*results, result("It takes a CR2032.", "It is fine.", "answer", cited=())])
+    assert uncited["citing_nothing"] == 1
 
 
 def test_claims_are_checked_against_the_cited_documents_only():
