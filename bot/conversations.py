@@ -79,6 +79,10 @@ class ConversationStore(Protocol):
 
     def handed_off(self, conversation_id: str) -> bool: ...
 
+    def warm_up(self) -> None:
+        """Prepare what the first turn would otherwise wait for (a database's schema check); never raises."""
+        ...
+
     def profile(self, user_id: str) -> dict[str, str]:
         """Known facts about the user (name, plan, language), empty when none."""
         ...
@@ -235,6 +239,9 @@ class InMemoryConversationStore:
         with self._lock:
             conversation = self._conversations.get(conversation_id)
             return conversation is not None and conversation.handed_off
+
+    def warm_up(self) -> None:
+        """Nothing to prepare in memory."""
 
     def profile(self, user_id: str) -> dict[str, str]:
         with self._lock:

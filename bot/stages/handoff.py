@@ -34,6 +34,10 @@ class HandoffStage:
     def build(cls, services: Services) -> HandoffStage:
         return cls(services.conversations)
 
+    async def warm_up(self) -> None:
+        """Have the store ready before the first message (this stage reads it first on every turn)."""
+        await asyncio.to_thread(self._store.warm_up)
+
     async def __call__(self, turn: Turn, call_next: Next) -> Reply:
         message = turn.message
         try:

@@ -192,6 +192,19 @@ def test_store_that_is_down_raises_store_error():
     assert "\n" not in str(raised.value)
 
 
+def test_warm_up_upgrades_the_schema_before_the_first_turn(tmp_path, caplog):
+    store = SqlConversationStore(Database(f"sqlite:///{tmp_path / 'store.db'}"))
+    store.warm_up()
+    tables = sqlite3.connect(tmp_path / "store.db").execute("select name from sqlite_master where type = 'table'")
+    assert {"conversations", "messages"} <= {name for (name,) in tables}
+    down = SqlConversationStore(Database("postgresql+psycopg://nobody@127.0.0.1:1/none?connect_timeout=2"))
+    down.warm_up()  # a database that is down at start is logged, not raised
+    assert "not ready at start" in caplog.text
+    with pytest.raises(StoreError):  # and the turns that need it still get the StoreError they handle
+        down.history("c1")
+    InMemoryConversationStore().warm_up()
+
+
 @pytest.mark.integration
 async def test_runtime_stores_turns_in_postgres_by_url(postgres_url, settings, registry):
     from bot.runtime import Runtime
