@@ -312,13 +312,12 @@ class AnswerStage:
         return bool(hits) and hits[0].score >= self._answer.min_score
 
     async def __call__(self, turn: Turn, call_next: Next) -> Reply:
-        # What the message alone declines is read first, so that a closer or an unnamed "this X" gets its own reply
-        # below the floor too; the passages' evidence is weighed only above it.
-        why_not = self.declined_by_message(turn.message.text, turn.history)
-        if why_not is None and not self.reaches_min_score(turn.hits):
-            why_not = UNLIKELY
-        if why_not is None:
+        # The passages' evidence is weighed only above the floor; below it, what the message alone declines still
+        # gives a closer or an unnamed "this X" its own reply.
+        if self.reaches_min_score(turn.hits):
             why_not = self.why_not(turn.message.text, turn.hits, turn.query, turn.history)
+        else:
+            why_not = self.declined_by_message(turn.message.text, turn.history) or UNLIKELY
         if why_not is not None:
             return self.abstain(turn, why_not)
         if self.composes():
