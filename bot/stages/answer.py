@@ -389,17 +389,18 @@ class AnswerStage:
             )
             return self.composed(turn, corrected=True)
         if failure is not None and failure.check != GROUNDING_CHECK:
-            return self._reply(turn, text + failure.sentence, passages)
+            text += failure.sentence
+            return self._reply(turn, text, drawn_on(text, passages))
         if failure is None and not text.strip():
             return self.abstain(turn)
-        if grounding is not None and grounding.draws_on_nothing(text):
+        drawn = drawn_on(text, passages)
+        if grounding is not None and grounding.draws_on_nothing(text, drawn):
             log.warning("generated reply in conversation %s draws on no passage; composing instead", conversation)
             return self.composed(turn, corrected=True)
         if failure is not None:
             log.info("generated reply in conversation %s cut before a sentence no passage supports", conversation)
-        return self._reply(turn, text, passages)
+        return self._reply(turn, text, drawn)
 
-    def _reply(self, turn: Turn, text: str, passages: list[Passage]) -> Reply:
-        """A generated reply citing the passages its sentences draw on."""
-        citations = citations_for(drawn_on(text, passages))
-        return Reply(text=text.strip(), citations=citations, conversation_id=turn.message.conversation_id)
+    def _reply(self, turn: Turn, text: str, drawn: list[Passage]) -> Reply:
+        """A generated reply citing the passages its sentences draw on (`drawn`)."""
+        return Reply(text=text.strip(), citations=citations_for(drawn), conversation_id=turn.message.conversation_id)

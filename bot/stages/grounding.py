@@ -42,9 +42,7 @@ class Grounding:
 
         return SentenceCheck(GROUNDING_CHECK, problem)
 
-    def draws_on_nothing(self, text: str) -> bool:
-        """Whether no sentence of `text` draws on a passage: `text` is empty, or in the passages' language and
-        supported by none."""
-        if not text.strip():
-            return True
-        return surely_written_in(text, self._language) and not drawn_on(text, self._passages)
+    def draws_on_nothing(self, text: str, drawn: Sequence[Passage]) -> bool:
+        """Whether `text`, whose sentences draw on the passages `drawn` (`drawn_on`), draws on none that it must:
+        it is empty, or in the passages' language and draws on none."""
+        return not drawn and (not text.strip() or surely_written_in(text, self._language))

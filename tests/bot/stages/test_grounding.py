@@ -2,14 +2,22 @@
 the passages' language."""
 
 from bot.stages.grounding import GROUNDING_CHECK, Grounding
-from bot.stages.passages import Passage
+from bot.stages.passages import Passage, drawn_on
 from knowledge.documents import Chunk, SearchHit
 
 BATTERY = "The Nimbus Thermo takes one CR2032 coin cell. Open the back cover with a coin to reach it."
 
 
+def passages(text: str = BATTERY) -> list[Passage]:
+    return [Passage(1, "Nimbus Thermo battery", text, SearchHit(Chunk("b#0", "b", "Battery", text), 0.9))]
+
+
 def grounding(text: str = BATTERY) -> Grounding:
-    return Grounding([Passage(1, "Nimbus Thermo battery", text, SearchHit(Chunk("b#0", "b", "Battery", text), 0.9))])
+    return Grounding(passages(text))
+
+
+def draws_on_nothing(reply: str, text: str = BATTERY) -> bool:
+    return grounding(text).draws_on_nothing(reply, drawn_on(reply, passages(text)))
 
 
 def test_a_sentence_with_topic_words_must_draw_on_a_passage() -> None:
@@ -23,9 +31,9 @@ def test_a_sentence_with_topic_words_must_draw_on_a_passage() -> None:
 
 
 def test_a_reply_draws_on_nothing_when_empty_or_unsupported_in_the_passages_language() -> None:
-    assert grounding().draws_on_nothing("")
-    assert grounding().draws_on_nothing("No.")
-    assert not grounding().draws_on_nothing("Open the back cover with a coin.")
-    assert not grounding().draws_on_nothing("它使用一颗纽扣电池。")  # Chinese, the passages English
-    zh = grounding("名称：国子监\n地址：国子监街15号")
-    assert zh.draws_on_nothing("它使用一颗纽扣电池。") and not zh.draws_on_nothing("地址是国子监街15号。")
+    assert draws_on_nothing("")
+    assert draws_on_nothing("No.")
+    assert not draws_on_nothing("Open the back cover with a coin.")
+    assert not draws_on_nothing("它使用一颗纽扣电池。")  # Chinese, the passages English
+    venue = "名称：国子监\n地址：国子监街15号"
+    assert draws_on_nothing("它使用一颗纽扣电池。", venue) and not draws_on_nothing("地址是国子监街15号。", venue)
