@@ -51,25 +51,38 @@ def written_language(text: str) -> str:
     """The language `text` is mostly written in: "zh", "ja", "ko" or "th" when that script makes up at least a
     third of its letters; in Latin script, the language of the common function words it uses ("en", "fr", "de",
     "es", "it", "pt", "nl"), English unless another has at least `MIN_FUNCTION_WORDS` and twice English's count."""
-    letters = [char for char in text if char.isalpha()]
-    scripts = Counter(language_of(char) for char in letters if language_of(char) != "en")
-    if letters and scripts.total() * 3 >= len(letters):
-        return scripts.most_common(1)[0][0]
-    counts = _function_words(text)
-    best = max(counts, key=lambda code: (counts[code], code == "en"))
-    if best != "en" and counts[best] >= MIN_FUNCTION_WORDS and counts[best] >= 2 * counts["en"]:
-        return best
-    return "en"
+    return _script_language(text) or _latin_language(_function_words(text))
 
 
 def surely_written_in(text: str, language: str) -> bool:
     """Whether `text` is written in `language` beyond doubt: `written_language` says so and, for English, no other
     language's function words outnumber English's ("Le Nimbus Thermo utilise une pile." is too short to be called
     French, and it is not English either)."""
-    if written_language(text) != language:
-        return False
+    script = _script_language(text)
+    if script is not None:
+        return script == language
     counts = _function_words(text)
+    if _latin_language(counts) != language:
+        return False
     return language != "en" or all(count <= counts["en"] for count in counts.values())
+
+
+def _script_language(text: str) -> str | None:
+    """The language of the script that makes up at least a third of the letters of `text`, None for Latin."""
+    letters = [char for char in text if char.isalpha()]
+    scripts = Counter(language_of(char) for char in letters if language_of(char) != "en")
+    if letters and scripts.total() * 3 >= len(letters):
+        return scripts.most_common(1)[0][0]
+    return None
+
+
+def _latin_language(counts: dict[str, int]) -> str:
+    """The Latin-script language of text with these function-word `counts`: English unless another has at least
+    `MIN_FUNCTION_WORDS` and twice English's count."""
+    best = max(counts, key=lambda code: (counts[code], code == "en"))
+    if best != "en" and counts[best] >= MIN_FUNCTION_WORDS and counts[best] >= 2 * counts["en"]:
+        return best
+    return "en"
 
 
 def _function_words(text: str) -> dict[str, int]:
