@@ -57,12 +57,12 @@ def share_in(words: Sequence[str], text: str, weights: Mapping[str, float] | Non
     """Share of `words` (lower-case) that occur in `text` as substrings, so "refund" finds "refunds"; 0.0 for none.
     With `weights` (a weight per word, 1 for a word it lacks) each word counts by its weight: the share of the words'
     total weight found in `text`."""
-    total = sum(weights.get(word, 1.0) for word in words) if weights else len(words)
+    weight = weights or {}
+    total = sum(weight.get(word, 1.0) for word in words)
     if not total:
         return 0.0
     haystack = text.lower()
-    found = [word for word in words if word in haystack]
-    return (sum(weights.get(word, 1.0) for word in found) if weights else len(found)) / total
+    return sum(weight.get(word, 1.0) for word in words if word in haystack) / total
 
 
 def coverage(message: str, text: str) -> float:
