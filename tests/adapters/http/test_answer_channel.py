@@ -148,6 +148,16 @@ async def test_metrics_count_the_replies_the_channel_gave(served, answer_server,
     assert 'deskbot_replies_total{channel="api",kind="answer"} 1.0' in metrics
 
 
+async def turn_holding_its_place(
+    client: httpx.AsyncClient, answer_server: AnswerChannelServer, headers: dict[str, str], path: str = "/v1/chat"
+) -> asyncio.Task[httpx.Response]:
+    """A turn posted to `path`, once the answer process has taken it (it holds its place while it is answered)."""
+    first = asyncio.create_task(client.post(path, json={"message": QUESTION}, headers=headers))
+    while answer_server.turns == 0:
+        await asyncio.sleep(0.01)
+    return first
+
+
 async def test_beyond_the_places_and_the_queue_a_turn_is_refused_at_once(served, answer_server, socket_file, fake_llm):
     client, context = served
     server = context.server  # as `deskbot serve` configures it: [server] answer_processes, chat_* and Retry-After
@@ -156,9 +166,7 @@ async def test_beyond_the_places_and_the_queue_a_turn_is_refused_at_once(served,
     context.chat_channel = chat_channel(context, AnswerStatusBoard(socket_file.parent))
     headers = {"Authorization": f"Bearer {context.api_keys.create('tests')}"}
     fake_llm.first_token_delay_s = 1.0
-    first = asyncio.create_task(client.post("/v1/chat", json={"message": QUESTION}, headers=headers))
-    while answer_server.turns == 0:
-        await asyncio.sleep(0.01)
+    first = await turn_holding_its_place(client, answer_server, headers)
     queued = asyncio.create_task(client.post("/v1/chat", json={"message": QUESTION}, headers=headers))
     while context.chat_channel.waiting == 0:
         await asyncio.sleep(0.01)
@@ -193,9 +201,7 @@ async def test_a_turn_that_would_only_time_out_in_the_queue_is_refused_at_once(
     context.chat_channel = channel = channel_to(socket_file, places=1, queue=4, wait_s=1.0)
     headers = {"Authorization": f"Bearer {context.api_keys.create('tests')}"}
     fake_llm.first_token_delay_s = 0.5
-    first = asyncio.create_task(client.post("/v1/chat", json={"message": QUESTION}, headers=headers))
-    while answer_server.turns == 0:
-        await asyncio.sleep(0.01)
+    first = await turn_holding_its_place(client, answer_server, headers)
     channel.turn_s = 3.0  # answered turns held their place 3 s: the queue's 1 s cannot be enough (nor its half)
     assert channel.expected_wait_s() == 3.0
     started = time.perf_counter()
@@ -221,9 +227,7 @@ async def test_with_no_place_left_the_load_shedding_refuses_chats_before_their_k
             headers = {"Authorization": f"Bearer {context.api_keys.create('tests')}"}
             assert (await client.post("/v1/chat", json={"message": "hi"})).status_code == 401  # places free
             fake_llm.first_token_delay_s = 0.5
-            first = asyncio.create_task(client.post("/v1/chat", json={"message": QUESTION}, headers=headers))
-            while server.turns == 0:
-                await asyncio.sleep(0.01)
+            first = await turn_holding_its_place(client, server, headers)
             assert channel.no_place()
             for path in ("/v1/chat", "/v1/chat/stream", "/v1/chat/completions"):
                 refused = await client.post(path, content=b"not even JSON")  # no key, no body: refused first
@@ -239,9 +243,7 @@ async def test_a_stream_refused_for_overload_is_a_503_before_it_starts(served, a
     context.chat_channel = channel_to(socket_file, places=1, queue=0)
     headers = {"Authorization": f"Bearer {context.api_keys.create('tests')}"}
     fake_llm.first_token_delay_s = 0.5
-    first = asyncio.create_task(client.post("/v1/chat/stream", json={"message": QUESTION}, headers=headers))
-    while answer_server.turns == 0:
-        await asyncio.sleep(0.01)
+    first = await turn_holding_its_place(client, answer_server, headers, "/v1/chat/stream")
     for path, body in (
         ("/v1/chat/stream", {"message": QUESTION}),
         ("/v1/chat/completions", {"model": "deskbot", "messages": [{"role": "user", "content": QUESTION}]}),
@@ -363,9 +365,7 @@ async def test_by_default_a_turn_beyond_the_places_is_refused_at_once(served, an
     context.chat_channel = chat_channel(context, AnswerStatusBoard(socket_file.parent))
     headers = {"Authorization": f"Bearer {context.api_keys.create('tests')}"}
     fake_llm.first_token_delay_s = 1.0
-    first = asyncio.create_task(client.post("/v1/chat", json={"message": QUESTION}, headers=headers))
-    while answer_server.turns == 0:
-        await asyncio.sleep(0.01)
+    first = await turn_holding_its_place(client, answer_server, headers)
     started = time.perf_counter()
     refused = await client.post("/v1/chat", json={"message": QUESTION}, headers=headers)
     assert refused.status_code == 503 and "every answer place is taken" in refused.json()["detail"]
